@@ -1,0 +1,27 @@
+package graft.error;
+
+import java.nio.file.Path;
+
+/** A model file that cannot be read as what it claims to be: truncated, corrupted, wrong format, hostile. */
+public class MalformedModelException extends GraftException {
+    private final Path file;
+
+    public MalformedModelException(Path file, String why) {
+        super("model '" + file + "': " + why);
+        this.file = file;
+    }
+
+    public MalformedModelException(Path file, String why, Throwable cause) {
+        super("model '" + file + "': " + why, cause);
+        this.file = file;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    @Override
+    public int exitCode() {
+        return ExitCodes.BAD_INPUT;
+    }
+}

@@ -1,0 +1,111 @@
+package graft.io;
+
+import graft.error.GraftException;
+import graft.error.UsageException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Writes an output file the safe way: into a temporary file in the target folder, renamed
+ * over the target only when complete, so a failure never leaves a partial file. Refuses to
+ * overwrite an input, and an existing output unless forced.
+ *
+ * <p>Usage: {@code try (AtomicOutput o = AtomicOutput.open(path, force, inputs)) { write
+ * o.channel(); o.commit(); }}. Closing without commit deletes the temporary file.
+ */
+public final class AtomicOutput implements AutoCloseable {
+    private final Path target;
+    private final Path temp;
+    private final FileChannel channel;
+    private boolean committed;
+
+    private AtomicOutput(Path target, Path temp, FileChannel channel) {
+        this.target = target;
+        this.temp = temp;
+        this.channel = channel;
+    }
+
+    public static AtomicOutput open(Path target, boolean force, List<Path> inputs) {
+        checkTarget(target, force, inputs);
+        Path abs = target.toAbsolutePath();
+        Path dir = abs.getParent();
+        try {
+            Files.createDirectories(dir);
+            Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+            return new AtomicOutput(abs, temp, ch);
+        } catch (IOException e) {
+            throw new UsageException("output '" + target + "': cannot create a file in " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** Refuses an output that is one of the inputs, or that exists when not forced. */
+    public static void checkTarget(Path target, boolean force, List<Path> inputs) {
+        for (Path in : inputs == null ? List.<Path>of() : inputs) {
+            try {
+                if (Files.exists(target) && Files.exists(in) && Files.isSameFile(target, in)) {
+                    throw new UsageException("output '" + target + "' is the input file; graft never overwrites its input");
+                }
+            } catch (IOException e) {
+                // unreadable: the write itself will report it
+            }
+        }
+        if (Files.exists(target) && !force) {
+            throw new UsageException("output '" + target + "' exists; pass --force to replace it");
+        }
+        if (Files.isDirectory(target)) {
+            throw new UsageException("output '" + target + "' is a folder");
+        }
+    }
+
+    public FileChannel channel() {
+        return channel;
+    }
+
+    public Path target() {
+        return target;
+    }
+
+    /** Flushes and renames the temporary file over the target. */
+    public void commit() {
+        try {
+            channel.close();
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            committed = true;
+        } catch (IOException e) {
+            throw new GraftException("output '" + target + "': cannot be written: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!committed) {
+            try {
+                channel.close();
+                Files.deleteIfExists(temp);
+            } catch (IOException e) {
+                // best effort: the temporary file is hidden and named after the target
+            }
+        }
+    }
+
+    /** Commits several outputs together (a model and its weights file): all or none. */
+    public static void commitAll(List<AtomicOutput> outs) {
+        List<AtomicOutput> done = new ArrayList<>();
+        for (AtomicOutput o : outs) {
+            o.commit();
+            done.add(o);
+        }
+    }
+}

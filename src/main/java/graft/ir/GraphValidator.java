@@ -1,0 +1,63 @@
+package graft.ir;
+
+import graft.error.InvalidGraphException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Checks the IR invariants every importer and edit must leave behind: each node input is a
+ * graph input, a weight or an earlier node's output; no value is produced twice; catalogue
+ * nodes have the arity and attributes their schema declares; every graph output is produced.
+ */
+public final class GraphValidator {
+    private GraphValidator() {
+    }
+
+    public static List<String> problems(Graph g) {
+        List<String> p = new ArrayList<>();
+        Set<String> defined = new HashSet<>();
+        for (Value v : g.inputs()) {
+            if (!defined.add(v.name())) {
+                p.add("input '" + v.name() + "' is declared twice");
+            }
+        }
+        for (String w : g.initializers().keySet()) {
+            defined.add(w);
+        }
+        Set<String> nodeNames = new HashSet<>();
+        for (Node n : g.nodes()) {
+            Op op = n.op();
+            if (op != null) {
+                p.addAll(op.problems(n));
+            }
+            if (!n.name().isEmpty() && !nodeNames.add(n.name())) {
+                p.add("node name '" + n.name() + "' is used twice");
+            }
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && !defined.contains(in) && op != null) {
+                    p.add(n.opType() + " '" + n.name() + "' reads '" + in + "', which nothing before it produces");
+                }
+            }
+            for (String out : n.outputs()) {
+                if (!out.isEmpty() && !defined.add(out)) {
+                    p.add(n.opType() + " '" + n.name() + "' produces '" + out + "', which is already defined");
+                }
+            }
+        }
+        for (Value v : g.outputs()) {
+            if (!defined.contains(v.name())) {
+                p.add("output '" + v.name() + "' is produced by no node");
+            }
+        }
+        return p;
+    }
+
+    public static void check(Graph g) {
+        List<String> p = problems(g);
+        if (!p.isEmpty()) {
+            throw new InvalidGraphException(g.name(), p);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package graft.ir;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * A change of layout recorded on a weight and applied once, when the bytes are written or
+ * handed to a runtime. Importers record them instead of transposing eagerly.
+ */
+public interface LayoutTransform {
+    /** Shape after the transform, given the shape before. */
+    long[] outputShape(long[] inputShape);
+
+    /** Applies the transform; the result is a new little-endian buffer (a copy). */
+    ByteBuffer apply(ByteBuffer source, DataType dtype, long[] inputShape);
+
+    String describe();
+
+    /**
+     * View the tensor as {@code view} (same element count), permute its axes by {@code perm},
+     * and reshape the result to {@code result}. Covers HWIO to OIHW, (in, out) to (out, in),
+     * and the Flatten-order row permutation of a Dense kernel (H,W,C,out) to (C,H,W,out).
+     */
+    static LayoutTransform permute(long[] view, int[] perm, long[] result) {
+        return new Permute(view.clone(), perm.clone(), result.clone());
+    }
+
+    /** Plain transpose of the tensor's own axes. */
+    static LayoutTransform transpose(long[] shape, int... perm) {
+        long[] out = new long[perm.length];
+        for (int i = 0; i < perm.length; i++) {
+            out[i] = shape[perm[i]];
+        }
+        return new Permute(shape.clone(), perm.clone(), out);
+    }
+
+    /** Rotates the last two axes by 180 degrees (Theano-ordered kernels are stored flipped). */
+    static LayoutTransform flipSpatial() {
+        return new FlipSpatial();
+    }
+
+    /** Converts DOUBLE to FLOAT (Caffe double_data, Keras 1 float64 weights). */
+    static LayoutTransform toFloat() {
+        return new ToFloat();
+    }
+
+    record Permute(long[] view, int[] perm, long[] result) implements LayoutTransform {
+        @Override
+        public long[] outputShape(long[] inputShape) {
+            if (Shape.elementCount(inputShape) != Shape.elementCount(view)) {
+                throw new IllegalArgumentException("permute view does not match weight size");
+            }
+            return result.clone();
+        }
+
+        @Override
+        public ByteBuffer apply(ByteBuffer src, DataType dtype, long[] inputShape) {
+            int es = dtype.size();
+            int rank = view.length;
+            long n = Shape.elementCount(view);
+            long[] inStride = new long[rank];
+            long s = 1;
+            for (int i = rank - 1; i >= 0; i--) {
+                inStride[i] = s;
+                s *= view[i];
+            }
+            long[] outDims = new long[rank];
+            long[] strideForOut = new long[rank];
+            for (int i = 0; i < rank; i++) {
+                outDims[i] = view[perm[i]];
+                strideForOut[i] = inStride[perm[i]];
+            }
+            ByteBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            int base = in.position();
+            ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(n * es)).order(ByteOrder.LITTLE_ENDIAN);
+            long[] idx = new long[rank];
+            long off = 0;
+            int last = rank - 1;
+            long innerLen = rank == 0 ? 1 : outDims[last];
+            long innerStride = rank == 0 ? 0 : strideForOut[last];
+            for (long o = 0; o < n; o += innerLen) {
+                if (es == 4) {
+                    for (long k = 0; k < innerLen; k++) {
+                        out.putInt(in.getInt(base + (int) ((off + k * innerStride) * 4)));
+                    }
+                } else {
+                    for (long k = 0; k < innerLen; k++) {
+                        int p = base + (int) ((off + k * innerStride) * es);
+                        for (int b = 0; b < es; b++) {
+                            out.put(in.get(p + b));
+                        }
+                    }
+                }
+                for (int d = last - 1; d >= 0; d--) {
+                    idx[d]++;
+                    off += strideForOut[d];
+                    if (idx[d] < outDims[d]) {
+                        break;
+                    }
+                    off -= strideForOut[d] * outDims[d];
+                    idx[d] = 0;
+                }
+            }
+            out.flip();
+            return out;
+        }
+
+        @Override
+        public String describe() {
+            return "permute" + java.util.Arrays.toString(perm) + " of " + java.util.Arrays.toString(view);
+        }
+    }
+
+    final class FlipSpatial implements LayoutTransform {
+        @Override
+        public long[] outputShape(long[] inputShape) {
+            return inputShape.clone();
+        }
+
+        @Override
+        public ByteBuffer apply(ByteBuffer src, DataType dtype, long[] shape) {
+            int es = dtype.size();
+            int r = shape.length;
+            int h = (int) shape[r - 2];
+            int w = (int) shape[r - 1];
+            long planes = Shape.elementCount(shape) / ((long) h * w);
+            ByteBuffer in = src.duplicate();
+            int base = in.position();
+            ByteBuffer out = ByteBuffer.allocateDirect(in.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+            for (long p = 0; p < planes; p++) {
+                for (int y = 0; y < h; y++) {
+                    for (int x = 0; x < w; x++) {
+                        long from = ((p * h + (h - 1 - y)) * w + (w - 1 - x)) * es;
+                        for (int b = 0; b < es; b++) {
+                            out.put(in.get(base + (int) from + b));
+                        }
+                    }
+                }
+            }
+            out.flip();
+            return out;
+        }
+
+        @Override
+        public String describe() {
+            return "flip spatial";
+        }
+    }
+
+    final class ToFloat implements LayoutTransform {
+        @Override
+        public long[] outputShape(long[] inputShape) {
+            return inputShape.clone();
+        }
+
+        @Override
+        public ByteBuffer apply(ByteBuffer src, DataType dtype, long[] shape) {
+            ByteBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            int n = in.remaining() / 8;
+            ByteBuffer out = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < n; i++) {
+                out.putFloat((float) in.getDouble());
+            }
+            out.flip();
+            return out;
+        }
+
+        @Override
+        public String describe() {
+            return "float64 to float32";
+        }
+    }
+}

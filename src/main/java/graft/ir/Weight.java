@@ -1,0 +1,204 @@
+package graft.ir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A handle on a constant tensor: where its bytes are, their type and shape, and the layout
+ * transforms still to apply. Immutable; {@link #with(LayoutTransform)} returns a new handle
+ * over the same bytes.
+ *
+ * <p>Copies: {@link #buffer()} hands out the source bytes without copying when no transform
+ * is pending; with transforms pending it makes one transformed copy per call. Callers that
+ * need the bytes more than once should keep the buffer.
+ */
+public final class Weight {
+    private final String name;
+    private final DataType sourceType;
+    private final long[] sourceShape;
+    private final WeightData data;
+    private final List<LayoutTransform> pending;
+
+    public Weight(String name, DataType dtype, long[] shape, WeightData data) {
+        this(name, dtype, shape, data, List.of());
+    }
+
+    private Weight(String name, DataType dtype, long[] shape, WeightData data, List<LayoutTransform> pending) {
+        this.name = name;
+        this.sourceType = dtype;
+        this.sourceShape = shape.clone();
+        this.data = data;
+        this.pending = List.copyOf(pending);
+        if (dtype.size() > 0) {
+            long expected = Math.multiplyExact(Shape.elementCount(sourceShape), (long) dtype.size());
+            if (expected != data.byteSize()) {
+                throw new IllegalArgumentException("weight '" + name + "' of shape " + Arrays.toString(shape) + " "
+                        + dtype.lowerName() + " needs " + expected + " bytes, has " + data.byteSize());
+            }
+        }
+    }
+
+    /** A float32 weight from an array (tests, fillers, small constants). Copies the array. */
+    public static Weight ofFloats(String name, long[] shape, float[] values) {
+        ByteBuffer b = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        return new Weight(name, DataType.FLOAT, shape, WeightData.of(b));
+    }
+
+    public static Weight ofLongs(String name, long[] shape, long[] values) {
+        ByteBuffer b = ByteBuffer.allocateDirect(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        b.asLongBuffer().put(values);
+        return new Weight(name, DataType.INT64, shape, WeightData.of(b));
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Weight renamed(String newName) {
+        return new Weight(newName, sourceType, sourceShape, data, pending);
+    }
+
+    /** The element type after pending transforms. */
+    public DataType dtype() {
+        DataType t = sourceType;
+        for (LayoutTransform lt : pending) {
+            if (lt instanceof LayoutTransform.ToFloat) {
+                t = DataType.FLOAT;
+            }
+        }
+        return t;
+    }
+
+    /** The shape after pending transforms. */
+    public long[] shape() {
+        long[] s = sourceShape;
+        for (LayoutTransform t : pending) {
+            s = t.outputShape(s);
+        }
+        return s.clone();
+    }
+
+    public long elementCount() {
+        return Shape.elementCount(sourceShape);
+    }
+
+    public long byteSize() {
+        return elementCount() * dtype().size();
+    }
+
+    public List<LayoutTransform> pending() {
+        return pending;
+    }
+
+    /** True when the source bytes are already what {@link #buffer()} returns. */
+    public boolean isDirect() {
+        return pending.isEmpty();
+    }
+
+    public Weight with(LayoutTransform transform) {
+        List<LayoutTransform> p = new ArrayList<>(pending);
+        p.add(transform);
+        Weight w = new Weight(name, sourceType, sourceShape, data, p);
+        w.shape(); // fail now, not at write time, if the transform does not fit
+        return w;
+    }
+
+    /** The raw source, before transforms (for writers that keep the source layout). */
+    public WeightData source() {
+        return data;
+    }
+
+    /** Final bytes, little-endian, positioned at 0. No copy when nothing is pending. */
+    public ByteBuffer buffer() {
+        ByteBuffer b = data.buffer();
+        long[] s = sourceShape;
+        DataType t = sourceType;
+        for (LayoutTransform lt : pending) {
+            b = lt.apply(b, t, s);
+            s = lt.outputShape(s);
+            if (lt instanceof LayoutTransform.ToFloat) {
+                t = DataType.FLOAT;
+            }
+        }
+        return b.order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Streams the final bytes to a channel (no copy when nothing is pending). */
+    public void writeTo(WritableByteChannel out) throws IOException {
+        ByteBuffer b = buffer();
+        while (b.hasRemaining()) {
+            out.write(b);
+        }
+    }
+
+    /** The values as float32 (converting float64/float16/integers). Copies. */
+    public float[] toFloats() {
+        ByteBuffer b = buffer();
+        int n = Math.toIntExact(elementCount());
+        float[] r = new float[n];
+        switch (dtype()) {
+            case FLOAT -> b.asFloatBuffer().get(r);
+            case DOUBLE -> {
+                for (int i = 0; i < n; i++) {
+                    r[i] = (float) b.getDouble(i * 8);
+                }
+            }
+            case FLOAT16 -> {
+                for (int i = 0; i < n; i++) {
+                    r[i] = Half.toFloat(b.getShort(i * 2));
+                }
+            }
+            case INT64 -> {
+                for (int i = 0; i < n; i++) {
+                    r[i] = b.getLong(i * 8);
+                }
+            }
+            case INT32 -> {
+                for (int i = 0; i < n; i++) {
+                    r[i] = b.getInt(i * 4);
+                }
+            }
+            case UINT8, BOOL -> {
+                for (int i = 0; i < n; i++) {
+                    r[i] = b.get(i) & 0xff;
+                }
+            }
+            case INT8 -> {
+                for (int i = 0; i < n; i++) {
+                    r[i] = b.get(i);
+                }
+            }
+            default -> throw new IllegalStateException("weight '" + name + "' of type " + dtype() + " has no float view");
+        }
+        return r;
+    }
+
+    /** The values as int64 (for shape-like constants). Copies. */
+    public long[] toLongs() {
+        ByteBuffer b = buffer();
+        int n = Math.toIntExact(elementCount());
+        long[] r = new long[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = switch (dtype()) {
+                case INT64 -> b.getLong(i * 8);
+                case INT32 -> b.getInt(i * 4);
+                case UINT8, BOOL, INT8 -> b.get(i);
+                case FLOAT -> (long) b.getFloat(i * 4);
+                case DOUBLE -> (long) b.getDouble(i * 8);
+                default -> throw new IllegalStateException("weight '" + name + "' of type " + dtype() + " has no integer view");
+            };
+        }
+        return r;
+    }
+
+    @Override
+    public String toString() {
+        return name + ":" + dtype().lowerName() + Arrays.toString(shape());
+    }
+}
