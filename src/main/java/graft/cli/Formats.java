@@ -12,6 +12,7 @@ final class Formats {
 
     static {
         // One line per format package; the IR and the formats never see this list.
+        ALL.add(new graft.onnx.OnnxFormat());
     }
 
     private Formats() {

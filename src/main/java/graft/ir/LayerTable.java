@@ -29,6 +29,9 @@ public final class LayerTable {
         Set<String> counted = new java.util.HashSet<>();
         int i = 0;
         for (Map.Entry<String, List<Node>> e : byLayer.entrySet()) {
+            if (e.getValue().stream().allMatch(n -> isShapePlumbing(g, n))) {
+                continue;
+            }
             Set<String> ops = new LinkedHashSet<>();
             long params = 0;
             for (Node n : e.getValue()) {
@@ -47,6 +50,23 @@ public final class LayerTable {
                     params, tr.trainable(), tr));
         }
         return rows;
+    }
+
+    /**
+     * Nodes that only compute shapes or constants (Constant, Shape, Gather on int64 ...):
+     * exporters emit them for Flatten/Reshape; users do not think of them as layers.
+     */
+    static boolean isShapePlumbing(Graph g, Node n) {
+        if (n.opType().equals("Constant") || n.opType().equals("ConstantOfShape")) {
+            return true;
+        }
+        for (String o : n.outputs()) {
+            TensorType t = g.type(o);
+            if (t == null || t.dtype() != DataType.INT64) {
+                return false;
+            }
+        }
+        return !n.outputs().isEmpty();
     }
 
     /** A weight counts as a parameter when it sits in a weight slot of a catalogue op (not a shape or axes constant). */

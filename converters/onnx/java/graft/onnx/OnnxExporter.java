@@ -1,0 +1,340 @@
+package graft.onnx;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import graft.error.GraftException;
+import graft.error.UnsupportedModelException;
+import graft.error.UsageException;
+import graft.io.AtomicOutput;
+import graft.ir.Attr;
+import graft.ir.Dim;
+import graft.ir.Graph;
+import graft.ir.GraphValidator;
+import graft.ir.Node;
+import graft.ir.TensorType;
+import graft.ir.Value;
+import graft.ir.Weight;
+import graft.onnx.proto.Onnx.GraphProto;
+import graft.onnx.proto.Onnx.ModelProto;
+import graft.onnx.proto.Onnx.NodeProto;
+import graft.onnx.proto.Onnx.OperatorSetIdProto;
+import graft.onnx.proto.Onnx.StringStringEntryProto;
+import graft.onnx.proto.Onnx.TensorProto;
+import graft.onnx.proto.Onnx.TensorShapeProto;
+import graft.onnx.proto.Onnx.TypeProto;
+import graft.onnx.proto.Onnx.ValueInfoProto;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Writes the IR as an ONNX model at a chosen opset, streaming: the graph structure is
+ * serialized by protobuf, each weight's bytes go from their source (a mapped file region,
+ * usually) to the output channel without being gathered in memory. Output is deterministic:
+ * no timestamps, stable order, so the same input and options give identical bytes.
+ */
+public final class OnnxExporter {
+    /** When weights go to a separate file. */
+    public enum ExternalData { AUTO, ALWAYS, NEVER }
+
+    /** Export settings; {@code inputs} are files the output must never overwrite. */
+    public record Settings(int opset, ExternalData external, boolean force, List<Path> inputs) {
+        public static Settings defaults() {
+            return new Settings(OpsetAdapter.IR_OPSET, ExternalData.AUTO, false, List.of());
+        }
+    }
+
+    /** Protobuf's hard limit is 2 GiB; stay clear of it with room for the graph itself. */
+    static final long INLINE_LIMIT = (2L << 30) - (64L << 20);
+    /** Tensors smaller than this stay inside the model even with external data. */
+    static final long EXTERNAL_THRESHOLD = 1024;
+    static final String VERSION = "0.1.0";
+    private static final Pattern SYMBOL = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    private OnnxExporter() {
+    }
+
+    public static void write(Graph g, Path out, Settings s) {
+        if (s.opset() < 7 || s.opset() > 21) {
+            throw new UsageException("--opset " + s.opset() + " is outside the opsets graft writes (7 to 21)");
+        }
+        GraphValidator.check(g);
+        Plan plan = plan(g, s.opset());
+        long weightBytes = 0;
+        for (Weight w : plan.weights) {
+            weightBytes += w.byteSize();
+        }
+        boolean external = s.external() == ExternalData.ALWAYS || (s.external() == ExternalData.AUTO && weightBytes > INLINE_LIMIT);
+        Path dataFile = external ? out.resolveSibling(out.getFileName() + ".data") : null;
+        List<Path> protect = new ArrayList<>(s.inputs());
+        try (AtomicOutput model = AtomicOutput.open(out, s.force(), protect);
+             AtomicOutput data = external ? AtomicOutput.open(dataFile, s.force(), protect) : null) {
+            writeModel(g, plan, model, data, dataFile);
+            model.commit();
+            if (data != null) {
+                data.commit();
+            }
+        } catch (IOException e) {
+            throw new GraftException("output '" + out + "': cannot be written: " + e.getMessage(), e);
+        }
+    }
+
+    /** The model structure without weight bytes, the weights to write, and nodes as written. */
+    record Plan(ModelProto model, GraphProto graph, List<Weight> weights) {
+    }
+
+    static Plan plan(Graph g, int opset) {
+        List<String> problems = new ArrayList<>();
+        List<NodeProto> nodes = new ArrayList<>();
+        Set<String> used = new HashSet<>();
+        for (Node n : g.nodes()) {
+            Node d = OpsetAdapter.downgrade(n, opset, g, problems);
+            nodes.add(node(d));
+            used.addAll(d.inputs());
+        }
+        if (!problems.isEmpty()) {
+            throw new UnsupportedModelException("model '" + g.name() + "' cannot be written at opset " + opset + ": "
+                    + String.join("; ", problems), problems);
+        }
+        for (Value v : g.outputs()) {
+            used.add(v.name());
+        }
+        Set<String> sourceInputsOfDowngrade = new HashSet<>();
+        for (Node n : g.nodes()) {
+            sourceInputsOfDowngrade.addAll(n.inputs());
+        }
+        List<Weight> weights = new ArrayList<>();
+        for (Weight w : g.initializers().values()) {
+            // Keep weights the source model carried unused; drop only constants a downgrade folded into attributes.
+            if (used.contains(w.name()) || !sourceInputsOfDowngrade.contains(w.name())) {
+                weights.add(w);
+            }
+        }
+        GraphProto.Builder gb = GraphProto.newBuilder();
+        byte[] gx = g.extras().get(OnnxImporter.GRAPH_EXTRAS);
+        if (gx != null) {
+            try {
+                gb.mergeFrom(gx);
+            } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        gb.setName(g.name());
+        gb.addAllNode(nodes);
+        for (Value v : g.inputs()) {
+            gb.addInput(valueInfo(v.name(), v.type() != null ? v.type() : g.type(v.name())));
+        }
+        Set<String> weightNames = new HashSet<>();
+        weights.forEach(w -> weightNames.add(w.name()));
+        byte[] ii = g.extras().get(OnnxImporter.INIT_INPUTS);
+        if (ii != null) {
+            for (ValueInfoProto v : OnnxImporter.unpack(ii)) {
+                if (weightNames.contains(v.getName())) {
+                    gb.addInput(v);
+                }
+            }
+        }
+        for (Value v : g.outputs()) {
+            TensorType t = g.type(v.name());
+            gb.addOutput(valueInfo(v.name(), t != null ? t : v.type()));
+        }
+        byte[] vi = g.extras().get(OnnxImporter.VALUE_INFO);
+        if (vi != null) {
+            Set<String> produced = new HashSet<>();
+            g.nodes().forEach(n -> produced.addAll(n.outputs()));
+            for (ValueInfoProto v : OnnxImporter.unpack(vi)) {
+                if (produced.contains(v.getName())) {
+                    gb.addValueInfo(v);
+                }
+            }
+        }
+        ModelProto.Builder mb = ModelProto.newBuilder();
+        byte[] mx = g.extras().get(OnnxImporter.MODEL_EXTRAS);
+        if (mx != null) {
+            try {
+                mb.mergeFrom(mx);
+            } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        mb.setIrVersion(irVersion(opset));
+        mb.setProducerName("graft");
+        mb.setProducerVersion(VERSION);
+        mb.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset));
+        for (Map.Entry<String, Long> e : g.opsets().entrySet()) {
+            if (!e.getKey().isEmpty()) {
+                mb.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
+            }
+        }
+        Map<String, String> meta = new LinkedHashMap<>(g.metadata());
+        meta.put("graft.version", VERSION);
+        String training = TrainingMetadata.write(g);
+        if (training != null) {
+            meta.put(TrainingMetadata.KEY, training);
+        }
+        for (Map.Entry<String, String> e : meta.entrySet()) {
+            mb.addMetadataProps(StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
+        }
+        return new Plan(mb.build(), gb.build(), weights);
+    }
+
+    static long irVersion(int opset) {
+        if (opset <= 8) {
+            return 3;
+        }
+        if (opset <= 10) {
+            return 5;
+        }
+        if (opset <= 11) {
+            return 6;
+        }
+        if (opset <= 14) {
+            return 7;
+        }
+        if (opset <= 18) {
+            return 8;
+        }
+        return opset <= 20 ? 9 : 10;
+    }
+
+    private static NodeProto node(Node n) {
+        byte[] opaque = n.extras().get(OnnxImporter.NODE_PROTO);
+        NodeProto.Builder b;
+        if (opaque != null) {
+            try {
+                b = NodeProto.parseFrom(opaque).toBuilder().clearInput().clearOutput();
+            } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException(e);
+            }
+        } else {
+            b = NodeProto.newBuilder();
+            byte[] unknown = n.extras().get(OnnxImporter.NODE_UNKNOWN);
+            if (unknown != null) {
+                try {
+                    b.mergeFrom(unknown);
+                } catch (InvalidProtocolBufferException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            b.setOpType(n.opType());
+            if (!n.domain().isEmpty()) {
+                b.setDomain(n.domain());
+            }
+            for (Map.Entry<String, Attr> a : n.attrs().entrySet()) {
+                b.addAttribute(OnnxAttributes.toProto(a.getKey(), a.getValue()));
+            }
+        }
+        b.setName(n.name());
+        b.addAllInput(n.inputs());
+        b.addAllOutput(n.outputs());
+        return b.build();
+    }
+
+    static ValueInfoProto valueInfo(String name, TensorType t) {
+        ValueInfoProto.Builder v = ValueInfoProto.newBuilder().setName(name);
+        if (t != null) {
+            TypeProto.Tensor.Builder tt = TypeProto.Tensor.newBuilder().setElemType(t.dtype().code());
+            if (t.shape() != null) {
+                TensorShapeProto.Builder sb = TensorShapeProto.newBuilder();
+                for (Dim d : t.shape().dims()) {
+                    TensorShapeProto.Dimension.Builder db = TensorShapeProto.Dimension.newBuilder();
+                    if (d.isFixed()) {
+                        db.setDimValue(d.value());
+                    } else if (SYMBOL.matcher(d.symbol()).matches()) {
+                        db.setDimParam(d.symbol());
+                    }
+                    sb.addDim(db);
+                }
+                tt.setShape(sb);
+            }
+            v.setType(TypeProto.newBuilder().setTensorType(tt));
+        }
+        return v.build();
+    }
+
+    private static TensorProto header(Graph g, Weight w) {
+        TensorProto.Builder t = TensorProto.newBuilder();
+        byte[] rest = g.extras().get(OnnxImporter.TENSOR_EXTRAS_PREFIX + w.name());
+        if (rest != null) {
+            try {
+                t.mergeFrom(rest);
+            } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        for (long d : w.shape()) {
+            t.addDims(d);
+        }
+        t.setDataType(w.dtype().code());
+        t.setName(w.name());
+        return t.build();
+    }
+
+    private static void writeModel(Graph g, Plan plan, AtomicOutput model, AtomicOutput data, Path dataFile) throws IOException {
+        List<TensorProto> headers = new ArrayList<>();
+        List<Boolean> outside = new ArrayList<>();
+        long dataOffset = 0;
+        for (Weight w : plan.weights) {
+            TensorProto h = header(g, w);
+            boolean ext = data != null && w.byteSize() >= EXTERNAL_THRESHOLD;
+            if (ext) {
+                dataOffset = (dataOffset + 4095) / 4096 * 4096;
+                h = h.toBuilder().setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                        .addExternalData(kv("location", dataFile.getFileName().toString()))
+                        .addExternalData(kv("offset", Long.toString(dataOffset)))
+                        .addExternalData(kv("length", Long.toString(w.byteSize()))).build();
+                dataOffset += w.byteSize();
+            }
+            headers.add(h);
+            outside.add(ext);
+        }
+        long graphLen = plan.graph.getSerializedSize();
+        for (int i = 0; i < headers.size(); i++) {
+            long len = tensorLength(headers.get(i), plan.weights.get(i), outside.get(i));
+            graphLen += ProtoStream.lengthDelimitedSize(5, len) + len;
+        }
+        try (ProtoStream ps = new ProtoStream(model.channel())) {
+            ps.bytes(plan.model.toByteArray());
+            ps.lengthDelimitedHeader(7, graphLen);
+            ps.bytes(plan.graph.toByteArray());
+            for (int i = 0; i < headers.size(); i++) {
+                TensorProto h = headers.get(i);
+                Weight w = plan.weights.get(i);
+                boolean ext = outside.get(i);
+                ps.lengthDelimitedHeader(5, tensorLength(h, w, ext));
+                ps.bytes(h.toByteArray());
+                if (!ext) {
+                    ps.lengthDelimitedHeader(9, w.byteSize());
+                    ps.large(w.buffer());
+                }
+            }
+        }
+        if (data != null) {
+            try (ProtoStream ds = new ProtoStream(data.channel())) {
+                for (int i = 0; i < headers.size(); i++) {
+                    if (outside.get(i)) {
+                        ds.align(4096);
+                        ds.large(plan.weights.get(i).buffer());
+                    }
+                }
+            }
+        }
+    }
+
+    private static long tensorLength(TensorProto h, Weight w, boolean external) {
+        long len = h.getSerializedSize();
+        if (!external) {
+            len += ProtoStream.lengthDelimitedSize(9, w.byteSize()) + w.byteSize();
+        }
+        return len;
+    }
+
+    private static StringStringEntryProto kv(String k, String v) {
+        return StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
+    }
+}

@@ -1,0 +1,67 @@
+package graft.cli;
+
+import graft.io.ModelFormat;
+import graft.io.Options;
+import graft.ir.Graph;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        description = "Convert a model between formats; formats are chosen from the extensions (--from/--to override).",
+        footer = {"", "Examples:", "  graft convert vgg16.onnx vgg16_opset13.onnx --opset 13",
+                "  graft convert big.onnx big_ext.onnx --external-data always",
+                "  graft convert vgg16.h5 vgg16.onnx",
+                "  graft convert deploy.prototxt --weights x.caffemodel out.onnx",
+                "", "The output is written to a temporary file and renamed when complete; an existing output is kept unless --force."})
+final class ConvertCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "IN", description = "Input model.")
+    Path in;
+
+    @Parameters(index = "1", paramLabel = "OUT", description = "Output model.")
+    Path out;
+
+    @Mixin
+    InputOptions input = new InputOptions();
+
+    @Option(names = "--to", paramLabel = "FORMAT", description = "Output format when the extension does not tell.")
+    String to;
+
+    @Option(names = "--opset", defaultValue = "17", description = "ONNX opset to write, 7 to 21 (default: ${DEFAULT-VALUE}).")
+    int opset;
+
+    @Option(names = "--external-data", paramLabel = "WHEN", defaultValue = "auto",
+            description = "ONNX weights in a separate OUT.data file: auto (above 2 GB), always, never (default: ${DEFAULT-VALUE}).")
+    String externalData;
+
+    @Option(names = "--force", description = "Replace OUT if it exists.")
+    boolean force;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        ModelFormat target = Formats.forFile(out, to);
+        List<Path> inputs = new ArrayList<>(List.of(in));
+        if (input.weights != null) {
+            inputs.add(input.weights);
+        }
+        if (input.config != null) {
+            inputs.add(input.config);
+        }
+        graft.io.AtomicOutput.checkTarget(out, force, inputs);
+        Graph g = ModelLoader.load(in, input.from, input.toOptions());
+        Options o = Options.none().set("opset", opset).set("external-data", externalData).set("force", force).set("inputs", inputs);
+        target.write(g, out, o);
+        spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
+                g.layers().size(), g.parameterCount());
+        return 0;
+    }
+}

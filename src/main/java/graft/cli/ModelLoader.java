@@ -1,0 +1,59 @@
+package graft.cli;
+
+import graft.error.GraftException;
+import graft.io.ModelFormat;
+import graft.io.Options;
+import graft.ir.Graph;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
+
+/** Reads a model in any known format and records where it came from (provenance). */
+final class ModelLoader {
+    private ModelLoader() {
+    }
+
+    /** Reads {@code file}; the source hash is computed on the second core while the format parses. */
+    static Graph load(Path file, String from, Options options) {
+        ModelFormat f = Formats.forFile(file, from);
+        CompletableFuture<String> sha = CompletableFuture.supplyAsync(() -> sha256(file));
+        Graph g = f.read(file, options);
+        g.metadata().put("graft.source", file.getFileName().toString());
+        g.metadata().put("graft.source_format", f.name());
+        try {
+            g.metadata().put("graft.source_sha256", sha.join());
+        } catch (java.util.concurrent.CompletionException e) {
+            // unreadable files were already reported by the reader
+        }
+        Path weights = options.path("weights");
+        if (weights != null) {
+            g.metadata().put("graft.weights", weights.getFileName().toString());
+            g.metadata().put("graft.weights_sha256", sha256(weights));
+        }
+        return g;
+    }
+
+    static String sha256(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            long size = ch.size();
+            long pos = 0;
+            final long chunk = 1L << 30;
+            while (pos < size) {
+                long len = Math.min(chunk, size - pos);
+                ByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, pos, len);
+                md.update(m);
+                pos += len;
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new GraftException("cannot hash '" + file + "': " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package graft.runtime;
+
+import graft.error.GraftException;
+import graft.ir.Graph;
+import graft.onnx.OnnxExporter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Opens an ONNX Runtime session over a graph held in memory: the graph is written once to a
+ * private temporary folder as ONNX with external-data weights (streamed, no copy in memory),
+ * the session opens it, and the folder is removed at once (ONNX Runtime has read or mapped
+ * what it needs).
+ */
+public final class Sessions {
+    private Sessions() {
+    }
+
+    public static OrtRunner open(Graph g, Device device) {
+        return open(g, device, 17);
+    }
+
+    public static OrtRunner open(Graph g, Device device, int opset) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("graft-session");
+            Path model = dir.resolve("model.onnx");
+            OnnxExporter.write(g, model, new OnnxExporter.Settings(opset, OnnxExporter.ExternalData.ALWAYS, true, List.of()));
+            return OrtRunner.open(model, device);
+        } catch (IOException e) {
+            throw new GraftException("cannot create a temporary folder for the session: " + e.getMessage(), e);
+        } finally {
+            delete(dir);
+        }
+    }
+
+    private static void delete(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // temporary files: the OS cleans them eventually
+        }
+    }
+}
