@@ -77,6 +77,8 @@ public final class OnnxImporter {
         }
         try {
             return convert(model, file, size);
+        } catch (InvalidGraphException e) {
+            throw new MalformedModelException(file, e.getMessage(), e);
         } catch (GraftException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -133,8 +135,8 @@ public final class OnnxImporter {
                 throw new MalformedModelException(file, "declares no opset_import");
             }
         }
-        if (opset < 7 || opset > 21) {
-            throw new UnsupportedModelException("model '" + file + "': opset " + opset + " is outside the opsets graft reads (7 to 21)");
+        if (opset < 1 || opset > 21) {
+            throw new UnsupportedModelException("model '" + file + "': opset " + opset + " is outside the opsets graft reads (1 to 21)");
         }
         for (StringStringEntryProto e : model.getMetadataPropsList()) {
             g.metadata().put(e.getKey(), e.getValue());
@@ -196,7 +198,7 @@ public final class OnnxImporter {
             }
         }
         if (!problems.isEmpty()) {
-            throw new InvalidGraphException(g.name() + "' (" + file + ")", problems);
+            throw new InvalidGraphException(g.name(), problems);
         }
         for (ValueInfoProto v : gp.getOutputList()) {
             g.outputs().add(new Value(v.getName(), type(v)));
