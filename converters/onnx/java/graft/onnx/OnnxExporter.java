@@ -132,10 +132,20 @@ public final class OnnxExporter {
         Set<String> weightNames = new HashSet<>();
         weights.forEach(w -> weightNames.add(w.name()));
         byte[] ii = g.extras().get(OnnxImporter.INIT_INPUTS);
+        Set<String> listed = new HashSet<>();
         if (ii != null) {
             for (ValueInfoProto v : OnnxImporter.unpack(ii)) {
                 if (weightNames.contains(v.getName())) {
                     gb.addInput(v);
+                    listed.add(v.getName());
+                }
+            }
+        }
+        if (irVersion(opset) < 4) {
+            // IR version 3 requires every initializer to be a graph input as well.
+            for (Weight w : weights) {
+                if (!listed.contains(w.name())) {
+                    gb.addInput(valueInfo(w.name(), new TensorType(w.dtype(), graft.ir.Shape.of(w.shape()))));
                 }
             }
         }

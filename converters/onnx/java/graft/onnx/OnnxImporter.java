@@ -65,7 +65,8 @@ public final class OnnxImporter {
         sniff(file, mapped);
         ModelProto model;
         try {
-            CodedInputStream in = CodedInputStream.newInstance(mapped);
+            // Wrapped as an immutable ByteString so that aliasing applies: bytes fields become views, not copies.
+            CodedInputStream in = com.google.protobuf.UnsafeByteOperations.unsafeWrap(mapped).newCodedInput();
             in.enableAliasing(true);
             in.setSizeLimit(Integer.MAX_VALUE);
             in.setRecursionLimit(256);

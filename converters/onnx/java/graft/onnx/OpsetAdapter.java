@@ -207,6 +207,7 @@ final class OpsetAdapter {
         }
         Map<String, Attr> a = new LinkedHashMap<>(n.attrs());
         List<String> in = new ArrayList<>(n.inputs());
+        dropNewerAttributes(n, a, target, problems);
         switch (op) {
             case SQUEEZE, UNSQUEEZE -> {
                 if (target < 13 && in.size() > 1 && !in.get(1).isEmpty()) {
@@ -317,6 +318,34 @@ final class OpsetAdapter {
             }
         }
         return new Node(n.name(), n.opType(), n.domain(), n.layer(), in, n.outputs(), a, n.extras());
+    }
+
+    /** Attributes added to an op after opset 7: (op, attribute, opset introduced, default). */
+    private record Introduced(Op op, String attr, int since, long dflt) {
+    }
+
+    private static final List<Introduced> INTRODUCED = List.of(
+            new Introduced(Op.MAX_POOL, "storage_order", 8, 0), new Introduced(Op.MAX_POOL, "ceil_mode", 10, 0),
+            new Introduced(Op.MAX_POOL, "dilations", 10, 1), new Introduced(Op.AVERAGE_POOL, "ceil_mode", 10, 0),
+            new Introduced(Op.AVERAGE_POOL, "dilations", 19, 1), new Introduced(Op.SHAPE, "start", 15, 0),
+            new Introduced(Op.RESHAPE, "allowzero", 14, 0), new Introduced(Op.DROPOUT, "seed", 12, Long.MIN_VALUE));
+
+    /** Drops attributes the target opset does not know when they hold their default; refuses otherwise. */
+    private static void dropNewerAttributes(Node n, Map<String, Attr> a, int target, List<String> problems) {
+        for (Introduced i : INTRODUCED) {
+            if (i.op() != n.op() || target >= i.since() || !a.containsKey(i.attr())) {
+                continue;
+            }
+            Attr v = a.remove(i.attr());
+            boolean isDefault = switch (v.kind()) {
+                case INT -> v.asInt() == i.dflt();
+                case INTS -> java.util.Arrays.stream(v.asInts()).allMatch(x -> x == i.dflt());
+                default -> false;
+            };
+            if (!isDefault && i.dflt() != Long.MIN_VALUE) {
+                problems.add(n.opType() + " '" + n.name() + "' attribute " + i.attr() + "=" + v + " needs opset " + i.since());
+            }
+        }
     }
 
     private static long[] constInts(Graph g, Node n, String value, List<String> problems) {
