@@ -181,15 +181,6 @@ public final class OnnxExporter {
                 mb.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
             }
         }
-        Map<String, String> meta = new LinkedHashMap<>(g.metadata());
-        meta.put("graft.version", VERSION);
-        String training = TrainingMetadata.write(g);
-        if (training != null) {
-            meta.put(TrainingMetadata.KEY, training);
-        }
-        for (Map.Entry<String, String> e : meta.entrySet()) {
-            mb.addMetadataProps(StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
-        }
         return new Plan(mb.build(), gb.build(), weights);
     }
 
@@ -285,6 +276,24 @@ public final class OnnxExporter {
         return t.build();
     }
 
+    /**
+     * metadata_props, written after the graph: protobuf accepts fields in any order, and this
+     * lets values still being computed (the source's SHA-256) finish while the weights stream.
+     */
+    static ModelProto metadata(Graph g) {
+        ModelProto.Builder mb = ModelProto.newBuilder();
+        Map<String, String> meta = new LinkedHashMap<>(g.resolvedMetadata());
+        meta.put("graft.version", VERSION);
+        String training = TrainingMetadata.write(g);
+        if (training != null) {
+            meta.put(TrainingMetadata.KEY, training);
+        }
+        for (Map.Entry<String, String> e : meta.entrySet()) {
+            mb.addMetadataProps(StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
+        }
+        return mb.build();
+    }
+
     private static void writeModel(Graph g, Plan plan, AtomicOutput model, AtomicOutput data, Path dataFile) throws IOException {
         List<TensorProto> headers = new ArrayList<>();
         List<Boolean> outside = new ArrayList<>();
@@ -323,6 +332,7 @@ public final class OnnxExporter {
                     ps.large(w.buffer());
                 }
             }
+            ps.bytes(metadata(g).toByteArray());
         }
         if (data != null) {
             try (ProtoStream ds = new ProtoStream(data.channel())) {

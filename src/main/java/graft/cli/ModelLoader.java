@@ -26,11 +26,7 @@ final class ModelLoader {
         Graph g = f.read(file, options);
         g.metadata().put("graft.source", file.getFileName().toString());
         g.metadata().put("graft.source_format", f.name());
-        try {
-            g.metadata().put("graft.source_sha256", sha.join());
-        } catch (java.util.concurrent.CompletionException e) {
-            // unreadable files were already reported by the reader
-        }
+        g.putDeferredMetadata("graft.source_sha256", sha);
         Path weights = options.path("weights");
         if (weights != null) {
             g.metadata().put("graft.weights", weights.getFileName().toString());
@@ -39,17 +35,18 @@ final class ModelLoader {
         return g;
     }
 
+    /**
+     * SHA-256 of a file, read through a small buffer rather than mapped: a second mapping of a
+     * model the reader already maps would count its pages twice in the process's RSS.
+     */
     static String sha256(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            long size = ch.size();
-            long pos = 0;
-            final long chunk = 1L << 30;
-            while (pos < size) {
-                long len = Math.min(chunk, size - pos);
-                ByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, pos, len);
-                md.update(m);
-                pos += len;
+            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+            while (ch.read(buf) > 0 || buf.position() > 0) {
+                buf.flip();
+                md.update(buf);
+                buf.clear();
             }
             return HexFormat.of().formatHex(md.digest());
         } catch (IOException | NoSuchAlgorithmException e) {

@@ -28,6 +28,7 @@ public final class Graph {
     private final LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
     private final LinkedHashMap<String, LayerTraining> training = new LinkedHashMap<>();
     private final LinkedHashMap<String, byte[]> extras = new LinkedHashMap<>();
+    private final LinkedHashMap<String, java.util.concurrent.Future<String>> deferred = new LinkedHashMap<>();
 
     public Graph(String name) {
         this.name = name;
@@ -102,6 +103,31 @@ public final class Graph {
 
     public LinkedHashMap<String, byte[]> extras() {
         return extras;
+    }
+
+    /**
+     * Metadata whose value is still being computed (the source file's SHA-256, hashed on the
+     * second core while the model is converted). Writers call {@link #resolvedMetadata()} as
+     * late as they can.
+     */
+    public void putDeferredMetadata(String key, java.util.concurrent.Future<String> value) {
+        deferred.put(key, value);
+    }
+
+    /** {@link #metadata()} with every deferred entry waited for and merged in. */
+    public LinkedHashMap<String, String> resolvedMetadata() {
+        for (var e : deferred.entrySet()) {
+            try {
+                metadata.put(e.getKey(), e.getValue().get());
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while computing metadata '" + e.getKey() + "'", ex);
+            } catch (java.util.concurrent.ExecutionException ex) {
+                throw new IllegalStateException("metadata '" + e.getKey() + "' failed: " + ex.getCause(), ex.getCause());
+            }
+        }
+        deferred.clear();
+        return metadata;
     }
 
     /** The node producing a value, or null for inputs and weights. */
