@@ -77,7 +77,7 @@ public final class OnnxImporter {
             throw new MalformedModelException(file, "is corrupted: " + e.getClass().getSimpleName());
         }
         try {
-            return convert(model, file, size);
+            return convert(model, file, size, RawDataIndex.of(mapped));
         } catch (InvalidGraphException e) {
             throw new MalformedModelException(file, e.getMessage(), e);
         } catch (GraftException e) {
@@ -117,6 +117,11 @@ public final class OnnxImporter {
     }
 
     static Graph convert(ModelProto model, Path file, long fileSize) {
+        return convert(model, file, fileSize, Map.of());
+    }
+
+    /** {@code rawData}: where initializers' raw_data lie in {@code file} ({@link RawDataIndex}). */
+    static Graph convert(ModelProto model, Path file, long fileSize, Map<String, long[]> rawData) {
         if (!model.hasGraph()) {
             throw new MalformedModelException(file, "is an ONNX ModelProto without a graph");
         }
@@ -151,7 +156,7 @@ public final class OnnxImporter {
             if (t.getName().isEmpty()) {
                 throw new MalformedModelException(file, "has an initializer without a name");
             }
-            g.addInitializer(OnnxTensors.toWeight(t, file, fileSize));
+            g.addInitializer(OnnxTensors.toWeight(t, file, fileSize, rawData.get(t.getName())));
             TensorProto rest = t.toBuilder().clearDims().clearDataType().clearName().clearRawData().clearFloatData()
                     .clearDoubleData().clearInt32Data().clearInt64Data().clearUint64Data().clearExternalData()
                     .clearDataLocation().build();

@@ -5,6 +5,7 @@ import graft.error.MalformedModelException;
 import graft.error.UnsupportedModelException;
 import graft.io.ModelFiles;
 import graft.ir.DataType;
+import graft.ir.FileRegion;
 import graft.ir.Weight;
 import graft.ir.WeightData;
 import graft.onnx.proto.Onnx.StringStringEntryProto;
@@ -24,6 +25,11 @@ final class OnnxTensors {
     }
 
     static Weight toWeight(TensorProto t, Path file, long fileSize) {
+        return toWeight(t, file, fileSize, null);
+    }
+
+    /** {@code rawAt}: {offset, length} of the raw_data in {@code file} when known, else null. */
+    static Weight toWeight(TensorProto t, Path file, long fileSize, long[] rawAt) {
         String name = t.getName();
         DataType dt = DataType.fromCode(t.getDataType());
         if (dt == null || dt == DataType.STRING) {
@@ -59,7 +65,10 @@ final class OnnxTensors {
                 throw new MalformedModelException(file, "tensor '" + name + "' declares dims " + java.util.Arrays.toString(dims)
                         + " (" + bytes + " bytes of " + dt.lowerName() + ") but holds " + raw.size() + " bytes");
             }
-            return new Weight(name, dt, dims, WeightData.of(raw.asReadOnlyByteBuffer()));
+            WeightData data = rawAt != null && rawAt[1] == bytes
+                    ? WeightData.mapped(raw.asReadOnlyByteBuffer(), new FileRegion(file, rawAt[0], rawAt[1]))
+                    : WeightData.of(raw.asReadOnlyByteBuffer());
+            return new Weight(name, dt, dims, data);
         }
         if (bytes > fileSize * 8 + 64) {
             // typed fields can never hold more elements than the file has bytes
@@ -99,7 +108,7 @@ final class OnnxTensors {
             throw new MalformedModelException(file, "tensor '" + name + "' lives in external file '" + location + "', which is missing");
         }
         ByteBuffer region = ModelFiles.map(data, offset, bytes);
-        return new Weight(name, dt, dims, WeightData.of(region));
+        return new Weight(name, dt, dims, WeightData.mapped(region, new FileRegion(data, offset, bytes)));
     }
 
     private static long parseLong(String v, Path file, String name, String what) {

@@ -12,6 +12,7 @@ import java.nio.channels.FileChannel;
  */
 final class ProtoStream implements AutoCloseable {
     private final FileChannel out;
+    private final java.util.Map<java.nio.file.Path, FileChannel> sources = new java.util.HashMap<>();
     private final ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
     private long written;
 
@@ -57,6 +58,34 @@ final class ProtoStream implements AutoCloseable {
         written += n;
     }
 
+    /**
+     * Writes a weight's final bytes. A weight with nothing pending whose bytes are a plain file
+     * region is copied file to file by the kernel ({@code transferTo}), never faulting the
+     * source mapping into this process; any other weight is written from its buffer.
+     */
+    void weight(graft.ir.Weight w) throws IOException {
+        graft.ir.FileRegion r = w.isDirect() ? w.source().region() : null;
+        if (r == null) {
+            large(w.buffer());
+            return;
+        }
+        flush();
+        FileChannel src = sources.get(r.file());
+        if (src == null) {
+            src = FileChannel.open(r.file(), java.nio.file.StandardOpenOption.READ);
+            sources.put(r.file(), src);
+        }
+        long done = 0;
+        while (done < r.length()) {
+            long n = src.transferTo(r.offset() + done, r.length() - done, out);
+            if (n <= 0) {
+                throw new IOException("'" + r.file() + "' ended before byte " + (r.offset() + r.length()));
+            }
+            done += n;
+        }
+        written += r.length();
+    }
+
     private void drain(ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
             out.write(b);
@@ -91,6 +120,9 @@ final class ProtoStream implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        for (FileChannel c : sources.values()) {
+            c.close();
+        }
         flush();
     }
 }

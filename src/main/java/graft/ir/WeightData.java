@@ -18,6 +18,11 @@ public interface WeightData {
 
     long byteSize();
 
+    /** Where these exact bytes lie in a file, or null when they are not a plain file region. */
+    default FileRegion region() {
+        return null;
+    }
+
     /** A view over existing bytes (a slice of a mapped file, typically). No copy. */
     static WeightData of(ByteBuffer bytes) {
         ByteBuffer view = bytes.slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
@@ -31,6 +36,33 @@ public interface WeightData {
             @Override
             public long byteSize() {
                 return size;
+            }
+        };
+    }
+
+    /**
+     * A view over a slice of a mapped file that also says where the slice lies, so writers can
+     * copy it file to file. No copy.
+     */
+    static WeightData mapped(ByteBuffer bytes, FileRegion region) {
+        WeightData view = of(bytes);
+        if (region.length() != view.byteSize()) {
+            throw new IllegalArgumentException("region " + region + " does not match a view of " + view.byteSize() + " bytes");
+        }
+        return new WeightData() {
+            @Override
+            public ByteBuffer buffer() {
+                return view.buffer();
+            }
+
+            @Override
+            public long byteSize() {
+                return view.byteSize();
+            }
+
+            @Override
+            public FileRegion region() {
+                return region;
             }
         };
     }
