@@ -288,6 +288,10 @@ public final class OnnxExporter {
         if (training != null) {
             meta.put(TrainingMetadata.KEY, training);
         }
+        String layers = LayerMetadata.write(g);
+        if (layers != null) {
+            meta.put(LayerMetadata.KEY, layers);
+        }
         for (Map.Entry<String, String> e : meta.entrySet()) {
             mb.addMetadataProps(StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
         }
