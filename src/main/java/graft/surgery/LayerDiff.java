@@ -2,6 +2,8 @@ package graft.surgery;
 
 import graft.ir.Graph;
 import graft.ir.LayerTable;
+import graft.ir.Node;
+import graft.ir.Weight;
 import graft.ir.TensorType;
 import graft.ir.Value;
 import java.util.ArrayList;
@@ -16,7 +18,7 @@ import java.util.stream.Collectors;
  * The layer table before and after surgery, in one listing with the differences marked:
  * {@code +} a new layer, {@code -} a removed one (shown where it was), {@code ~} a layer whose
  * ops, output shape, parameter count or training state changed (its old values on the next
- * line), blank for a layer left as it was. Inputs, outputs and totals are compared the same way.
+ * line), {@code *} a layer that looks the same but holds new weights (reinit, rename), blank for a layer left as it was. Inputs, outputs and totals are compared the same way.
  * What {@code graft surgery --dry-run} prints; the golden tests compare it exactly.
  */
 public final class LayerDiff {
@@ -47,7 +49,7 @@ public final class LayerDiff {
             if (o == null) {
                 lines.add(cells("+", r));
             } else if (same(o, r)) {
-                lines.add(cells(" ", r));
+                lines.add(cells(sameWeights(before, after, r.layer()) ? " " : "*", r));
             } else {
                 lines.add(cells("~", r));
                 String[] was = cells(" ", o);
@@ -73,9 +75,10 @@ public final class LayerDiff {
         s.append(rule).append('\n');
         s.append(total("Total params", sum(a, false), sum(b, false)));
         s.append(total("Trainable params", sum(a, true), sum(b, true)));
-        s.append(String.format(Locale.ROOT, "Layers: %d -> %d (%d added, %d removed, %d changed)%n", a.size(), b.size(),
+        s.append(String.format(Locale.ROOT, "Layers: %d -> %d (%d added, %d removed, %d changed, %d with new weights)%n", a.size(), b.size(),
                 lines.stream().filter(l -> l[0].equals("+")).count(), lines.stream().filter(l -> l[0].equals("-")).count(),
-                lines.stream().filter(l -> l[0].equals("~")).count()));
+                lines.stream().filter(l -> l[0].equals("~")).count(), lines.stream().filter(l -> l[0].equals("*")).count()));
+        s.append("Marks: + added, - removed, ~ changed (old values below), * same shape with new weights\n");
         return s.toString();
     }
 
@@ -83,6 +86,34 @@ public final class LayerDiff {
         List<String[]> r = new ArrayList<>();
         r.add(head);
         r.addAll(rest);
+        return r;
+    }
+
+    /** True when the layer reads the very same weight handles in both graphs (surgery copies share them). */
+    private static boolean sameWeights(Graph a, Graph b, String layer) {
+        List<Weight> x = weights(a, layer);
+        List<Weight> y = weights(b, layer);
+        if (x.size() != y.size()) {
+            return false;
+        }
+        for (int i = 0; i < x.size(); i++) {
+            if (x.get(i) != y.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static List<Weight> weights(Graph g, String layer) {
+        List<Weight> r = new ArrayList<>();
+        for (Node n : Layers.nodes(g, layer)) {
+            for (String in : n.inputs()) {
+                Weight w = g.initializer(in);
+                if (w != null) {
+                    r.add(w);
+                }
+            }
+        }
         return r;
     }
 
