@@ -11,7 +11,7 @@ public class RecipeException extends UsageException {
     private final int line;
 
     public RecipeException(String file, int line, String why) {
-        super("recipe '" + file + "' (line " + line + "): " + why);
+        super((file.equals("--edit") ? "--edit #" + line : "recipe '" + file + "' (line " + line + ")") + ": " + why);
         this.line = line;
     }
 
