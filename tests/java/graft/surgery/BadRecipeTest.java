@@ -66,6 +66,7 @@ class BadRecipeTest {
                 Arguments.of("replace-conv-pair block1_conv1 block2_conv1 --kernel 5 --init fit",
                         "layer 'block2_conv1' does not read the output of 'block1_conv1'"),
                 Arguments.of("replace-conv-pair block1_conv1 block1_conv2 --kernel 7 --init compose",
-                        "a 3x3 and a 3x3 convolution make a 5x5, not --kernel 7"));
+                        "a 3x3 and a 3x3 convolution make a 5x5, not --kernel 7"),
+                Arguments.of("set-classes 4", "the last layer with weights, 'block5_conv3' (Conv), is not a classifier"));
     }
 }

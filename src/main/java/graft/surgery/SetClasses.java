@@ -8,7 +8,7 @@ import graft.ir.Weight;
 import java.util.List;
 
 /**
- * {@code set-classes K}: the final classifier (the last Dense/Gemm or Conv layer) gets K outputs
+ * {@code set-classes K}: the final classifier (the last layer with weights: a Dense/Gemm or a 1x1 Conv) gets K outputs
  * and new weights ({@code --init}, Glorot by default; bias zeros). What follows it (softmax)
  * stays.
  */
@@ -26,15 +26,22 @@ public record SetClasses(long classes, Init init, long seed) implements Edit {
         classifier(g);
     }
 
+    /** The last layer with weights, when it is a Dense (Gemm) or a 1x1 convolution (SqueezeNet-style). */
     Node classifier(Graph g) {
         List<LayerTable.Row> rows = LayerTable.of(g);
         for (int i = rows.size() - 1; i >= 0; i--) {
             Node n = Layers.weighted(g, rows.get(i).layer());
-            if (n != null && (n.opType().equals("Gemm") || n.opType().equals("Conv"))) {
+            if (n == null) {
+                continue;
+            }
+            long[] w = g.initializer(n.input(1)).shape();
+            if (n.opType().equals("Gemm") && w.length == 2 || n.opType().equals("Conv") && w.length == 4 && w[2] == 1 && w[3] == 1) {
                 return n;
             }
+            throw new EditException(describe(), "the last layer with weights, '" + n.layer() + "' (" + n.opType()
+                    + "), is not a classifier (a Dense or 1x1 convolution); attach a head first");
         }
-        throw new EditException(describe(), "the model has no Dense (Gemm) or Conv layer to act as the classifier");
+        throw new EditException(describe(), "the model has no layer with weights to act as the classifier");
     }
 
     @Override
