@@ -142,4 +142,22 @@ class RecipesTest {
         assertThat(Layers.names(g)).startsWith("block1_conv1", "block1_pool").doesNotContain("block1_conv2");
         assertThat(g.initializer(Layers.weighted(g, "block1_conv1").input(1)).shape()).containsExactly(4, 3, 5, 5);
     }
+
+    /** A source with value_info for every intermediate: the new sizes must replace the recorded ones. */
+    @Test
+    void newInputSizeOnAModelWithRecordedShapes() throws Exception {
+        Path src = dir.resolve("with_value_info.onnx");
+        String n = Python.run(TestPaths.fixtures().resolve("surgery/with_value_info.py"), Mini.path("vgg16_mini").toString(), src.toString());
+        assertThat(Integer.parseInt(n.strip())).isGreaterThan(20);
+        Path out = dir.resolve("vi_160.onnx");
+        Cli.Result res = Cli.run("surgery", src.toString(), "--edit", "cut-after block5_pool", "--edit", "set-input-shape 160x160x3",
+                "-o", out.toString());
+        assertThat(res.code()).as(res.err()).isZero();
+        JsonNode o = new ObjectMapper().readTree(Python.run(TestPaths.fixtures().resolve("surgery/check_onnx.py"), out.toString()));
+        assertThat(o.get("outputs").get("block5_pool").toString()).isEqualTo("[\"N\",16,5,5]");
+        try (OrtRunner r = OrtRunner.open(out, Device.CPU)) {
+            Tensor y = r.run(Map.of("input_1", Tensor.random(DataType.FLOAT, new long[] {1, 3, 160, 160}, 2))).values().iterator().next();
+            assertThat(y.shape()).containsExactly(1, 16, 5, 5);
+        }
+    }
 }
