@@ -61,6 +61,29 @@ class SurgeryNumericTest {
     }
 
     /**
+     * With nothing between the convolutions an exact 5x5 kernel exists, so least squares must
+     * find it: checks the normal-equation solver against the pair run by ONNX Runtime. The
+     * calibration inputs come from a folder of .npy files, as a user would give them.
+     */
+    @Test
+    void fitRecoversTheExactKernelOfALinearPair() {
+        Path dir = TestPaths.scratch("surgery-fit-linear");
+        Path cal = dir.resolve("calibration");
+        for (int i = 0; i < 2; i++) {
+            Tensor t = Tensor.random(DataType.FLOAT, new long[] {2, 3, 20, 20}, 40 + i);
+            graft.io.Npy.write(cal.resolve("batch" + i + ".npy"), DataType.FLOAT, t.shape(), t.data(), false);
+        }
+        Graph g = Mini.load("conv_pair_linear");
+        Graph one = Surgery.on(g).edit("replace-conv-pair conv_a conv_b --kernel 5 --init fit --calibration " + cal).apply();
+        Tensor x = Tensor.random(DataType.FLOAT, new long[] {3, 3, 20, 20}, 6);
+        float[] want = Mini.run(Mini.write(g, dir.resolve("pair.onnx")), "input", x).values().iterator().next().toFloats();
+        float[] got = Mini.run(Mini.write(one, dir.resolve("fit.onnx")), "input", x).values().iterator().next().toFloats();
+        double err = Mini.relError(got, want);
+        System.out.printf(Locale.ROOT, "fit, no activation between: max relative error %.3g (tolerance 1e-4)%n", err);
+        assertThat(err).isLessThanOrEqualTo(1e-4);
+    }
+
+    /**
      * VGG16's block1 pair has a ReLU between the convolutions, so no 5x5 kernel is exact. On
      * held-out inputs (another seed than the calibration), the error of each initialisation
      * against the original pair's output is reported; the least-squares fit must be the smallest.

@@ -27,7 +27,11 @@ public record AttachHead(List<LayerSpec> layers, Init init, long seed) implement
         if (layers.isEmpty()) {
             throw new EditException(describe(), "a head needs at least one layer");
         }
-        rewire(Graphs.copy(g));
+        try {
+            rewire(Graphs.copy(g));
+        } catch (graft.error.InvalidGraphException e) {
+            throw new EditException(describe(), "the head does not fit: " + e.problems().get(0));
+        }
     }
 
     @Override
