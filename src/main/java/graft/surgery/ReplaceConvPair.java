@@ -53,11 +53,25 @@ public record ReplaceConvPair(String first, String second, int kernel, String mo
         Node b = conv(g, second);
         List<Node> aRest = rest(g, first, a);
         List<Node> bRest = rest(g, second, b);
-        if (!b.input(0).equals(Layers.output(g, first))) {
-            throw new EditException(describe(), "layer '" + second + "' does not read the output of '" + first + "'");
+        // Activation layers of their own between the two (Caffe's relu1_1, a torch export's Relu)
+        // belong to the pair: they are what makes compose inexact, and fit simulates them.
+        String aOut = Layers.output(g, first);
+        List<Node> between = new ArrayList<>();
+        for (String v = b.input(0); !v.equals(aOut);) {
+            Node p = g.producer(v);
+            if (p == null || !ACTIVATIONS.contains(p.opType()) || Layers.nodes(g, p.layer()).size() != 1
+                    || p.layer().equals(first) || p.layer().equals(second)) {
+                throw new EditException(describe(), "layer '" + second + "' does not read the output of '" + first + "'"
+                        + " (only activation layers may sit between them)");
+            }
+            between.add(0, p);
+            v = p.input(0);
         }
-        if (g.consumers(Layers.output(g, first)).size() != 1 || g.outputs().stream().anyMatch(v -> v.name().equals(Layers.output(g, first)))) {
-            throw new EditException(describe(), "the output of '" + first + "' is read by more than '" + second + "'");
+        aRest.addAll(between);
+        for (String v : readOnce(aOut, between)) {
+            if (g.consumers(v).size() != 1 || g.outputs().stream().anyMatch(o -> o.name().equals(v))) {
+                throw new EditException(describe(), "the output of '" + first + "' is read by more than '" + second + "'");
+            }
         }
         long ka = kernelSize(g, a);
         long kb = kernelSize(g, b);
@@ -95,11 +109,20 @@ public record ReplaceConvPair(String first, String second, int kernel, String mo
         return c;
     }
 
+    private static final List<String> ACTIVATIONS = List.of("Relu", "Sigmoid", "Tanh");
+
+    /** The values between the two convolutions, each of which must have exactly one reader. */
+    private static List<String> readOnce(String aOut, List<Node> between) {
+        List<String> r = new ArrayList<>(List.of(aOut));
+        between.forEach(n -> r.add(n.output(0)));
+        return r;
+    }
+
     private List<Node> rest(Graph g, String layer, Node conv) {
         List<Node> r = new ArrayList<>(Layers.nodes(g, layer));
         r.remove(conv);
         for (Node n : r) {
-            if (!List.of("Relu", "Sigmoid", "Tanh").contains(n.opType())) {
+            if (!ACTIVATIONS.contains(n.opType())) {
                 throw new EditException(describe(), "layer '" + layer + "' holds " + n.opType() + " after its convolution; only an activation may follow");
             }
         }
