@@ -81,6 +81,6 @@ class SurgeryApiTest {
         assertThat(self.code()).isEqualTo(2);
         assertThat(self.err()).contains("is the input file");
         assertThat(Cli.run("surgery", Mini.path("vgg16_mini").toString(), "-o", out.toString()).err()).contains("needs --recipe or at least one --edit");
-        assertThat(List.of(Cli.run("surgery", "--help").out())).anyMatch(s -> s.contains("replace-conv-pair A B --kernel 5"));
+        assertThat(List.of(Cli.run("surgery", "--help").out())).anyMatch(s -> s.contains("replace-conv-pair A B --kernel 5 --init random|compose|fit"));
     }
 }
