@@ -35,5 +35,27 @@ class TrainingRoundTripTest {
         assertThat(r.out()).containsPattern("block5_conv1 +Conv\\+Relu .* no")
                 .containsPattern("fc2 +Gemm\\+Relu .* yes lr_mult 10/20")
                 .contains("Edits: freeze :15; lr-mult fc2 10 20");
+        // and through graft convert, down to opset 11
+        Path c = dir.resolve("c.onnx");
+        assertThat(Cli.run("convert", b.toString(), c.toString(), "--opset", "11").code()).isZero();
+        Graph conv = new graft.onnx.OnnxFormat().read(c, graft.io.Options.none());
+        assertThat(conv.training()).isEqualTo(g.training());
+        assertThat(conv.opsets().get("")).isEqualTo(11L);
+    }
+
+    /** A recipe's input/output/convert options: the input format, the output file, the opset. */
+    @Test
+    void recipeOptionsChooseFormatOutputAndOpset() throws Exception {
+        Path dir = TestPaths.scratch("surgery-recipe-options");
+        Path model = Files.copy(Mini.path("vgg16_mini"), dir.resolve("vgg16_mini.model"));
+        Path out = dir.resolve("from_recipe.onnx");
+        Path recipe = Files.writeString(dir.resolve("r.yaml"), "input: {from: onnx}\noutput:\n  file: " + out
+                + "\nconvert: {opset: 13, external-data: never}\nedits:\n  - pop 1\n  - freeze fc1\n");
+        Cli.Result r = Cli.run("surgery", model.toString(), "--recipe", recipe.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Graph g = new graft.onnx.OnnxFormat().read(out, graft.io.Options.none());
+        assertThat(g.opsets().get("")).isEqualTo(13L);
+        assertThat(g.trainingOf("fc1").trainable()).isFalse();
+        assertThat(g.outputs().get(0).name()).isEqualTo("fc2");
     }
 }
