@@ -158,7 +158,8 @@ public final class OnnxExporter {
             Set<String> produced = new HashSet<>();
             g.nodes().forEach(n -> produced.addAll(n.outputs()));
             for (ValueInfoProto v : OnnxImporter.unpack(vi)) {
-                if (produced.contains(v.getName())) {
+                // An edit (a new input size, a cut) can leave a kept value_info stale: drop it then.
+                if (produced.contains(v.getName()) && agrees(OnnxImporter.type(v), g.type(v.getName()))) {
                     gb.addValueInfo(v);
                 }
             }
@@ -182,6 +183,24 @@ public final class OnnxExporter {
             }
         }
         return new Plan(mb.build(), gb.build(), weights);
+    }
+
+    /** False when a kept value_info contradicts the inferred type: another rank or another fixed size. */
+    static boolean agrees(TensorType kept, TensorType inferred) {
+        if (kept == null || inferred == null || kept.shape() == null || inferred.shape() == null) {
+            return true;
+        }
+        if (kept.dtype() != inferred.dtype() || kept.shape().rank() != inferred.shape().rank()) {
+            return false;
+        }
+        for (int i = 0; i < kept.shape().rank(); i++) {
+            graft.ir.Dim a = kept.shape().dim(i);
+            graft.ir.Dim b = inferred.shape().dim(i);
+            if (a.isFixed() && b.isFixed() && a.value() != b.value()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     static long irVersion(int opset) {
@@ -287,6 +306,10 @@ public final class OnnxExporter {
         String training = TrainingMetadata.write(g);
         if (training != null) {
             meta.put(TrainingMetadata.KEY, training);
+        }
+        String layers = LayerMetadata.write(g);
+        if (layers != null) {
+            meta.put(LayerMetadata.KEY, layers);
         }
         for (Map.Entry<String, String> e : meta.entrySet()) {
             mb.addMetadataProps(StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));

@@ -209,6 +209,7 @@ public final class OnnxImporter {
         for (ValueInfoProto v : gp.getOutputList()) {
             g.outputs().add(new Value(v.getName(), type(v)));
         }
+        LayerMetadata.read(g);
         GraphValidator.check(g);
         ShapeInference.run(g);
         if (OpsetAdapter.fixLegacySoftmax(g)) {

@@ -1,0 +1,26 @@
+package graft.surgery;
+
+import graft.ir.Graph;
+
+/** {@code cut-before LAYER}: keeps the network up to the layer before LAYER; LAYER's input becomes the output. */
+public record CutBefore(String layer) implements Edit {
+    @Override
+    public String describe() {
+        return "cut-before " + layer;
+    }
+
+    @Override
+    public void check(Graph g) {
+        Layers.singleOutput(g, describe());
+        Layers.require(g, describe(), layer);
+        String in = Layers.input(g, layer);
+        if (in == null || g.inputs().stream().anyMatch(v -> v.name().equals(in))) {
+            throw new EditException(describe(), "layer '" + layer + "' reads the model input; nothing would be left");
+        }
+    }
+
+    @Override
+    public void rewire(Graph g) {
+        Layers.setOutput(g, Layers.input(g, layer));
+    }
+}

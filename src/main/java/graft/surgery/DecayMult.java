@@ -1,0 +1,27 @@
+package graft.surgery;
+
+import graft.ir.Graph;
+import graft.ir.LayerTraining;
+import java.util.List;
+
+/** {@code decay-mult LAYER W B}: Caffe's per-parameter weight-decay multipliers (weights, bias). */
+public record DecayMult(String layer, float weights, float bias) implements Edit {
+    @Override
+    public String describe() {
+        return "decay-mult " + layer + " " + Num.text(weights) + " " + Num.text(bias);
+    }
+
+    @Override
+    public void check(Graph g) {
+        Layers.require(g, describe(), layer);
+        if (weights < 0 || bias < 0 || !Float.isFinite(weights) || !Float.isFinite(bias)) {
+            throw new EditException(describe(), "multipliers must be finite and not negative");
+        }
+    }
+
+    @Override
+    public void rewire(Graph g) {
+        LayerTraining t = g.trainingOf(layer);
+        g.training().put(layer, new LayerTraining(t.trainable(), t.lrMult(), List.of(weights, bias)));
+    }
+}

@@ -1,0 +1,62 @@
+package graft.surgery;
+
+import graft.error.InvalidGraphException;
+import graft.ir.Graph;
+import graft.ir.GraphValidator;
+import graft.ir.Node;
+import graft.ir.ShapeInference;
+import graft.ir.Value;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One edit of a model. {@link #check} tests every precondition and throws
+ * {@link EditException} without touching the graph; {@link #rewire} changes it. {@link #apply}
+ * runs both, then removes what became unreachable, re-infers shapes, validates, and appends
+ * {@link #describe()} to the model's provenance. Implementations are immutable values.
+ */
+public interface Edit {
+    /** One line, the same grammar as {@code --edit}: {@code pop 3}, {@code freeze :15}. */
+    String describe();
+
+    /** Throws {@link EditException} when the edit cannot be applied to {@code g}; changes nothing. */
+    void check(Graph g);
+
+    /** Changes the graph; called only after {@link #check} passed. */
+    void rewire(Graph g);
+
+    /** check, rewire, clean up, re-infer, validate, record. */
+    default void apply(Graph g) {
+        check(g);
+        rewire(g);
+        g.removeUnreachable();
+        try {
+            ShapeInference.run(g);
+            GraphValidator.check(g);
+        } catch (InvalidGraphException e) {
+            throw new EditException(describe(), offender(g, e) + "no longer fits: " + e.problems().get(0));
+        }
+        List<Value> outs = new ArrayList<>();
+        for (Value v : g.outputs()) {
+            outs.add(new Value(v.name(), g.type(v.name()) != null ? g.type(v.name()) : v.type()));
+        }
+        g.outputs().clear();
+        g.outputs().addAll(outs);
+        g.addProvenance(describe());
+    }
+
+    /** "layer 'fc1' (Gemm) " for the first node a problem names, so the user sees the layer. */
+    private static String offender(Graph g, InvalidGraphException e) {
+        Matcher m = Pattern.compile("'([^']+)'").matcher(e.problems().get(0));
+        while (m.find()) {
+            for (Node n : g.nodes()) {
+                if (n.name().equals(m.group(1))) {
+                    return "layer '" + n.layer() + "' (" + n.opType() + ") ";
+                }
+            }
+        }
+        return "the model ";
+    }
+}

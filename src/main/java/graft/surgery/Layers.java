@@ -1,0 +1,168 @@
+package graft.surgery;
+
+import graft.ir.Graph;
+import graft.ir.LayerTable;
+import graft.ir.Node;
+import graft.ir.Op;
+import graft.ir.OpSchema;
+import graft.ir.Value;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Layers as {@link LayerTable} shows them: lookup by name or index, the nodes of a layer, the
+ * value that enters it and the value that leaves it, the nearest names for an unknown one, and
+ * fresh names. Stateless; every method reads the graph as it is now.
+ */
+final class Layers {
+    private Layers() {
+    }
+
+    /** Layer names in table order (shape-only plumbing layers are not counted, as in the table). */
+    static List<String> names(Graph g) {
+        List<String> r = new ArrayList<>();
+        for (LayerTable.Row row : LayerTable.of(g)) {
+            r.add(row.layer());
+        }
+        return r;
+    }
+
+    /** The layers of {@code layers} that hold parameters, in the same order. */
+    static List<String> withWeights(Graph g, List<String> layers) {
+        Set<String> weighted = new HashSet<>();
+        for (LayerTable.Row row : LayerTable.of(g)) {
+            if (row.params() > 0) {
+                weighted.add(row.layer());
+            }
+        }
+        return layers.stream().filter(weighted::contains).toList();
+    }
+
+    /** Throws naming the three nearest layers when {@code layer} is not one of the graph's. */
+    static void require(Graph g, String edit, String layer) {
+        List<String> all = names(g);
+        if (!all.contains(layer)) {
+            throw new EditException(edit, "no layer '" + layer + "'" + nearest(all, layer));
+        }
+    }
+
+    static String nearest(List<String> all, String name) {
+        List<String> best = new ArrayList<>(all);
+        best.sort(Comparator.comparingInt((String s) -> distance(s, name)).thenComparing(s -> s));
+        return best.isEmpty() ? "; the model has no layers" : "; nearest: " + String.join(", ", best.subList(0, Math.min(3, best.size())));
+    }
+
+    static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    static List<Node> nodes(Graph g, String layer) {
+        List<Node> r = new ArrayList<>();
+        for (Node n : g.nodes()) {
+            if (n.layer().equals(layer)) {
+                r.add(n);
+            }
+        }
+        return r;
+    }
+
+    /** The value the layer hands on: the first output of its last node. */
+    static String output(Graph g, String layer) {
+        List<Node> ns = nodes(g, layer);
+        return ns.get(ns.size() - 1).output(0);
+    }
+
+    /** The data value entering the layer: the first input from outside it that is not a weight. */
+    static String input(Graph g, String layer) {
+        Set<String> inside = new HashSet<>();
+        for (Node n : nodes(g, layer)) {
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && !inside.contains(in) && g.initializer(in) == null && !isPlumbing(g, in)) {
+                    return in;
+                }
+            }
+            inside.addAll(n.outputs());
+        }
+        return null;
+    }
+
+    private static boolean isPlumbing(Graph g, String value) {
+        Node p = g.producer(value);
+        return p != null && (p.opType().equals("Constant") || p.opType().equals("Shape"));
+    }
+
+    /** The single graph output, or an error naming how many there are. */
+    static String singleOutput(Graph g, String edit) {
+        if (g.outputs().size() != 1) {
+            throw new EditException(edit, "the model has " + g.outputs().size() + " outputs; this edit needs exactly one");
+        }
+        return g.outputs().get(0).name();
+    }
+
+    static void setOutput(Graph g, String value) {
+        g.outputs().clear();
+        g.outputs().add(new Value(value, g.type(value)));
+    }
+
+    /** The catalogue op of the layer's weighted node (Conv, Gemm ...), or null. */
+    static Node weighted(Graph g, String layer) {
+        for (Node n : nodes(g, layer)) {
+            Op op = n.op();
+            if (op != null && !op.weightSlots().isEmpty()) {
+                for (OpSchema.WeightSlot s : op.weightSlots()) {
+                    if (g.initializer(n.input(s.input())) != null) {
+                        return n;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** {@code base}, or {@code base_1}, {@code base_2} ... whichever no layer, node, value or weight uses yet. */
+    static String fresh(Graph g, String base) {
+        Set<String> used = new HashSet<>(g.layers());
+        for (Node n : g.nodes()) {
+            used.add(n.name());
+            used.addAll(n.outputs());
+        }
+        used.addAll(g.initializers().keySet());
+        g.inputs().forEach(v -> used.add(v.name()));
+        if (!usedWithSuffixes(used, base)) {
+            return base;
+        }
+        for (int i = 1;; i++) {
+            if (!usedWithSuffixes(used, base + "_" + i)) {
+                return base + "_" + i;
+            }
+        }
+    }
+
+    /** A layer name claims its derived names (name_W, name_relu ...) too. */
+    private static boolean usedWithSuffixes(Set<String> used, String name) {
+        for (String u : used) {
+            if (u.equals(name) || u.startsWith(name + "_") && !u.substring(name.length() + 1).matches("\\d+.*")) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,54 @@
+package graft.surgery;
+
+import graft.ir.Graph;
+import graft.ir.Node;
+import graft.ir.OpSchema;
+import graft.ir.Weight;
+
+/**
+ * {@code reinit LAYER --init he|glorot|gaussian:STD|zeros [--seed S]}: the layer's kernel starts
+ * again from the filler, its bias from zero (Caffe's and Keras's default bias filler).
+ */
+public record Reinit(String layer, Init init, long seed) implements Edit {
+    @Override
+    public String describe() {
+        return "reinit " + layer + Fill.text(init, seed);
+    }
+
+    @Override
+    public void check(Graph g) {
+        Layers.require(g, describe(), layer);
+        if (Layers.weighted(g, layer) == null) {
+            throw new EditException(describe(), "layer '" + layer + "' has no weights to re-initialise");
+        }
+    }
+
+    @Override
+    public void rewire(Graph g) {
+        fill(g, layer, Fill.orDefault(init), seed);
+    }
+
+    /** Replaces every kernel and bias of the layer's weighted nodes with fresh values. */
+    static void fill(Graph g, String layer, Init init, long seed) {
+        for (Node n : Layers.nodes(g, layer)) {
+            if (n.op() == null) {
+                continue;
+            }
+            for (OpSchema.WeightSlot s : n.op().weightSlots()) {
+                Weight w = g.initializer(n.input(s.input()));
+                if (w == null) {
+                    continue;
+                }
+                if (s.role().equals("bias")) {
+                    g.addInitializer(Init.ZEROS.make(w.name(), w.shape(), 0));
+                } else if (s.role().equals("kernel")) {
+                    boolean inOut = n.opType().equals("Gemm") && n.intAttr("transB", 0) == 0;
+                    long[] shape = w.shape();
+                    long[] gen = inOut ? new long[] {shape[1], shape[0]} : shape;
+                    Weight f = init.make(w.name(), gen, Init.seed(seed, w.name()));
+                    g.addInitializer(inOut ? f.with(graft.ir.LayoutTransform.transpose(gen, 1, 0)) : f);
+                }
+            }
+        }
+    }
+}

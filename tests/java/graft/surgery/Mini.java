@@ -1,0 +1,63 @@
+package graft.surgery;
+
+import graft.io.Options;
+import graft.ir.Graph;
+import graft.onnx.OnnxFormat;
+import graft.runtime.Device;
+import graft.runtime.OrtRunner;
+import graft.runtime.Tensor;
+import graft.testing.TestPaths;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** The bundled surgery models (fixtures/surgery/make_vgg16_mini.py) and ONNX Runtime runs of edited graphs. */
+final class Mini {
+    private Mini() {
+    }
+
+    static Path path(String name) {
+        return TestPaths.fixtures().resolve("surgery/" + name + ".onnx");
+    }
+
+    static Graph load(String name) {
+        return new OnnxFormat().read(path(name), Options.none());
+    }
+
+    static Path write(Graph g, Path file) {
+        new OnnxFormat().write(g, file, Options.none().set("force", true));
+        return file;
+    }
+
+    /** Runs {@code model} in ONNX Runtime on one input; returns the named outputs (all when none named). */
+    static Map<String, Tensor> run(Path model, String input, Tensor x, String... outputs) {
+        try (OrtRunner r = OrtRunner.open(model, Device.CPU)) {
+            return r.run(Map.of(input, x), List.of(outputs));
+        }
+    }
+
+    /** max |a - b| / max |b|: the relative error the brief's tolerances are stated in. */
+    static double relError(float[] got, float[] want) {
+        if (got.length != want.length) {
+            throw new AssertionError("lengths differ: " + got.length + " vs " + want.length);
+        }
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < got.length; i++) {
+            num = Math.max(num, Math.abs(got[i] - want[i]));
+            den = Math.max(den, Math.abs(want[i]));
+        }
+        return num / Math.max(den, 1e-30);
+    }
+
+    /** ||a - b|| / ||b|| over all elements, the error measure reported for the conv-pair inits. */
+    static double rmsRelError(float[] got, float[] want) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < got.length; i++) {
+            num += (got[i] - want[i]) * (double) (got[i] - want[i]);
+            den += want[i] * (double) want[i];
+        }
+        return Math.sqrt(num / den);
+    }
+}

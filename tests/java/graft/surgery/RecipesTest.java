@@ -1,0 +1,163 @@
+package graft.surgery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import graft.ir.DataType;
+import graft.ir.Graph;
+import graft.runtime.Device;
+import graft.runtime.OrtRunner;
+import graft.runtime.Tensor;
+import graft.testing.Cli;
+import graft.testing.Python;
+import graft.testing.TestPaths;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every shipped recipe, run as the README shows it ({@code graft surgery MODEL --recipe R -o OUT})
+ * on the bundled model; each output passes onnx.checker (full check), runs in ONNX Runtime, has
+ * the shapes the recipe promises, and carries its training state as ONNX metadata that Python
+ * reads back.
+ */
+class RecipesTest {
+    static Path dir;
+    static final Map<String, JsonNode> ORACLE = new HashMap<>();
+    static final String[][] RECIPES = {
+        {"vgg16_bottleneck", "vgg16_mini"},
+        {"vgg16_finetune", "vgg16_mini"},
+        {"caffenet_flickr_style", "caffenet_mini"},
+        {"vgg16_cut_block2_160", "vgg16_mini"},
+        {"vgg16_block1_5x5", "vgg16_mini"},
+    };
+
+    @BeforeAll
+    static void runEveryRecipe() throws Exception {
+        dir = TestPaths.scratch("surgery-recipes");
+        List<String> outs = new ArrayList<>();
+        for (String[] r : RECIPES) {
+            Path out = dir.resolve(r[0] + ".onnx");
+            Cli.Result res = Cli.run("surgery", Mini.path(r[1]).toString(), "--recipe",
+                    TestPaths.root().resolve("recipes/" + r[0] + ".yaml").toString(), "-o", out.toString());
+            assertThat(res.code()).as(r[0] + ": " + res.err()).isZero();
+            assertThat(res.out()).contains("wrote " + out);
+            outs.add(out.toString());
+        }
+        String lines = Python.run(TestPaths.fixtures().resolve("surgery/check_onnx.py"), outs.toArray(String[]::new));
+        ObjectMapper json = new ObjectMapper();
+        for (String l : lines.strip().split("\n")) {
+            JsonNode n = json.readTree(l);
+            String f = Path.of(n.get("file").asText()).getFileName().toString();
+            ORACLE.put(f.substring(0, f.length() - 5), n);
+        }
+    }
+
+    /** Runs the recipe's output in ONNX Runtime on a seeded batch of 2; returns the only output. */
+    private static Tensor run(String recipe) {
+        try (OrtRunner r = OrtRunner.open(dir.resolve(recipe + ".onnx"), Device.CPU)) {
+            Map.Entry<String, OrtRunner.TensorSpec> in = r.inputs().entrySet().iterator().next();
+            long[] shape = in.getValue().shape().clone();
+            shape[0] = 2;
+            Map<String, Tensor> out = r.run(Map.of(in.getKey(), Tensor.random(DataType.FLOAT, shape, 21)));
+            assertThat(out).hasSize(1);
+            return out.values().iterator().next();
+        }
+    }
+
+    private static Graph reload(String recipe) {
+        return new graft.onnx.OnnxFormat().read(dir.resolve(recipe + ".onnx"), graft.io.Options.none());
+    }
+
+    @Test
+    void bottleneckIsTheFrozenTrunkWithASigmoidHead() {
+        Tensor y = run("vgg16_bottleneck");
+        assertThat(y.shape()).containsExactly(2, 1);
+        for (float v : y.toFloats()) {
+            assertThat(v).isStrictlyBetween(0f, 1f);
+        }
+        Graph g = reload("vgg16_bottleneck");
+        assertThat(Layers.names(g).subList(18, 22)).containsExactly("flatten", "dense", "dropout", "dense_1");
+        assertThat(g.trainingOf("block5_conv3").trainable()).isFalse();
+        assertThat(g.trainingOf("dense").trainable()).isTrue();
+        JsonNode o = ORACLE.get("vgg16_bottleneck");
+        assertThat(o.get("outputs").get("dense_1").toString()).isEqualTo("[\"N\",1]");
+        assertThat(o.get("training").get("block1_conv1").get("trainable").asBoolean()).isFalse();
+    }
+
+    @Test
+    void finetuneHasTheNewHeadAndTheFirstFifteenLayersFrozen() {
+        Tensor y = run("vgg16_finetune");
+        assertThat(y.shape()).containsExactly(2, 5);
+        float[] p = y.toFloats();
+        assertThat(p[0] + p[1] + p[2] + p[3] + p[4]).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-5f));
+        Graph g = reload("vgg16_finetune");
+        List<String> names = Layers.names(g);
+        assertThat(names.subList(19, 22)).containsExactly("dense", "dense_1", "dense_2");
+        for (int i = 0; i < 15; i++) {
+            if (names.get(i).endsWith("_pool")) {
+                continue; // no weights, no training state
+            }
+            assertThat(g.trainingOf(names.get(i)).trainable()).as(names.get(i)).isFalse();
+        }
+        assertThat(g.trainingOf("block5_conv2").trainable()).isTrue();
+        JsonNode t = ORACLE.get("vgg16_finetune").get("training");
+        assertThat(t.get("block5_conv1").get("trainable").asBoolean()).isFalse();
+        assertThat(t.has("block5_conv2")).isFalse();
+    }
+
+    @Test
+    void flickrStyleRenamesFc8AndSetsItsMultipliers() {
+        Tensor y = run("caffenet_flickr_style");
+        assertThat(y.shape()).containsExactly(2, 20);
+        Graph g = reload("caffenet_flickr_style");
+        assertThat(Layers.names(g)).contains("fc8_flickr").doesNotContain("fc8");
+        assertThat(g.trainingOf("fc8_flickr").lrMult()).containsExactly(10f, 20f);
+        assertThat(g.trainingOf("fc8_flickr").decayMult()).containsExactly(1f, 0f);
+        JsonNode t = ORACLE.get("caffenet_flickr_style").get("training").get("fc8_flickr");
+        assertThat(t.get("lr_mult").toString()).isEqualTo("[10.0,20.0]");
+        assertThat(ORACLE.get("caffenet_flickr_style").get("edits").toString()).contains("rename fc8 fc8_flickr", "lr-mult fc8_flickr 10 20");
+    }
+
+    @Test
+    void block2CutRunsAt160WithTheConvHead() {
+        Tensor y = run("vgg16_cut_block2_160");
+        assertThat(y.shape()).containsExactly(2, 10);
+        JsonNode o = ORACLE.get("vgg16_cut_block2_160");
+        assertThat(o.get("inputs").get("input_1").toString()).isEqualTo("[\"N\",3,160,160]");
+        Graph g = reload("vgg16_cut_block2_160");
+        assertThat(Layers.names(g)).endsWith("block2_pool", "head_conv", "global_average_pooling2d", "head_predictions");
+    }
+
+    @Test
+    void block1PairBecomesOne5x5Convolution() {
+        Tensor y = run("vgg16_block1_5x5");
+        assertThat(y.shape()).containsExactly(2, 10);
+        Graph g = reload("vgg16_block1_5x5");
+        assertThat(Layers.names(g)).startsWith("block1_conv1", "block1_pool").doesNotContain("block1_conv2");
+        assertThat(g.initializer(Layers.weighted(g, "block1_conv1").input(1)).shape()).containsExactly(4, 3, 5, 5);
+    }
+
+    /** A source with value_info for every intermediate: the new sizes must replace the recorded ones. */
+    @Test
+    void newInputSizeOnAModelWithRecordedShapes() throws Exception {
+        Path src = dir.resolve("with_value_info.onnx");
+        String n = Python.run(TestPaths.fixtures().resolve("surgery/with_value_info.py"), Mini.path("vgg16_mini").toString(), src.toString());
+        assertThat(Integer.parseInt(n.strip())).isGreaterThan(20);
+        Path out = dir.resolve("vi_160.onnx");
+        Cli.Result res = Cli.run("surgery", src.toString(), "--edit", "cut-after block5_pool", "--edit", "set-input-shape 160x160x3",
+                "-o", out.toString());
+        assertThat(res.code()).as(res.err()).isZero();
+        JsonNode o = new ObjectMapper().readTree(Python.run(TestPaths.fixtures().resolve("surgery/check_onnx.py"), out.toString()));
+        assertThat(o.get("outputs").get("block5_pool").toString()).isEqualTo("[\"N\",16,5,5]");
+        try (OrtRunner r = OrtRunner.open(out, Device.CPU)) {
+            Tensor y = r.run(Map.of("input_1", Tensor.random(DataType.FLOAT, new long[] {1, 3, 160, 160}, 2))).values().iterator().next();
+            assertThat(y.shape()).containsExactly(1, 16, 5, 5);
+        }
+    }
+}
