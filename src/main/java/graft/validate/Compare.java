@@ -2,6 +2,7 @@ package graft.validate;
 
 import graft.runtime.Tensor;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Computes {@link Metrics} between a candidate and a reference tensor, first aligning the
@@ -25,12 +26,32 @@ public final class Compare {
     }
 
     public static Metrics of(String name, Tensor candidate, Tensor reference, Tolerance tol) {
-        Layouts.Aligned al = Layouts.align(candidate, reference);
-        if (al == null) {
+        return of(name, candidate, reference, tol, null);
+    }
+
+    /**
+     * As {@link #of(String, Tensor, Tensor, Tolerance)}; when more than one layout reading fits
+     * the shapes, the one within tolerance wins, else the one named by {@code layoutHint} (the
+     * layout the neighbouring layers had), else the first.
+     */
+    public static Metrics of(String name, Tensor candidate, Tensor reference, Tolerance tol, String layoutHint) {
+        List<Layouts.Aligned> readings = Layouts.readings(candidate, reference);
+        if (readings.isEmpty()) {
             return Metrics.incomparable(name, candidate.shape(), reference.shape(), "shapes " + Arrays.toString(candidate.shape())
                     + " and " + Arrays.toString(reference.shape()) + " differ and no layout change reconciles them");
         }
-        return of(name, al.values(), reference.toFloats(), candidate.shape(), reference.shape(), al.layout(), tol);
+        float[] ref = reference.toFloats();
+        Metrics chosen = null;
+        for (Layouts.Aligned al : readings) {
+            Metrics m = of(name, al.values(), ref, candidate.shape(), reference.shape(), al.layout(), tol);
+            if (m.within()) {
+                return m;
+            }
+            if (chosen == null || al.layout().equals(layoutHint)) {
+                chosen = m;
+            }
+        }
+        return chosen;
     }
 
     static Metrics of(String name, float[] a, float[] b, long[] shapeA, long[] shapeB, String layout, Tolerance tol) {

@@ -1,7 +1,9 @@
 package graft.validate;
 
 import graft.runtime.Tensor;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Aligns activations of two models that keep different layouts: a Keras NHWC activation and an
@@ -19,42 +21,53 @@ final class Layouts {
     }
 
     static Aligned align(Tensor candidate, Tensor reference) {
+        List<Aligned> r = readings(candidate, reference);
+        return r.isEmpty() ? null : r.get(0);
+    }
+
+    /**
+     * Every reading of the candidate in the reference's shape: as it is when the shapes are
+     * equal, and permuted NHWC<->NCHW when that fits too (both fit when C = H = W, which only
+     * the values, or the layouts of neighbouring layers, can settle).
+     */
+    static List<Aligned> readings(Tensor candidate, Tensor reference) {
+        List<Aligned> r = new ArrayList<>();
         long[] a = candidate.shape();
         long[] b = reference.shape();
         if (Arrays.equals(a, b)) {
-            return new Aligned(candidate.toFloats(), "same");
+            r.add(new Aligned(candidate.toFloats(), "same"));
         }
         if (candidate.count() != reference.count()) {
-            return null;
+            return r;
         }
         if (a.length == b.length && a.length >= 3) {
-            int r = a.length;
-            int[] toFirst = new int[r];
-            int[] toLast = new int[r];
+            int rank = a.length;
+            int[] toFirst = new int[rank];
+            int[] toLast = new int[rank];
             toFirst[0] = 0;
-            toFirst[1] = r - 1;
+            toFirst[1] = rank - 1;
             toLast[0] = 0;
-            toLast[r - 1] = 1;
-            for (int i = 2; i < r; i++) {
+            toLast[rank - 1] = 1;
+            for (int i = 2; i < rank; i++) {
                 toFirst[i] = i - 1;
             }
-            for (int i = 1; i < r - 1; i++) {
+            for (int i = 1; i < rank - 1; i++) {
                 toLast[i] = i + 1;
             }
-            String lastName = r == 4 ? "NHWC" : "N...C";
-            String firstName = r == 4 ? "NCHW" : "NC...";
+            String lastName = rank == 4 ? "NHWC" : "N...C";
+            String firstName = rank == 4 ? "NCHW" : "NC...";
             if (Arrays.equals(permuted(a, toFirst), b)) {
-                return new Aligned(permute(candidate.toFloats(), a, toFirst), lastName + "->" + firstName);
+                r.add(new Aligned(permute(candidate.toFloats(), a, toFirst), lastName + "->" + firstName));
             }
-            if (Arrays.equals(permuted(a, toLast), b)) {
-                return new Aligned(permute(candidate.toFloats(), a, toLast), firstName + "->" + lastName);
+            if (Arrays.equals(permuted(a, toLast), b) && !Arrays.equals(toLast, toFirst)) {
+                r.add(new Aligned(permute(candidate.toFloats(), a, toLast), firstName + "->" + lastName));
             }
         }
         // a flattened batch of the same numbers (N, K) against (N, 1, 1, K) and the like
-        if (squeezed(a).length > 0 && Arrays.equals(squeezed(a), squeezed(b))) {
-            return new Aligned(candidate.toFloats(), "reshape");
+        if (r.isEmpty() && squeezed(a).length > 0 && Arrays.equals(squeezed(a), squeezed(b))) {
+            r.add(new Aligned(candidate.toFloats(), "reshape"));
         }
-        return null;
+        return r;
     }
 
     private static long[] squeezed(long[] s) {

@@ -113,10 +113,11 @@ public final class Validation {
         try (Engine.Stepper sa = ref.stepper(refFeeds, matched.stream().map(Point::value).toList());
              Engine.Stepper sb = cand.stepper(candFeeds, matched.stream().map(p -> pb.get(p.layer()).value()).toList())) {
             long[] prevShape = null;
+            String hint = null;
             for (Point p : matched) {
                 Tensor a = sa.take(p.value());
                 Tensor b = sb.take(pb.get(p.layer()).value());
-                Metrics m = Compare.of(p.layer(), b, a, tol);
+                Metrics m = Compare.of(p.layer(), b, a, tol, hint);
                 m = flattenOrder(m, p.layer(), a, b, prevShape, tol).withoutTopK();
                 layers.add(m);
                 if (first == null && !m.within()) {
@@ -124,6 +125,7 @@ public final class Validation {
                 }
                 if (a.shape().length == 4) {
                     prevShape = m.layout().startsWith("NHWC") ? b.shape() : null;
+                    hint = m.layout();
                 }
             }
             List<Metrics> outs = compareOutputs(sa.finish(), sb.finish(), tol);
