@@ -25,13 +25,15 @@ public final class Execution {
     private final Map<String, NdArray> values = new HashMap<>();
     private final Map<String, Integer> uses = new HashMap<>();
     private final Set<String> keep = new HashSet<>();
+    private final Set<String> outputs = new HashSet<>();
     private int next;
 
     Execution(Graph g, Map<String, Tensor> feeds, Set<String> keepAlso) {
         this.g = g;
         for (Value v : g.outputs()) {
-            keep.add(v.name());
+            outputs.add(v.name());
         }
+        keep.addAll(outputs);
         keep.addAll(keepAlso);
         for (Node n : g.nodes()) {
             for (String in : n.inputs()) {
@@ -116,8 +118,11 @@ public final class Execution {
         return a == null ? null : a.toTensor();
     }
 
-    /** Stops keeping a value (once compared); it is dropped now if no consumer still needs it. */
+    /** Stops keeping a value (once compared); it is dropped now if no consumer still needs it. Graph outputs stay. */
     public void release(String name) {
+        if (outputs.contains(name)) {
+            return; // graph outputs stay until the run is over
+        }
         keep.remove(name);
         if (uses.getOrDefault(name, 0) <= 0) {
             values.remove(name);
