@@ -57,21 +57,29 @@ class ReferenceExecutorVggTest {
         assertThat(relError(got, npy(dir.resolve("torch_output.npy")))).isLessThan(1e-5);
     }
 
-    /** Full torchvision VGG16 (528 MB): within 1e-5 relative of ONNX Runtime and PyTorch, in seconds. */
+    /**
+     * Full torchvision VGG16 (528 MB): within 1e-5 relative of ONNX Runtime and PyTorch, in
+     * seconds. The time bound is on the process's CPU time (both cores count), which a crowded
+     * build machine does not inflate the way it inflates wall time.
+     */
     @Test
     @Tag("slow")
     void torchvisionVgg16MatchesOnnxRuntimeAndPyTorchInSeconds() {
         Path model = Models.vgg16();
         Tensor x = npy(model.resolveSibling("vgg16_input.npy"));
         Graph g = OnnxImporter.read(model);
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long c0 = os.getProcessCpuTime();
         long t0 = System.nanoTime();
         Tensor got = ReferenceExecutor.run(g, Map.of("input", x)).get("logits");
         double seconds = (System.nanoTime() - t0) / 1e9;
+        double cpu = (os.getProcessCpuTime() - c0) / 1e9;
         double vsOrt = relError(got, ort(model, "input", x));
         double vsTorch = relError(got, npy(model.resolveSibling("vgg16_torch_output.npy")));
-        System.out.printf("reference executor VGG16 batch 1: %.1f s, rel error vs ONNX Runtime %.2e, vs PyTorch %.2e%n", seconds, vsOrt, vsTorch);
+        System.out.printf("reference executor VGG16 batch 1: %.1f s wall, %.1f s CPU, rel error vs ONNX Runtime %.2e, vs PyTorch %.2e%n",
+                seconds, cpu, vsOrt, vsTorch);
         assertThat(vsOrt).isLessThan(1e-5);
         assertThat(vsTorch).isLessThan(1e-5);
-        assertThat(seconds).isLessThan(60);
+        assertThat(cpu).isLessThan(60);
     }
 }

@@ -136,18 +136,38 @@ final class Convolution {
         return NdArray.floats(x.dtype, shape, out);
     }
 
-    /** acc[j][p] += sum_k W[o0+j][k] * col[k][p], for ob output channels and t positions. */
+    /**
+     * acc[j][p] += sum_k W[o0+j][k] * col[k][p], for ob output channels and t positions. Four
+     * kernel taps per pass over an accumulator row cut its loads and stores by four, and the four
+     * im2col rows of a pass are reused, from L1, by every channel of the block; the inner loop
+     * stays a plain vectorisable walk over p.
+     */
     private static void multiplyAccumulate(float[] wf, int wBase, int kk, int ob, float[] col, int t, double[] acc) {
-        for (int k = 0; k < kk; k++) {
-            int cr = k * TILE;
+        int k = 0;
+        for (; k + 3 < kk; k += 4) {
+            int c0 = k * TILE;
+            int c1 = c0 + TILE;
+            int c2 = c1 + TILE;
+            int c3 = c2 + TILE;
             for (int j = 0; j < ob; j++) {
-                double wv = wf[wBase + j * kk + k];
-                if (wv == 0) {
-                    continue;
-                }
+                int wr = wBase + j * kk + k;
+                double w0 = wf[wr];
+                double w1 = wf[wr + 1];
+                double w2 = wf[wr + 2];
+                double w3 = wf[wr + 3];
                 int ar = j * TILE;
                 for (int p = 0; p < t; p++) {
-                    acc[ar + p] += wv * col[cr + p];
+                    acc[ar + p] += w0 * col[c0 + p] + w1 * col[c1 + p] + w2 * col[c2 + p] + w3 * col[c3 + p];
+                }
+            }
+        }
+        for (; k < kk; k++) {
+            int c0 = k * TILE;
+            for (int j = 0; j < ob; j++) {
+                double w0 = wf[wBase + j * kk + k];
+                int ar = j * TILE;
+                for (int p = 0; p < t; p++) {
+                    acc[ar + p] += w0 * col[c0 + p];
                 }
             }
         }
