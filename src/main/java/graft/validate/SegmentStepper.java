@@ -1,5 +1,6 @@
 package graft.validate;
 
+import graft.ir.DataType;
 import graft.ir.Graph;
 import graft.ir.Node;
 import graft.ir.ShapeInference;
@@ -117,6 +118,13 @@ final class SegmentStepper implements Engine.Stepper {
             Tensor t = live.get(in);
             if (t == null) {
                 throw new IllegalStateException("segment input '" + in + "' was not computed");
+            }
+            if (t.dtype() == DataType.INT64 && t.count() <= 64) {
+                // a shape or axes computed upstream: as a constant, shape inference evaluates it exactly
+                long[] v = new long[(int) t.count()];
+                t.data().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(v);
+                sg.addInitializer(Weight.ofLongs(in, t.shape(), v));
+                continue;
             }
             sg.inputs().add(new Value(in, new TensorType(t.dtype(), Shape.of(t.shape()))));
             feeds.put(in, t);
