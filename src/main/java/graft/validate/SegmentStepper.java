@@ -38,6 +38,8 @@ final class SegmentStepper implements Engine.Stepper {
     private final Set<String> pending;
     private final Set<String> outputs = new HashSet<>();
     private int done = -1;
+    private long peakLiveBytes;
+    private int segments;
 
     SegmentStepper(Graph g, Map<String, Tensor> feeds, Collection<String> checkpoints) {
         this.g = g;
@@ -149,6 +151,26 @@ final class SegmentStepper implements Engine.Stepper {
             }
         }
         done = last;
+        segments++;
+        peakLiveBytes = Math.max(peakLiveBytes, liveBytes());
         live.keySet().removeIf(k -> lastUse.getOrDefault(k, -1) <= done && !pending.contains(k) && !outputs.contains(k));
+    }
+
+    private long liveBytes() {
+        long n = 0;
+        for (Tensor t : live.values()) {
+            n += t.data().capacity();
+        }
+        return n;
+    }
+
+    /** The most activation bytes held at once (measured right after each segment ran, before dropping). */
+    long peakLiveBytes() {
+        return peakLiveBytes;
+    }
+
+    /** Segments run so far (one ONNX Runtime session each). */
+    int segments() {
+        return segments;
     }
 }
