@@ -132,6 +132,27 @@ class ValidateCommandTest {
         assertThat(badName.err()).contains("nope").contains("input_1");
     }
 
+    /** Full-width VGG16 at 224x224 (528 MB per model): the same two demonstrations at full size. */
+    @Test
+    @org.junit.jupiter.api.Tag("slow")
+    void fullSizeVgg16PerLayerNamesFc1AndBlock3Conv2() throws Exception {
+        Path dir = VggFixtures.full();
+        JsonNode fc1 = json(Cli.run("validate", dir.resolve("vgg.onnx").toString(), dir.resolve("vgg_fc1_permuted.onnx").toString(), "--per-layer", "--json"));
+        assertThat(fc1.get("passed").asBoolean()).isFalse();
+        assertThat(fc1.get("first_diverging_layer").asText()).isEqualTo("fc1");
+        JsonNode pad = json(Cli.run("validate", dir.resolve("vgg.onnx").toString(), dir.resolve("vgg_pad_block3.onnx").toString(), "--per-layer", "--json"));
+        assertThat(pad.get("first_diverging_layer").asText()).isEqualTo("block3_conv2");
+    }
+
+    /** torchvision VGG16: ONNX Runtime walked segment by segment against the reference executor, every layer within 1e-5 relative. */
+    @Test
+    @org.junit.jupiter.api.Tag("slow")
+    void torchvisionVgg16PerLayerOnnxRuntimeAgainstReferenceExecutor() throws Exception {
+        Cli.Result r = Cli.run("validate", graft.testing.Models.vgg16().toString(), "--per-layer", "--json", "--atol", "1e-6", "--rtol", "1e-5");
+        assertThat(r.code()).as(r.out()).isEqualTo(ExitCodes.OK);
+        assertThat(layerNames(json(r))).hasSize(38);
+    }
+
     @Test
     void seededInputsAreRepeatableAndASeedChangesThem() throws Exception {
         JsonNode a = json(Cli.run("validate", model("vgg.onnx"), model("vgg_fc1_permuted.onnx"), "--seed", "3", "--json"));
