@@ -19,10 +19,13 @@ fi
 ./graft --version >/dev/null   # build and create the class-data archive outside the measurements
 a="$dir/vgg.onnx"; b="$dir/vgg_fc1_permuted.onnx"
 size=$(stat -c %s "$a")
+tf="$(mktemp "${TMPDIR:-/tmp}/graft-bench-time.XXXX")"
+trap 'rm -f "$tf"' EXIT
 measure() {
   local label="$1"; shift
   local t
-  t=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null || true; } 2>&1 | tail -1)
+  /usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>&1 || true
+  t=$(tail -1 "$tf")
   printf "%-44s %7.1f s   peak RSS %7.1f MB\n" "$label" "${t% *}" "$(awk -v k="${t#* }" 'BEGIN{print k/1024}')"
 }
 echo "model $a ($(awk -v s="$size" 'BEGIN{printf "%.0f", s/1048576}') MB each), $(date -u +%Y-%m-%d), $(nproc) cores"

@@ -34,7 +34,7 @@ public final class Feeds {
         Map<String, Path> left = new LinkedHashMap<>(npy);
         Map<String, Tensor> feeds = new LinkedHashMap<>();
         long k = 0;
-        for (Value v : g.inputs()) {
+        for (Value v : inputs(g)) {
             Path p = left.remove(v.name());
             if (p != null) {
                 Npy.Array a = Npy.read(p);
@@ -50,6 +50,11 @@ public final class Feeds {
                     + g.inputs().stream().map(Value::name).toList());
         }
         return feeds;
+    }
+
+    /** The inputs a caller feeds: graph inputs that are not also weights (IR 3 lists weights as inputs). */
+    static List<Value> inputs(Graph g) {
+        return g.inputs().stream().filter(v -> g.initializer(v.name()) == null).toList();
     }
 
     static ByteBuffer direct(ByteBuffer b) {
@@ -94,13 +99,14 @@ public final class Feeds {
      */
     public static Map<String, Tensor> carryOver(Map<String, Tensor> feeds, Graph to) {
         List<String> names = List.copyOf(feeds.keySet());
-        if (to.inputs().size() != names.size()) {
-            throw new UsageException("model '" + to.name() + "': has " + to.inputs().size() + " inputs, the first model has "
+        List<Value> ins = inputs(to);
+        if (ins.size() != names.size()) {
+            throw new UsageException("model '" + to.name() + "': has " + ins.size() + " inputs, the first model has "
                     + names.size() + ". Compare models with the same inputs");
         }
         Map<String, Tensor> r = new LinkedHashMap<>();
         for (int i = 0; i < names.size(); i++) {
-            Value v = to.inputs().get(i);
+            Value v = ins.get(i);
             Tensor t = feeds.containsKey(v.name()) ? feeds.get(v.name()) : feeds.get(names.get(i));
             TensorType tt = to.type(v.name()) != null ? to.type(v.name()) : v.type();
             r.put(v.name(), fit(t, tt, v.name()));

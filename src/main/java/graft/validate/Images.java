@@ -96,10 +96,11 @@ public final class Images {
 
     /** The batch for {@code g}'s single input, with {@code g}'s preprocessing. */
     public static Map<String, Tensor> feeds(Path dir, Graph g, long[] hw) {
-        if (g.inputs().size() != 1) {
-            throw new UsageException("--images (" + g.name() + "): the model has " + g.inputs().size() + " inputs. Images feed single-input models");
+        List<Value> ins = Feeds.inputs(g);
+        if (ins.size() != 1) {
+            throw new UsageException("--images (" + g.name() + "): the model has " + ins.size() + " inputs. Images feed single-input models");
         }
-        Value v = g.inputs().get(0);
+        Value v = ins.get(0);
         TensorType t = g.type(v.name()) != null ? g.type(v.name()) : v.type();
         if (t == null || t.shape() == null || t.shape().rank() != 4) {
             throw new UsageException("input '" + v.name() + "': not a 4-D image input (" + t + ")");
