@@ -26,7 +26,10 @@ public final class Report {
             b.append(r.firstDivergingLayer() == null ? "every matched layer is within tolerance\n"
                     : "first layer beyond tolerance: " + r.firstDivergingLayer() + "\n");
             if (!r.unmatchedLayers().isEmpty()) {
-                b.append("layers in only one model (not compared): ").append(String.join(", ", r.unmatchedLayers())).append('\n');
+                List<String> u = r.unmatchedLayers();
+                b.append("layers in only one model (not compared, ").append(u.size()).append("): ")
+                        .append(String.join(", ", u.subList(0, Math.min(12, u.size()))))
+                        .append(u.size() > 12 ? ", ... (--json lists all)" : "").append('\n');
             }
         }
         b.append('\n').append(rows("output", r.outputs()));
