@@ -29,10 +29,10 @@ import picocli.CommandLine.Spec;
                 "Per output: max abs, max rel, mean abs error, cosine similarity, top-1/top-5 agreement for (N, K) outputs. "
                 + "MODEL_A is the reference that relative errors are measured against. Exit 0 within tolerance, 1 beyond."},
         footer = {"", "Examples:",
-                "  graft validate vgg16.onnx                 (ONNX Runtime against the reference executor)",
+                "  graft validate vgg16.onnx          (ONNX Runtime vs the reference executor)",
                 "  graft validate vgg16.h5 vgg16.onnx --seed 7",
                 "  graft validate original.onnx edited.onnx --per-layer",
-                "  graft validate deploy.prototxt --weights vgg16.caffemodel vgg16.onnx --images photos/ --json",
+                "  graft validate deploy.prototxt --weights w.caffemodel vgg16.onnx --images pics/",
                 "  graft validate model.onnx --input input_1=batch.npy --atol 1e-5 --rtol 1e-4"})
 final class ValidateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL_A", description = "Reference model, any format graft reads.")
