@@ -56,7 +56,7 @@ public final class ReferenceExecutor {
         if (!bad.isEmpty()) {
             throw new UnsupportedModelException("graph '" + g.name() + "' (reference executor): " + bad.size()
                     + " node(s) outside the core op catalogue: " + String.join(", ", bad.subList(0, Math.min(5, bad.size())))
-                    + ". Compare these models with ONNX Runtime only", bad);
+                    + ". Compare these models with ONNX Runtime only.", bad);
         }
     }
 
