@@ -13,11 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Reads the TensorProto files of ONNX backend test cases (input_N.pb, output_N.pb). */
-final class OnnxTestData {
+public final class OnnxTestData {
     private OnnxTestData() {
     }
 
-    static Tensor read(Path pb) throws IOException {
+    public static Tensor read(Path pb) throws IOException {
         TensorProto t = TensorProto.parseFrom(Files.readAllBytes(pb));
         Weight w = OnnxTensors.toWeight(t, pb, Files.size(pb));
         ByteBuffer src = w.buffer();
@@ -26,12 +26,12 @@ final class OnnxTestData {
         return new Tensor(w.dtype(), w.shape(), copy);
     }
 
-    static String name(Path pb) throws IOException {
+    public static String name(Path pb) throws IOException {
         return TensorProto.parseFrom(Files.readAllBytes(pb)).getName();
     }
 
     /** The files input_0.pb, input_1.pb ... (or output_) of a data set folder, in order. */
-    static List<Path> numbered(Path dir, String prefix) {
+    public static List<Path> numbered(Path dir, String prefix) {
         List<Path> r = new ArrayList<>();
         for (int i = 0; ; i++) {
             Path p = dir.resolve(prefix + "_" + i + ".pb");
@@ -43,7 +43,7 @@ final class OnnxTestData {
     }
 
     /** Largest violation of |a-b| <= atol + rtol*|b| (0 when within), NaN-aware; -1 when shapes differ. */
-    static double excess(Tensor actual, Tensor expected, double atol, double rtol) {
+    public static double excess(Tensor actual, Tensor expected, double atol, double rtol) {
         if (!java.util.Arrays.equals(actual.shape(), expected.shape())) {
             return -1;
         }

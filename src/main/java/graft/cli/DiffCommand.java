@@ -1,0 +1,58 @@
+package graft.cli;
+
+import graft.io.Options;
+import graft.ir.Graph;
+import graft.validate.DiffReport;
+import graft.validate.GraphDiff;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "diff", mixinStandardHelpOptions = true,
+        description = {"Structural and weight differences between two models of any formats: layers added, removed, renamed "
+                + "(matched by equal weights), changed ops and attributes, changed weights (max abs difference, norms), "
+                + "trainability and lr/decay multiplier changes. Exit 0 either way (a difference is not an error)."},
+        footer = {"", "Examples:", "  graft diff vgg16.onnx vgg16_edited.onnx", "  graft diff vgg16.h5 vgg16.onnx --json"})
+final class DiffCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL_A", description = "The model before.")
+    Path modelA;
+
+    @Parameters(index = "1", paramLabel = "MODEL_B", description = "The model after.")
+    Path modelB;
+
+    @Mixin
+    InputOptions input = new InputOptions();
+
+    @Option(names = "--b-from", paramLabel = "FORMAT", description = "Format of MODEL_B when its extension does not tell.")
+    String fromB;
+
+    @Option(names = "--b-weights", paramLabel = "FILE", description = "Weights file of MODEL_B (a .caffemodel for a .prototxt).")
+    Path weightsB;
+
+    @Option(names = "--b-config", paramLabel = "FILE", description = "Architecture JSON of a Keras weights-only MODEL_B.")
+    Path configB;
+
+    @Option(names = "--json", description = "Print the differences as JSON.")
+    boolean json;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Graph a = ModelLoader.load(modelA, input.from, input.toOptions());
+        Graph b = ModelLoader.load(modelB, fromB, Options.none().set("weights", weightsB).set("config", configB).set("phase", input.phase));
+        GraphDiff.Result r = GraphDiff.of(a, b);
+        String na = modelA.getFileName().toString();
+        String nb = modelB.getFileName().toString();
+        out.print(json ? DiffReport.json(na, nb, r) : DiffReport.table(na, nb, r));
+        out.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,121 @@
+package graft.cli;
+
+import graft.error.ExitCodes;
+import graft.error.UsageException;
+import graft.io.Options;
+import graft.ir.Graph;
+import graft.runtime.Tensor;
+import graft.validate.Compare;
+import graft.validate.Engine;
+import graft.validate.Feeds;
+import graft.validate.Images;
+import graft.validate.Report;
+import graft.validate.Validation;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "validate", mixinStandardHelpOptions = true,
+        description = {"Prove that two models compute the same function on the same inputs, or, with one model, that ONNX Runtime "
+                + "and graft's reference executor agree on it.",
+                "Per output: max abs, max rel, mean abs error, cosine similarity, top-1/top-5 agreement for (N, K) outputs. "
+                + "MODEL_A is the reference that relative errors are measured against. Exit 0 within tolerance, 1 beyond."},
+        footer = {"", "Examples:",
+                "  graft validate vgg16.onnx          (ONNX Runtime vs the reference executor)",
+                "  graft validate vgg16.h5 vgg16.onnx --seed 7",
+                "  graft validate original.onnx edited.onnx --per-layer",
+                "  graft validate deploy.prototxt --weights w.caffemodel vgg16.onnx --images pics/",
+                "  graft validate model.onnx --input input_1=batch.npy --atol 1e-5 --rtol 1e-4"})
+final class ValidateCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL_A", description = "Reference model, any format graft reads.")
+    Path modelA;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "MODEL_B", description = "Candidate model; omit to compare ONNX Runtime with the reference executor on MODEL_A.")
+    Path modelB;
+
+    @Mixin
+    InputOptions input = new InputOptions();
+
+    @Option(names = "--b-from", paramLabel = "FORMAT", description = "Format of MODEL_B when its extension does not tell.")
+    String fromB;
+
+    @Option(names = "--b-weights", paramLabel = "FILE", description = "Weights file of MODEL_B (a .caffemodel for a .prototxt).")
+    Path weightsB;
+
+    @Option(names = "--b-config", paramLabel = "FILE", description = "Architecture JSON of a Keras weights-only MODEL_B.")
+    Path configB;
+
+    @Option(names = "--input", paramLabel = "NAME=FILE.npy", description = "Feed an input of MODEL_A from a .npy file (repeatable); MODEL_B gets the same values.")
+    Map<String, Path> inputs = new LinkedHashMap<>();
+
+    @Option(names = "--images", paramLabel = "DIR", description = "Feed a batch of the images in DIR, each model with its own preprocess.* metadata.")
+    Path images;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the random inputs (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Size of a symbolic batch dimension (default: ${DEFAULT-VALUE}).")
+    long batch;
+
+    @Option(names = "--size", paramLabel = "HxW", description = "Spatial size for symbolic height and width (images default to 224x224).")
+    String size;
+
+    @Option(names = "--atol", defaultValue = "1e-4", description = "Absolute tolerance (default: ${DEFAULT-VALUE}).")
+    double atol;
+
+    @Option(names = "--rtol", defaultValue = "1e-3", description = "Relative tolerance: pass when |b - a| <= atol + rtol * |a| everywhere (default: ${DEFAULT-VALUE}).")
+    double rtol;
+
+    @Option(names = "--per-layer", description = "Also compare every layer both models have (by name), in network order, and name the first beyond tolerance. Runs one segment at a time: memory stays at a few activations.")
+    boolean perLayer;
+
+    @Option(names = "--json", description = "Print the report as JSON.")
+    boolean json;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        if (images != null && !inputs.isEmpty()) {
+            throw new UsageException("--images and --input: give one source of inputs, not both");
+        }
+        Graph a = ModelLoader.load(modelA, input.from, input.toOptions());
+        Graph b = modelB == null ? a : ModelLoader.load(modelB, fromB,
+                Options.none().set("weights", weightsB).set("config", configB).set("phase", input.phase));
+        long[] hw = hw(size);
+        Map<String, Tensor> feedsA = images != null ? Images.feeds(images, a, hw) : Feeds.make(a, inputs, seed, new Feeds.Sizes(batch, hw));
+        Map<String, Tensor> feedsB = modelB == null ? feedsA : images != null ? Images.feeds(images, b, hw) : Feeds.carryOver(feedsA, b);
+        Engine ref = Engine.onnxRuntime(a);
+        Engine cand = modelB == null ? Engine.reference(a) : Engine.onnxRuntime(b);
+        Compare.Tolerance tol = new Compare.Tolerance(atol, rtol);
+        Validation.Result r = perLayer ? Validation.perLayer(ref, feedsA, cand, feedsB, tol) : Validation.outputs(ref, feedsA, cand, feedsB, tol);
+        out.print(json ? Report.json(r) : Report.table(r));
+        out.flush();
+        return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
+    }
+
+    static long[] hw(String size) {
+        if (size == null) {
+            return null;
+        }
+        String[] p = size.toLowerCase(Locale.ROOT).split("x");
+        try {
+            if (p.length == 2) {
+                return new long[]{Long.parseLong(p[0].trim()), Long.parseLong(p[1].trim())};
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new UsageException("--size '" + size + "': not HxW. Write it like 224x224");
+    }
+}

@@ -1,0 +1,156 @@
+package graft.validate;
+
+import graft.error.UsageException;
+import graft.io.Npy;
+import graft.ir.DataType;
+import graft.ir.Dim;
+import graft.ir.Graph;
+import graft.ir.TensorType;
+import graft.ir.Value;
+import graft.runtime.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The inputs both models see: seeded random tensors, .npy files, or decoded images, made for
+ * the first model and carried over to the second by name (or position), permuted NCHW<->NHWC
+ * when the second model keeps the other layout.
+ */
+public final class Feeds {
+    private Feeds() {
+    }
+
+    /** Concrete sizes for symbolic dimensions: the batch (axis 0) and, when given, H x W. */
+    public record Sizes(long batch, long[] hw) {
+    }
+
+    /** A feed for every input of {@code g}: from {@code npy} where named, otherwise seeded random. */
+    public static Map<String, Tensor> make(Graph g, Map<String, Path> npy, long seed, Sizes sizes) {
+        Map<String, Path> left = new LinkedHashMap<>(npy);
+        Map<String, Tensor> feeds = new LinkedHashMap<>();
+        long k = 0;
+        for (Value v : inputs(g)) {
+            Path p = left.remove(v.name());
+            if (p != null) {
+                Npy.Array a = Npy.read(p);
+                feeds.put(v.name(), new Tensor(a.dtype(), a.shape(), direct(a.data())));
+            } else {
+                TensorType t = g.type(v.name()) != null ? g.type(v.name()) : v.type();
+                feeds.put(v.name(), Tensor.random(t == null ? DataType.FLOAT : t.dtype(), concrete(v.name(), t, sizes), seed + k));
+            }
+            k++;
+        }
+        if (!left.isEmpty()) {
+            throw new UsageException("--input " + left.keySet() + " (" + g.name() + "): not inputs of the model. Its inputs are "
+                    + g.inputs().stream().map(Value::name).toList());
+        }
+        return feeds;
+    }
+
+    /** The inputs a caller feeds: graph inputs that are not also weights (IR 3 lists weights as inputs). */
+    static List<Value> inputs(Graph g) {
+        return g.inputs().stream().filter(v -> g.initializer(v.name()) == null).toList();
+    }
+
+    static ByteBuffer direct(ByteBuffer b) {
+        if (b.isDirect()) {
+            return b;
+        }
+        ByteBuffer d = ByteBuffer.allocateDirect(b.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+        d.put(b.duplicate()).flip();
+        return d;
+    }
+
+    /** The declared shape with symbolic dimensions replaced by {@code sizes}. */
+    public static long[] concrete(String name, TensorType t, Sizes sizes) {
+        if (t == null || t.shape() == null) {
+            throw new UsageException("input '" + name + "': no declared shape. Feed it with --input " + name + "=FILE.npy");
+        }
+        List<Dim> dims = t.shape().dims();
+        long[] r = new long[dims.size()];
+        int spatial = 0;
+        boolean channelsLast = dims.size() == 4 && dims.get(3).isFixed() && dims.get(3).value() <= 4
+                && !(dims.get(1).isFixed() && dims.get(1).value() <= 4);
+        for (int i = 0; i < r.length; i++) {
+            Dim d = dims.get(i);
+            int firstSpatial = channelsLast ? 1 : r.length - 2;
+            if (d.isFixed()) {
+                r[i] = d.value();
+            } else if (i == 0) {
+                r[i] = sizes.batch();
+            } else if (sizes.hw() != null && i >= firstSpatial && spatial < 2) {
+                r[i] = sizes.hw()[spatial++];
+            } else {
+                throw new UsageException("input '" + name + "': symbolic dimension '" + d + "' at axis " + i
+                        + ". Give it with --size HxW or feed a .npy file");
+            }
+        }
+        return r;
+    }
+
+    /**
+     * The first model's feeds re-keyed and re-laid-out for the second: matched by input name,
+     * else by position; a tensor whose shape is the second input's under NCHW<->NHWC is permuted.
+     */
+    public static Map<String, Tensor> carryOver(Map<String, Tensor> feeds, Graph to) {
+        List<String> names = List.copyOf(feeds.keySet());
+        List<Value> ins = inputs(to);
+        if (ins.size() != names.size()) {
+            throw new UsageException("model '" + to.name() + "': has " + ins.size() + " inputs, the first model has "
+                    + names.size() + ". Compare models with the same inputs");
+        }
+        Map<String, Tensor> r = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            Value v = ins.get(i);
+            Tensor t = feeds.containsKey(v.name()) ? feeds.get(v.name()) : feeds.get(names.get(i));
+            TensorType tt = to.type(v.name()) != null ? to.type(v.name()) : v.type();
+            r.put(v.name(), fit(t, tt, v.name()));
+        }
+        return r;
+    }
+
+    private static Tensor fit(Tensor t, TensorType want, String name) {
+        if (want == null || want.shape() == null || matches(t.shape(), want)) {
+            return t;
+        }
+        long[] s = t.shape();
+        if (s.length == 4) {
+            long[] nhwc = {s[0], s[2], s[3], s[1]};
+            long[] nchw = {s[0], s[3], s[1], s[2]};
+            if (matches(nhwc, want)) {
+                return permuted(t, new int[]{0, 2, 3, 1});
+            }
+            if (matches(nchw, want)) {
+                return permuted(t, new int[]{0, 3, 1, 2});
+            }
+        }
+        throw new UsageException("input '" + name + "': the first model's input " + Arrays.toString(s) + " does not fit "
+                + want + ", even with NCHW<->NHWC. Feed each model with matching --input files");
+    }
+
+    private static boolean matches(long[] s, TensorType want) {
+        List<Dim> d = want.shape().dims();
+        if (d.size() != s.length) {
+            return false;
+        }
+        for (int i = 0; i < s.length; i++) {
+            if (d.get(i).isFixed() && d.get(i).value() != s[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static Tensor permuted(Tensor t, int[] perm) {
+        float[] v = Layouts.permute(t.toFloats(), t.shape(), perm);
+        if (t.dtype() == DataType.FLOAT) {
+            return Tensor.ofFloats(Layouts.permuted(t.shape(), perm), v);
+        }
+        throw new UsageException("input of type " + t.dtype().lowerName() + ": only float32 inputs are re-laid-out between models");
+    }
+}

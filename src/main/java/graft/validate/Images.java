@@ -1,0 +1,163 @@
+package graft.validate;
+
+import graft.error.MalformedModelException;
+import graft.error.UsageException;
+import graft.ir.Dim;
+import graft.ir.Graph;
+import graft.ir.TensorType;
+import graft.ir.Value;
+import graft.runtime.Tensor;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+
+/**
+ * A batch of real images for a model's single image input: every .png/.jpg/.jpeg/.bmp/.gif of
+ * a folder (sorted by name), decoded with javax.imageio, resized (bilinear) to the input's
+ * H x W, laid out as the input is (NCHW or NHWC), and preprocessed with the model's own
+ * metadata, read from the {@code preprocess.*} keys:
+ * <pre>
+ *   value = ((pixel_0..255 * preprocess.pixel_scale) - preprocess.mean[c]) / preprocess.std[c] * preprocess.scale
+ * </pre>
+ * with {@code preprocess.channel_order} RGB (default) or BGR giving the order of channels and of
+ * the mean/std lists ({@code preprocess.mean_value} is read as {@code preprocess.mean}). Absent
+ * keys mean 1 for scales and std, 0 for mean.
+ */
+public final class Images {
+    private Images() {
+    }
+
+    /** How one model wants its pixels. */
+    record Preprocess(boolean bgr, double pixelScale, double[] mean, double[] std, double scale) {
+        static Preprocess of(Map<String, String> meta) {
+            String order = meta.getOrDefault("preprocess.channel_order", meta.getOrDefault("preprocess.color_order", "RGB"));
+            return new Preprocess(order.trim().toUpperCase(Locale.ROOT).equals("BGR"),
+                    number(meta, "preprocess.pixel_scale", 1),
+                    list(meta.getOrDefault("preprocess.mean", meta.get("preprocess.mean_value")), 0),
+                    list(meta.get("preprocess.std"), 1), number(meta, "preprocess.scale", 1));
+        }
+
+        double apply(double pixel, int channel) {
+            double m = mean.length == 0 ? 0 : mean[Math.min(channel, mean.length - 1)];
+            double s = std.length == 0 ? 1 : std[Math.min(channel, std.length - 1)];
+            return (pixel * pixelScale - m) / s * scale;
+        }
+    }
+
+    private static double number(Map<String, String> meta, String key, double dflt) {
+        String v = meta.get(key);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        try {
+            if (v.contains("/")) {
+                String[] p = v.split("/");
+                return Double.parseDouble(p[0].trim()) / Double.parseDouble(p[1].trim());
+            }
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("metadata '" + key + "' = '" + v + "': not a number. Fix the model's preprocessing metadata");
+        }
+    }
+
+    private static double[] list(String v, double dflt) {
+        if (v == null || v.isBlank()) {
+            return new double[0];
+        }
+        String[] p = v.replace("[", "").replace("]", "").replace("(", "").replace(")", "").trim().split("[,\\s]+");
+        double[] r = new double[p.length];
+        for (int i = 0; i < p.length; i++) {
+            r[i] = Double.parseDouble(p[i]);
+        }
+        return r;
+    }
+
+    /** The image files of {@code dir}, sorted; at least one. */
+    static List<Path> files(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> r = s.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).matches(".*\\.(png|jpe?g|bmp|gif)$"))
+                    .sorted().toList();
+            if (r.isEmpty()) {
+                throw new UsageException("--images '" + dir + "': no .png, .jpg, .bmp or .gif files. Point it at a folder of images");
+            }
+            return r;
+        } catch (IOException e) {
+            throw new UsageException("--images '" + dir + "': cannot list the folder (" + e.getMessage() + ")");
+        }
+    }
+
+    /** The batch for {@code g}'s single input, with {@code g}'s preprocessing. */
+    public static Map<String, Tensor> feeds(Path dir, Graph g, long[] hw) {
+        List<Value> ins = Feeds.inputs(g);
+        if (ins.size() != 1) {
+            throw new UsageException("--images (" + g.name() + "): the model has " + ins.size() + " inputs. Images feed single-input models");
+        }
+        Value v = ins.get(0);
+        TensorType t = g.type(v.name()) != null ? g.type(v.name()) : v.type();
+        if (t == null || t.shape() == null || t.shape().rank() != 4) {
+            throw new UsageException("input '" + v.name() + "': not a 4-D image input (" + t + ")");
+        }
+        List<Dim> d = t.shape().dims();
+        boolean last = fixed(d.get(3)) > 0 && fixed(d.get(3)) <= 4 && !(fixed(d.get(1)) > 0 && fixed(d.get(1)) <= 4);
+        int c = (int) fixed(d.get(last ? 3 : 1));
+        int h = (int) pick(fixed(d.get(last ? 1 : 2)), hw == null ? 224 : hw[0]);
+        int w = (int) pick(fixed(d.get(last ? 2 : 3)), hw == null ? 224 : hw[1]);
+        if (c != 1 && c != 3) {
+            throw new UsageException("input '" + v.name() + "': " + c + " channels. Images feed 1- or 3-channel inputs");
+        }
+        Preprocess pre = Preprocess.of(g.metadata());
+        List<Path> files = files(dir);
+        int n = files.size();
+        float[] data = new float[n * c * h * w];
+        for (int i = 0; i < n; i++) {
+            BufferedImage img = resized(files.get(i), w, h);
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    int rgb = img.getRGB(x, y);
+                    int[] px = {(rgb >> 16) & 0xff, (rgb >> 8) & 0xff, rgb & 0xff};
+                    for (int ch = 0; ch < c; ch++) {
+                        double p = c == 1 ? 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2] : px[pre.bgr() ? 2 - ch : ch];
+                        int at = last ? ((i * h + y) * w + x) * c + ch : ((i * c + ch) * h + y) * w + x;
+                        data[at] = (float) pre.apply(p, ch);
+                    }
+                }
+            }
+        }
+        long[] shape = last ? new long[]{n, h, w, c} : new long[]{n, c, h, w};
+        return Map.of(v.name(), Tensor.ofFloats(shape, data));
+    }
+
+    private static long fixed(Dim d) {
+        return d.isFixed() ? d.value() : -1;
+    }
+
+    private static long pick(long fixed, long dflt) {
+        return fixed > 0 ? fixed : dflt;
+    }
+
+    private static BufferedImage resized(Path file, int w, int h) {
+        BufferedImage src;
+        try {
+            src = ImageIO.read(file.toFile());
+        } catch (IOException e) {
+            throw new MalformedModelException(file, "cannot decode the image (" + e.getMessage() + ")");
+        }
+        if (src == null) {
+            throw new MalformedModelException(file, "not an image javax.imageio can decode");
+        }
+        BufferedImage dst = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = dst.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+        g.drawImage(src, 0, 0, w, h, null);
+        g.dispose();
+        return dst;
+    }
+}

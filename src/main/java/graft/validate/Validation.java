@@ -1,0 +1,156 @@
+package graft.validate;
+
+import graft.ir.Graph;
+import graft.ir.Node;
+import graft.ir.TensorType;
+import graft.runtime.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs two engines on the same inputs and compares them: every output, and with
+ * {@link #perLayer} every layer the two graphs share by name, in the reference's network
+ * order, naming the first beyond tolerance. The first engine is the reference that relative
+ * errors are measured against; the second is the candidate.
+ */
+public final class Validation {
+    private Validation() {
+    }
+
+    /** Everything a report shows. {@code layers} is empty unless per-layer was asked for. */
+    public record Result(String reference, String candidate, Compare.Tolerance tolerance, List<Metrics> outputs, List<Metrics> layers,
+                         List<String> unmatchedLayers, String firstDivergingLayer) {
+        public boolean passed() {
+            return outputs.stream().allMatch(Metrics::within) && layers.stream().allMatch(Metrics::within);
+        }
+    }
+
+    public static Result outputs(Engine ref, Map<String, Tensor> refFeeds, Engine cand, Map<String, Tensor> candFeeds,
+                                 Compare.Tolerance tol) {
+        Map<String, Tensor> a = ref.run(refFeeds);
+        Map<String, Tensor> b = cand.run(candFeeds);
+        return new Result(label(ref), label(cand), tol, compareOutputs(a, b, tol), List.of(), List.of(), null);
+    }
+
+    static String label(Engine e) {
+        String src = e.graph().metadata().getOrDefault("graft.source", e.graph().name());
+        return src + " (" + e.describe() + ")";
+    }
+
+    static List<Metrics> compareOutputs(Map<String, Tensor> ref, Map<String, Tensor> cand, Compare.Tolerance tol) {
+        List<Metrics> r = new ArrayList<>();
+        List<String> refNames = new ArrayList<>(ref.keySet());
+        List<String> candNames = new ArrayList<>(cand.keySet());
+        boolean byName = cand.keySet().containsAll(ref.keySet());
+        for (int i = 0; i < refNames.size(); i++) {
+            String name = refNames.get(i);
+            Tensor c = byName ? cand.get(name) : i < candNames.size() ? cand.get(candNames.get(i)) : null;
+            if (c == null) {
+                r.add(Metrics.incomparable(name, new long[0], ref.get(name).shape(), "the candidate has no output " + i));
+                continue;
+            }
+            String label = byName || candNames.get(i).equals(name) ? name : name + " ~ " + candNames.get(i);
+            r.add(Compare.of(label, c, ref.get(name), tol));
+        }
+        return r;
+    }
+
+    /** One layer's comparison point: the layer's last node's first output. */
+    record Point(String layer, String value, int node) {
+    }
+
+    /** Layers with a floating activation, in network order (of their last node), each with its activation's name. */
+    static LinkedHashMap<String, Point> points(Graph g) {
+        LinkedHashMap<String, Point> last = new LinkedHashMap<>();
+        List<Node> nodes = g.nodes();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            if (n.outputs().isEmpty() || n.output(0).isEmpty()) {
+                continue;
+            }
+            TensorType t = g.type(n.output(0));
+            if (t != null && !t.dtype().isFloating()) {
+                continue; // shape plumbing (Shape, Gather on int64...) is not a layer a user compares
+            }
+            last.remove(n.layer());
+            last.put(n.layer(), new Point(n.layer(), n.output(0), i));
+        }
+        List<Point> sorted = new ArrayList<>(last.values());
+        sorted.sort(java.util.Comparator.comparingInt(Point::node));
+        LinkedHashMap<String, Point> r = new LinkedHashMap<>();
+        for (Point p : sorted) {
+            r.put(p.layer(), p);
+        }
+        return r;
+    }
+
+    /**
+     * Walks both graphs layer by layer (each through its engine's {@link Engine.Stepper}, so only
+     * live activations are held), compares every layer present in both by name, then the outputs.
+     */
+    public static Result perLayer(Engine ref, Map<String, Tensor> refFeeds, Engine cand, Map<String, Tensor> candFeeds,
+                                  Compare.Tolerance tol) {
+        LinkedHashMap<String, Point> pa = points(ref.graph());
+        LinkedHashMap<String, Point> pb = points(cand.graph());
+        List<Point> matched = new ArrayList<>();
+        List<String> unmatched = new ArrayList<>();
+        for (Point p : pa.values()) {
+            if (pb.containsKey(p.layer())) {
+                matched.add(p);
+            } else {
+                unmatched.add(p.layer());
+            }
+        }
+        for (String l : pb.keySet()) {
+            if (!pa.containsKey(l)) {
+                unmatched.add(l);
+            }
+        }
+        List<Metrics> layers = new ArrayList<>();
+        String first = null;
+        try (Engine.Stepper sa = ref.stepper(refFeeds, matched.stream().map(Point::value).toList());
+             Engine.Stepper sb = cand.stepper(candFeeds, matched.stream().map(p -> pb.get(p.layer()).value()).toList())) {
+            long[] prevShape = null;
+            String hint = null;
+            for (Point p : matched) {
+                Tensor a = sa.take(p.value());
+                Tensor b = sb.take(pb.get(p.layer()).value());
+                Metrics m = Compare.of(p.layer(), b, a, tol, hint);
+                m = flattenOrder(m, p.layer(), a, b, prevShape, tol).withoutTopK();
+                layers.add(m);
+                if (first == null && !m.within()) {
+                    first = p.layer();
+                }
+                if (a.shape().length == 4) {
+                    prevShape = m.layout().startsWith("NHWC") ? b.shape() : null;
+                    hint = m.layout();
+                }
+            }
+            List<Metrics> outs = compareOutputs(sa.finish(), sb.finish(), tol);
+            return new Result(label(ref), label(cand), tol, outs, layers, unmatched, first);
+        }
+    }
+
+    /**
+     * A Flatten of an NHWC activation lists H, W, C where the NCHW one lists C, H, W: the same
+     * numbers in another order. When a rank-2 layer right after a channels-last 4-D one fails
+     * as it is, it is compared again in C, H, W order and the better reading kept.
+     */
+    private static Metrics flattenOrder(Metrics m, String layer, Tensor ref, Tensor cand, long[] prevCandShape, Compare.Tolerance tol) {
+        if (m.within() || prevCandShape == null || cand.shape().length != 2 || ref.shape().length != 2) {
+            return m;
+        }
+        long h = prevCandShape[1];
+        long w = prevCandShape[2];
+        long c = prevCandShape[3];
+        if (cand.shape()[1] != h * w * c || h * w == 1) {
+            return m;
+        }
+        long n = cand.shape()[0];
+        float[] v = Layouts.permute(cand.toFloats(), new long[]{n, h, w, c}, new int[]{0, 3, 1, 2});
+        Metrics again = Compare.of(layer, v, ref.toFloats(), cand.shape(), ref.shape(), "HWC->CHW", tol);
+        return again.within() ? again : m;
+    }
+}
