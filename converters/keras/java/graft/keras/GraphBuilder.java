@@ -53,6 +53,11 @@ final class GraphBuilder {
         return n;
     }
 
+    /** Makes {@code name} available again (its value was renamed away). */
+    void release(String name) {
+        names.remove(name);
+    }
+
     /** Adds a catalogue node; its output is named {@code out} (made unique) and inherits {@code layout}. */
     String node(Op op, String layer, String out, List<String> inputs, Map<String, Attr> attrs, Layout layout) {
         String o = fresh(out);

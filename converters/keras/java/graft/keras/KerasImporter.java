@@ -108,12 +108,17 @@ public final class KerasImporter {
                 throw new MalformedModelException(src.file, "output layer '" + out + "' is not a layer of the model");
             }
             if (b.rank(v) == 4 && b.layout(v) == Layout.NCHW_OF_NHWC) {
-                v = b.as(v, Layout.KERAS, out);
-            }
-            String name = out;
-            if (!v.equals(name) && !isProduced(g, name)) {
-                rename(g, v, name);
-                v = name;
+                // The graph output keeps the Keras layer's name and Keras's NHWC layout.
+                if (v.equals(out)) {
+                    String inner = b.fresh(out + "/nchw");
+                    rename(g, v, inner);
+                    v = inner;
+                }
+                b.release(out);
+                v = b.node(Op.TRANSPOSE, out, out, List.of(v), java.util.Map.of("perm", Attr.ints(0, 2, 3, 1)), Layout.KERAS);
+            } else if (!v.equals(out) && !isProduced(g, out)) {
+                rename(g, v, out);
+                v = out;
             }
             g.outputs().add(new Value(v, null));
         }
