@@ -9,7 +9,8 @@ import java.util.Locale;
 /**
  * Keras as a {@link ModelFormat}: claims {@code .h5}, {@code .hdf5} and {@code .keras}. Options
  * read: {@code config} (architecture JSON for a weights-only file), {@code force},
- * {@code inputs} (paths the output must never overwrite).
+ * {@code inputs} (paths the output must never overwrite), {@code explicit-padding} (write pads Keras
+ * "same" cannot express as ZeroPadding2D layers).
  */
 public final class KerasFormat implements ModelFormat {
     @Override
@@ -30,6 +31,6 @@ public final class KerasFormat implements ModelFormat {
 
     @Override
     public void write(Graph graph, Path file, Options options) {
-        KerasExporter.write(graph, file, options.flag("force"), options.paths("inputs"));
+        KerasExporter.write(graph, file, options.flag("force"), options.paths("inputs"), options.flag("explicit-padding"));
     }
 }

@@ -1,0 +1,171 @@
+package graft.keras;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import graft.error.UnsupportedModelException;
+import graft.io.Npy;
+import graft.io.Options;
+import graft.ir.Attr;
+import graft.ir.DataType;
+import graft.ir.Graph;
+import graft.ir.LayerTraining;
+import graft.ir.Node;
+import graft.ir.Op;
+import graft.ir.Shape;
+import graft.ir.TensorType;
+import graft.ir.Value;
+import graft.ir.Weight;
+import graft.onnx.OnnxFormat;
+import graft.runtime.Device;
+import graft.runtime.OrtRunner;
+import graft.runtime.Tensor;
+import graft.testing.Cli;
+import graft.testing.TestPaths;
+import io.jhdf.HdfFile;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Keras -> ONNX -> Keras and ONNX (torchvision-style VGG export) -> Keras -> ONNX: the .h5 graft
+ * writes loads in TensorFlow.js and gives the outputs Keras / PyTorch gave, within 1e-5
+ * relative; trainability survives ONNX -> Keras -> ONNX; what Keras cannot express is refused
+ * by node name.
+ */
+class KerasRoundTripTest {
+    static final double TOLERANCE = 1e-5;
+
+    static Tensor run(Path onnx, Tensor x) {
+        try (OrtRunner r = OrtRunner.open(onnx, Device.CPU)) {
+            return r.run(Map.of(r.inputs().keySet().iterator().next(), x)).values().iterator().next();
+        }
+    }
+
+    static Tensor tfjs(Path h5, Tensor x, Path work) {
+        List<String> errors = new ArrayList<>();
+        List<List<Tensor>> r = TfjsOracle.predict(List.of(new TfjsOracle.Job(h5, null, List.of(x))), work, errors);
+        assertThat(errors.get(0)).as("TensorFlow.js loading graft's " + h5.getFileName()).isNull();
+        return r.get(0).get(0);
+    }
+
+    static Tensor npy(Path p) {
+        Npy.Array a = Npy.read(p);
+        return Tensor.ofFloats(a.shape(), a.toFloats());
+    }
+
+    /** NCHW -> NHWC copy of a 4-D float tensor. */
+    static Tensor nhwc(Tensor t) {
+        long[] s = t.shape();
+        int n = (int) s[0], c = (int) s[1], h = (int) s[2], w = (int) s[3];
+        float[] in = t.toFloats();
+        float[] out = new float[in.length];
+        for (int a = 0; a < n; a++) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int y = 0; y < h; y++) {
+                    for (int xx = 0; xx < w; xx++) {
+                        out[((a * h + y) * w + xx) * c + ch] = in[((a * c + ch) * h + y) * w + xx];
+                    }
+                }
+            }
+        }
+        return Tensor.ofFloats(new long[] {n, h, w, c}, out);
+    }
+
+    @Test
+    void kerasToOnnxToKerasKeepsKerasPredictions() {
+        TfjsOracle.assumeInstalled();
+        Path scratch = TestPaths.scratch("keras-roundtrip-cnn");
+        Path h5 = TestPaths.corpus().resolve("keras/fullconfigs/cnn/cnn_batch_norm.h5");
+        Path onnx = scratch.resolve("cnn.onnx");
+        Path back = scratch.resolve("cnn_back.h5");
+        Path again = scratch.resolve("cnn_again.onnx");
+        assertThat(Cli.run("convert", h5.toString(), onnx.toString()).code()).isZero();
+        Cli.Result r = Cli.run("convert", onnx.toString(), back.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(Cli.run("convert", back.toString(), again.toString()).code()).isZero();
+        Tensor x = npy(h5.resolveSibling("input.npy"));
+        Tensor keras = npy(h5.resolveSibling("predictions.npy"));
+        assertThat(TfjsOracle.relError(tfjs(back, x, scratch.resolve("tfjs")), keras)).isLessThanOrEqualTo(TOLERANCE);
+        assertThat(TfjsOracle.relError(run(again, x), keras)).isLessThanOrEqualTo(TOLERANCE);
+        Graph g = new KerasFormat().read(back, Options.none());
+        assertThat(g.layers()).contains("conv2d_1", "batch_normalization_1", "dense_1");
+        assertThat(g.metadata()).containsEntry("source.keras_version", KerasH5Writer.KERAS_VERSION);
+    }
+
+    @Test
+    void reducedVgg16RoundTripsThroughOnnxWithTrainabilityAndMatchesTensorFlowJs() throws Exception {
+        TfjsOracle.assumeInstalled();
+        Path scratch = TestPaths.scratch("keras-roundtrip-vgg");
+        Path h5 = KerasVgg16Test.model("vgg16_small.h5", "--width-div", "16", "--fc", "64", "--classes", "10");
+        Graph g = new KerasFormat().read(h5, Options.none());
+        g.training().put("block1_conv1", LayerTraining.frozen());
+        g.training().put("fc1", LayerTraining.frozen());
+        Path onnx = scratch.resolve("vgg.onnx");
+        new OnnxFormat().write(g, onnx, Options.none());
+        Path back = scratch.resolve("vgg_back.h5");
+        Cli.Result r = Cli.run("convert", onnx.toString(), back.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Path again = scratch.resolve("vgg_again.onnx");
+        assertThat(Cli.run("convert", back.toString(), again.toString()).code()).isZero();
+        Graph g2 = new OnnxFormat().read(again, Options.none());
+        assertThat(g2.trainingOf("block1_conv1").trainable()).isFalse();
+        assertThat(g2.trainingOf("fc1").trainable()).isFalse();
+        assertThat(g2.trainingOf("block1_conv2").trainable()).isTrue();
+        try (HdfFile f = new HdfFile(back)) {
+            JsonNode cfg = KerasSource.JSON.readTree((String) f.getAttribute("model_config").getData());
+            assertThat(cfg.toString()).contains("\"name\":\"fc1\",\"trainable\":false");
+        }
+        Tensor x = Tensor.random(DataType.FLOAT, new long[] {1, 224, 224, 3}, 3);
+        Tensor original = tfjs(h5, x, scratch.resolve("tfjs-original"));
+        assertThat(TfjsOracle.relError(tfjs(back, x, scratch.resolve("tfjs-back")), original)).isLessThanOrEqualTo(TOLERANCE);
+        assertThat(TfjsOracle.relError(run(again, x), original)).isLessThanOrEqualTo(TOLERANCE);
+    }
+
+    @Test
+    void torchVggStyleOnnxToKerasToOnnxMatchesPyTorch() {
+        TfjsOracle.assumeInstalled();
+        Path scratch = TestPaths.scratch("keras-roundtrip-torch");
+        Path onnx = TestPaths.fixtures().resolve("onnx/small_vgg.onnx");
+        Path h5 = scratch.resolve("small_vgg.h5");
+        Cli.Result r = Cli.run("convert", onnx.toString(), h5.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Path again = scratch.resolve("small_vgg_again.onnx");
+        assertThat(Cli.run("convert", h5.toString(), again.toString()).code()).isZero();
+        Tensor x = npy(TestPaths.fixtures().resolve("onnx/small_vgg_input.npy"));
+        Tensor torch = npy(TestPaths.fixtures().resolve("onnx/small_vgg_torch_output.npy"));
+        // The Keras model is channels_last: it takes the same images as NHWC.
+        assertThat(TfjsOracle.relError(tfjs(h5, nhwc(x), scratch.resolve("tfjs")), torch)).isLessThanOrEqualTo(TOLERANCE);
+        assertThat(TfjsOracle.relError(run(again, nhwc(x)), torch)).isLessThanOrEqualTo(TOLERANCE);
+    }
+
+    @Test
+    void whatKerasCannotExpressIsRefusedByNodeNameAllAtOnce() {
+        Graph g = new Graph("caffe_like");
+        g.inputs().add(new Value("data", new TensorType(DataType.FLOAT, Shape.of(1, 3, 10, 10))));
+        g.nodes().add(Node.of(Op.LRN, "norm1", "norm1", List.of("data"), List.of("n1"), Map.of("size", Attr.of(5L))));
+        g.nodes().add(Node.of(Op.MAX_POOL, "pool1", "pool1", List.of("data"), List.of("p1"),
+                Map.of("kernel_shape", Attr.ints(3, 3), "strides", Attr.ints(2, 2), "ceil_mode", Attr.of(1L))));
+        g.addInitializer(Weight.ofFloats("w", new long[] {2, 3, 3, 3}, new float[54]));
+        g.nodes().add(Node.of(Op.CONV, "conv_asym", "conv_asym", List.of("data", "w"), List.of("c1"),
+                Map.of("kernel_shape", Attr.ints(3, 3), "pads", Attr.ints(0, 0, 1, 1))));
+        g.outputs().add(new Value("n1", null));
+        g.outputs().add(new Value("p1", null));
+        g.outputs().add(new Value("c1", null));
+        Path out = TestPaths.scratch("keras-refuse").resolve("x.h5");
+        assertThatThrownBy(() -> new KerasFormat().write(g, out, Options.none()))
+                .isInstanceOf(UnsupportedModelException.class)
+                .hasMessageContaining("norm1 (LRN")
+                .hasMessageContaining("pool1 (MaxPool: ceil-mode")
+                .hasMessageContaining("conv_asym (Conv")
+                .hasMessageNotContaining("\n");
+        assertThat(out).doesNotExist();
+        // With explicit padding the asymmetric conv becomes ZeroPadding2D + Conv2D; LRN stays refused.
+        assertThatThrownBy(() -> new KerasFormat().write(g, out, Options.none().set("explicit-padding", true)))
+                .hasMessageContaining("norm1 (LRN").hasMessageNotContaining("conv_asym");
+    }
+
+}
