@@ -75,14 +75,25 @@ final class KerasNodes {
         };
     }
 
-    /** An activation consuming {@code n}'s output alone, tagged with the same source layer: fused into the layer. */
-    private static String fusedActivation(KerasExporter x, Node n) {
+    /** A Keras activation fused into the layer: its name, the IR value it produces, the source layer it names. */
+    private record Fused(String activation, String output, String layer) {
+    }
+
+    /**
+     * An activation consuming {@code n}'s output alone and belonging to the same source layer:
+     * the same layer tag, or (after a trip through ONNX, where the tag is the node name) a node
+     * named "LAYER/..." followed by the activation named LAYER, as graft's Keras import names them.
+     */
+    private static Fused fusedActivation(KerasExporter x, Node n) {
         List<Node> cons = x.graph().consumers(n.output(0));
         boolean isOutput = x.graph().outputs().stream().anyMatch(v -> v.name().equals(n.output(0)));
-        if (cons.size() != 1 || isOutput || !cons.get(0).layer().equals(n.layer())) {
+        if (cons.size() != 1 || isOutput) {
             return null;
         }
         Node a = cons.get(0);
+        if (!a.layer().equals(n.layer()) && !n.layer().startsWith(a.layer() + "/")) {
+            return null;
+        }
         String act = switch (a.opType()) {
             case "Relu" -> "relu";
             case "Sigmoid" -> "sigmoid";
@@ -92,10 +103,22 @@ final class KerasNodes {
             case "Softmax" -> a.intAttr("axis", -1) == 1 || a.intAttr("axis", -1) == -1 && x.graph().type(a.input(0)).shape().rank() == 2 ? "softmax" : null;
             default -> null;
         };
-        if (act != null) {
-            x.markFused(a);
+        if (act == null) {
+            return null;
         }
-        return act == null ? null : act + "#" + a.output(0);
+        x.markFused(a);
+        return new Fused(act, a.output(0), a.layer());
+    }
+
+    /** The Keras layer name and config for {@code n}, named after the fused activation's layer when there is one. */
+    private static ObjectNode layerConfig(KerasExporter x, Node n, Fused f) {
+        if (f == null) {
+            return x.config(x.newName(n), n);
+        }
+        Node a = x.graph().consumers(n.output(0)).get(0);
+        ObjectNode c = x.config(x.newName(a), a);
+        c.put("trainable", x.graph().trainingOf(n.layer()).trainable() && x.graph().trainingOf(a.layer()).trainable());
+        return c;
     }
 
     private static void one(KerasExporter x, Node n, String cls, ObjectNode c, List<Weight> w) {
@@ -204,9 +227,9 @@ final class KerasNodes {
             }
             pad = "valid";
         }
-        String act = fusedActivation(x, n);
-        String name = x.newName(n);
-        ObjectNode c = x.config(name, n);
+        Fused act = fusedActivation(x, n);
+        ObjectNode c = layerConfig(x, n, act);
+        String name = c.get("name").asText();
         if (!depthwise) {
             c.put("filters", ws[0]);
         }
@@ -215,7 +238,7 @@ final class KerasNodes {
         c.put("padding", pad);
         c.put("data_format", "channels_last");
         c.putArray("dilation_rate").add(d[0]).add(d[1]);
-        c.put("activation", act == null ? "linear" : act.substring(0, act.indexOf('#')));
+        c.put("activation", act == null ? "linear" : act.activation());
         c.put("use_bias", n.inputs().size() > 2);
         List<Weight> weights = new ArrayList<>();
         if (depthwise) {
@@ -231,7 +254,7 @@ final class KerasNodes {
             weights.add(x.graph().initializer(n.input(2)).renamed("bias:0"));
         }
         KTensor src = x.tensor(input);
-        String out = act == null ? n.output(0) : act.substring(act.indexOf('#') + 1);
+        String out = act == null ? n.output(0) : act.output();
         x.add(new KLayer(depthwise ? "DepthwiseConv2D" : "Conv2D", name, c, List.of(src.layer()), weights), out, true, null);
     }
 
@@ -255,17 +278,17 @@ final class KerasNodes {
             x.refuseNode(n, "bias of " + bias.elementCount() + " values for " + ks[1] + " units (broadcast bias)");
             return;
         }
-        String act = fusedActivation(x, n);
-        String name = x.newName(n);
-        ObjectNode c = x.config(name, n);
+        Fused act = fusedActivation(x, n);
+        ObjectNode c = layerConfig(x, n, act);
+        String name = c.get("name").asText();
         c.put("units", ks[1]);
-        c.put("activation", act == null ? "linear" : act.substring(0, act.indexOf('#')));
+        c.put("activation", act == null ? "linear" : act.activation());
         c.put("use_bias", bias != null);
         List<Weight> weights = new ArrayList<>(List.of(kernel.renamed("kernel:0")));
         if (bias != null) {
             weights.add(bias.renamed("bias:0"));
         }
-        String out = act == null ? n.output(0) : act.substring(act.indexOf('#') + 1);
+        String out = act == null ? n.output(0) : act.output();
         x.add(new KLayer("Dense", name, c, List.of(t.layer()), weights), out, false, null);
     }
 
