@@ -329,7 +329,7 @@ public final class OnnxExporter {
                 ps.bytes(h.toByteArray());
                 if (!ext) {
                     ps.lengthDelimitedHeader(9, w.byteSize());
-                    ps.large(w.buffer());
+                    ps.weight(w);
                 }
             }
             ps.bytes(metadata(g).toByteArray());
@@ -339,7 +339,7 @@ public final class OnnxExporter {
                 for (int i = 0; i < headers.size(); i++) {
                     if (outside.get(i)) {
                         ds.align(4096);
-                        ds.large(plan.weights.get(i).buffer());
+                        ds.weight(plan.weights.get(i));
                     }
                 }
             }
