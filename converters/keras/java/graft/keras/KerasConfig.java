@@ -20,11 +20,66 @@ import java.util.Set;
  */
 record KerasConfig(String name, String className, List<Layer> layers, List<String> inputs, List<String> outputs) {
 
-    /** One layer: Keras class, name, (normalised) config and the layers whose outputs it reads. */
-    record Layer(String cls, String name, JsonNode cfg, List<String> inbound) {
+    /**
+     * One layer: Keras class, name, (normalised) config, the layers whose outputs it reads, and
+     * the HDF5 group holding its weights (its own name, or the enclosing nested model's).
+     */
+    record Layer(String cls, String name, JsonNode cfg, List<String> inbound, String weightGroup) {
+        Layer(String cls, String name, JsonNode cfg, List<String> inbound) {
+            this(cls, name, cfg, inbound, name);
+        }
+
         boolean trainable() {
             return cfg.path("trainable").asBoolean(true);
         }
+    }
+
+    private static boolean isModel(String cls) {
+        return cls.equals("Sequential") || cls.equals("Model") || cls.equals("Functional");
+    }
+
+    /**
+     * Replaces each nested model by its own layers: the nested inputs read what the nested model
+     * read, later layers read the nested output instead of the nested model, and the inner
+     * layers take their weights from the nested model's group (as Keras saves them).
+     */
+    private static List<Layer> expandNested(Path file, List<Layer> layers, List<String> outputs) {
+        java.util.Map<String, String> alias = new java.util.HashMap<>();
+        List<Layer> r = new ArrayList<>();
+        Set<String> names = new LinkedHashSet<>();
+        for (Layer l : layers) {
+            List<String> in = l.inbound().stream().map(n -> alias.getOrDefault(n, n)).toList();
+            if (!isModel(l.cls())) {
+                r.add(new Layer(l.cls(), l.name(), l.cfg(), in, l.weightGroup()));
+                names.add(l.name());
+                continue;
+            }
+            ObjectNode wrapped = KerasSource.JSON.createObjectNode();
+            wrapped.put("class_name", l.cls());
+            wrapped.set("config", l.cfg().path("nested_config"));
+            KerasConfig inner = parse(file, wrapped);
+            if (inner.inputs().size() != in.size() || inner.outputs().size() != 1) {
+                throw new UnsupportedModelException("nested model '" + l.name() + "' has " + inner.inputs().size() + " inputs and "
+                        + inner.outputs().size() + " outputs; graft expands nested models with one output", List.of(l.name() + " (" + l.cls() + ")"));
+            }
+            java.util.Map<String, String> innerAlias = new java.util.HashMap<>();
+            for (int i = 0; i < in.size(); i++) {
+                innerAlias.put(inner.inputs().get(i), in.get(i));
+            }
+            for (Layer il : inner.layers()) {
+                if (il.cls().equals("InputLayer") && innerAlias.containsKey(il.name())) {
+                    continue;
+                }
+                if (!names.add(il.name())) {
+                    throw new MalformedModelException(file, "layer name '" + il.name() + "' of nested model '" + l.name() + "' is also used outside it");
+                }
+                List<String> iin = il.inbound().stream().map(n -> innerAlias.getOrDefault(n, n)).toList();
+                r.add(new Layer(il.cls(), il.name(), il.cfg(), iin, l.weightGroup().equals(l.name()) ? l.name() + "/" + il.weightGroup() : il.weightGroup()));
+            }
+            alias.put(l.name(), innerAlias.getOrDefault(inner.outputs().get(0), inner.outputs().get(0)));
+        }
+        outputs.replaceAll(o -> alias.getOrDefault(o, o));
+        return r;
     }
 
     static KerasConfig parse(Path file, JsonNode root) {
@@ -71,7 +126,8 @@ record KerasConfig(String name, String className, List<Layer> layers, List<Strin
             layers.add(new Layer(canonical(lcls), lname, lc, prev == null ? List.of() : List.of(prev)));
             prev = lname;
         }
-        return new KerasConfig(name, "Sequential", layers, List.of(layers.get(0).name()), List.of(prev));
+        List<String> outs = new ArrayList<>(List.of(prev));
+        return new KerasConfig(name, "Sequential", expandNested(file, layers, outs), List.of(layers.get(0).name()), outs);
     }
 
     private static KerasConfig functional(Path file, JsonNode cfg, String cls) {
@@ -95,7 +151,8 @@ record KerasConfig(String name, String className, List<Layer> layers, List<Strin
             }
             layers.add(new Layer(canonical(lcls), lname, lc, inbound));
         }
-        return new KerasConfig(cfg.path("name").asText("model"), cls, layers, refs(cfg.path("input_layers")), refs(cfg.path("output_layers")));
+        List<String> outs = new ArrayList<>(refs(cfg.path("output_layers")));
+        return new KerasConfig(cfg.path("name").asText("model"), cls, expandNested(file, layers, outs), refs(cfg.path("input_layers")), outs);
     }
 
     /** Keras 2: [[name, node, tensor, kwargs], ...]; Keras 3: {args: [{config: {keras_history: [...]}}], kwargs}. */
@@ -106,9 +163,11 @@ record KerasConfig(String name, String className, List<Layer> layers, List<Strin
         }
         for (JsonNode ref : call) {
             if (ref.isArray() && ref.size() >= 3 && ref.get(0).isTextual()) {
-                if (ref.get(1).asInt() != 0 || ref.get(2).asInt() != 0) {
-                    throw new UnsupportedModelException("layer '" + layer + "' reads output " + ref.get(2).asInt() + " of call " + ref.get(1).asInt()
-                            + " of '" + ref.get(0).asText() + "' (a shared or multi-output layer). graft converts single-use, single-output layers",
+                // The call index may be 1 for a nested model (its call 0 is its own graph); layers called twice
+                // are refused where they are declared, so only the output index matters here.
+                if (ref.get(2).asInt() != 0) {
+                    throw new UnsupportedModelException("layer '" + layer + "' reads output " + ref.get(2).asInt()
+                            + " of '" + ref.get(0).asText() + "' (a multi-output layer). graft converts single-output layers",
                             List.of(layer));
                 }
                 out.add(ref.get(0).asText());
@@ -176,6 +235,12 @@ record KerasConfig(String name, String className, List<Layer> layers, List<Strin
 
     /** Rewrites Keras 1 arguments (nb_filter, border_mode, dim_ordering ...) to Keras 2 ones. */
     static JsonNode normalise(String cls, JsonNode cfg) {
+        if (isModel(cls)) {
+            ObjectNode m = KerasSource.JSON.createObjectNode();
+            m.set("nested_config", cfg);
+            m.put("name", cfg.isObject() ? cfg.path("name").asText("") : "");
+            return m;
+        }
         ObjectNode c = cfg.isObject() ? ((ObjectNode) cfg).deepCopy() : KerasSource.JSON.createObjectNode();
         rename(c, "nb_filter", "filters");
         rename(c, "border_mode", "padding");

@@ -204,10 +204,18 @@ public final class KerasImporter {
 
     static List<Weight> weightsOf(KerasSource src, KerasConfig.Layer layer) {
         List<Weight> r = new ArrayList<>();
-        if (!(src.weights.getChildren().get(layer.name()) instanceof Group group)) {
+        String[] path = layer.weightGroup().split("/");
+        if (!(src.weights.getChildren().get(path[0]) instanceof Group top)) {
             return r;
         }
+        Group group = top;
         if (src.keras3) {
+            for (int i = 1; i < path.length; i++) {
+                if (!(group.getChildren().get("layers") instanceof Group ls) || !(ls.getChildren().get(path[i]) instanceof Group next)) {
+                    return r;
+                }
+                group = next;
+            }
             if (group.getChildren().get("vars") instanceof Group vars) {
                 for (int i = 0; vars.getChildren().containsKey(Integer.toString(i)); i++) {
                     r.add(weight(src, layer, src.dataset(vars, Integer.toString(i)), layer.name() + "/vars/" + i));
@@ -219,7 +227,12 @@ public final class KerasImporter {
         if (names == null) {
             throw new MalformedModelException(src.file, "layer group '" + layer.name() + "' has no weight_names attribute");
         }
+        // A layer inside a nested model: its weights are the nested group's names under "LAYER/".
+        String prefix = path.length > 1 ? path[path.length - 1] + "/" : null;
         for (String n : names) {
+            if (prefix != null && !n.startsWith(prefix)) {
+                continue;
+            }
             Dataset d = src.dataset(group, n);
             if (d == null) {
                 throw new MalformedModelException(src.file, "weight '" + n + "' of layer '" + layer.name()
