@@ -62,8 +62,14 @@ public final class KerasImporter {
             g.metadata().put("source.backend", src.backend);
         }
         g.metadata().put("source.keras_class", cfg.className());
+        boolean theano = "theano".equals(src.backend);
+        if (src.backend == null && src.kerasVersion != null && src.kerasVersion.startsWith("1.") && theanoWeightNames(src)) {
+            // Keras 1 wrote no backend attribute; TensorFlow variables are always named "...:0", Theano's never are.
+            theano = true;
+            g.metadata().put("source.backend", "theano (from the weight names)");
+        }
         GraphBuilder b = new GraphBuilder(g);
-        LayerMapper mapper = new LayerMapper(b, layer -> weightsOf(src, layer), src.file, "theano".equals(src.backend));
+        LayerMapper mapper = new LayerMapper(b, layer -> weightsOf(src, layer), src.file, theano);
         Map<String, List<String>> consumers = new HashMap<>();
         for (KerasConfig.Layer l : cfg.layers()) {
             for (String in : l.inbound()) {
@@ -201,6 +207,19 @@ public final class KerasImporter {
     }
 
     // ---- weights ------------------------------------------------------------------------
+
+    /** True when some layer's weight names lack the ":0" suffix every TensorFlow variable has. */
+    private static boolean theanoWeightNames(KerasSource src) {
+        for (var child : src.weights.getChildren().values()) {
+            if (child instanceof Group grp) {
+                List<String> names = KerasSource.stringsAttr(src.file, grp, "weight_names");
+                if (names != null && names.stream().anyMatch(n -> !n.endsWith(":0"))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
 
     static List<Weight> weightsOf(KerasSource src, KerasConfig.Layer layer) {
         List<Weight> r = new ArrayList<>();

@@ -18,8 +18,8 @@ import java.util.Map;
 /**
  * Turns one Keras layer into IR nodes tagged with the layer's name: fused activations become
  * separate nodes, "same" padding becomes explicit (possibly asymmetric) pads, kernels get
- * pending layout transforms (HWIO to OIHW; Theano-saved kernels flipped as Keras's own loader
- * flips them), and the first Dense after a channels_last Flatten gets its rows permuted from
+ * pending layout transforms (HWIO to OIHW; Theano-saved kernels flipped, since Theano
+ * convolved where TensorFlow and ONNX correlate), and the first Dense after a channels_last Flatten gets its rows permuted from
  * H,W,C to C,H,W order. Not thread-safe.
  */
 final class LayerMapper {
