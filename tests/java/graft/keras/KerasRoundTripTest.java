@@ -9,6 +9,7 @@ import graft.io.Npy;
 import graft.io.Options;
 import graft.ir.Attr;
 import graft.ir.DataType;
+import graft.ir.Dim;
 import graft.ir.Graph;
 import graft.ir.LayerTraining;
 import graft.ir.Node;
@@ -179,6 +180,30 @@ class KerasRoundTripTest {
         // With explicit padding the asymmetric conv becomes ZeroPadding2D + Conv2D; LRN stays refused.
         assertThatThrownBy(() -> new KerasFormat().write(g, out, Options.none().set("explicit-padding", true)))
                 .hasMessageContaining("norm1 (LRN").hasMessageNotContaining("conv_asym");
+    }
+
+    @Test
+    void explicitPaddingWritesZeroPadding2DThatComputesTheSamePads() {
+        TfjsOracle.assumeInstalled();
+        Path scratch = TestPaths.scratch("keras-explicit-pad");
+        Graph g = new Graph("asym");
+        g.inputs().add(new Value("data", new TensorType(DataType.FLOAT, Shape.of(Dim.sym("N"), Dim.of(3), Dim.of(9), Dim.of(9)))));
+        float[] w = Tensor.random(DataType.FLOAT, new long[] {4, 3, 3, 3}, 1).toFloats();
+        g.addInitializer(Weight.ofFloats("w", new long[] {4, 3, 3, 3}, w));
+        g.addInitializer(Weight.ofFloats("b", new long[] {4}, new float[] {0.1f, -0.2f, 0.3f, 0.05f}));
+        g.nodes().add(Node.of(Op.CONV, "conv_asym", "conv_asym", List.of("data", "w", "b"), List.of("c"),
+                Map.of("kernel_shape", Attr.ints(3, 3), "strides", Attr.ints(2, 2), "pads", Attr.ints(0, 1, 2, 0))));
+        g.nodes().add(Node.of(Op.RELU, "relu", "conv_asym", List.of("c"), List.of("y"), Map.of()));
+        g.outputs().add(new Value("y", null));
+        Path onnx = scratch.resolve("asym.onnx");
+        new OnnxFormat().write(g, onnx, Options.none());
+        Path h5 = scratch.resolve("asym.h5");
+        assertThat(Cli.run("convert", onnx.toString(), h5.toString()).code()).isEqualTo(3);
+        Cli.Result r = Cli.run("convert", onnx.toString(), h5.toString(), "--keras-explicit-padding");
+        assertThat(r.code()).as(r.err()).isZero();
+        Tensor x = Tensor.random(DataType.FLOAT, new long[] {2, 3, 9, 9}, 4);
+        Tensor want = nhwc(run(onnx, x));
+        assertThat(TfjsOracle.relError(tfjs(h5, nhwc(x), scratch.resolve("tfjs")), want)).isLessThanOrEqualTo(TOLERANCE);
     }
 
 }

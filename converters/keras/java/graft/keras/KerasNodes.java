@@ -181,7 +181,7 @@ final class KerasNodes {
     private static String zeroPadBefore(KerasExporter x, Node n) {
         if (!x.explicitPadding()) {
             x.refuseNode(n, "pads " + Arrays.toString(n.intsAttr("pads", new long[4]))
-                    + " are neither 'valid' nor Keras 'same'; pass the option explicit-padding to write a ZeroPadding2D layer");
+                    + " are neither 'valid' nor Keras 'same'; pass --keras-explicit-padding to write a ZeroPadding2D layer");
             return null;
         }
         long[] p = n.intsAttr("pads", new long[4]);
