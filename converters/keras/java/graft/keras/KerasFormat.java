@@ -10,7 +10,8 @@ import java.util.Locale;
  * Keras as a {@link ModelFormat}: claims {@code .h5}, {@code .hdf5} and {@code .keras}. Options
  * read: {@code config} (architecture JSON for a weights-only file), {@code force},
  * {@code inputs} (paths the output must never overwrite), {@code explicit-padding} (write pads Keras
- * "same" cannot express as ZeroPadding2D layers).
+ * "same" cannot express as ZeroPadding2D layers). Stateless and thread-safe; see
+ * {@link KerasImporter} for who owns the weights it returns.
  */
 public final class KerasFormat implements ModelFormat {
     @Override

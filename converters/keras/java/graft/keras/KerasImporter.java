@@ -34,6 +34,11 @@ import java.util.Map;
  * Reads a Keras file into the IR (see the package documentation for the layout rules). Every
  * unsupported layer is listed in one refusal before any weight is read; a Lambda layer is
  * refused by its class name alone, its marshalled bytecode is never looked at.
+ *
+ * <p>Stateless; each call confines its work to the calling thread. The returned graph's
+ * weights are views over jhdf's read-only mapping of the file (decoded copies only for
+ * chunked, compressed or big-endian datasets, and for a .keras zip, whose weights file is
+ * read into memory once); they stay valid after the file handle is closed.
  */
 public final class KerasImporter {
     private KerasImporter() {
