@@ -50,6 +50,13 @@ final class ProtoStream implements AutoCloseable {
         written++;
     }
 
+    /** Writes a weight's final bytes, streaming pending layout transforms (see {@link graft.ir.Weight#writeTo}). */
+    void weight(graft.ir.Weight w) throws IOException {
+        flush();
+        w.writeTo(out);
+        written += w.byteSize();
+    }
+
     /** Writes large bytes directly from their buffer (no copy into ours). */
     void large(ByteBuffer data) throws IOException {
         flush();

@@ -43,6 +43,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
 
+    @Option(names = "--keras-explicit-padding",
+            description = "Keras output: write pads Keras 'same' cannot express as a ZeroPadding2D layer instead of refusing.")
+    boolean kerasExplicitPadding;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -58,7 +62,8 @@ final class ConvertCommand implements Callable<Integer> {
         }
         graft.io.AtomicOutput.checkTarget(out, force, inputs);
         Graph g = ModelLoader.load(in, input.from, input.toOptions());
-        Options o = Options.none().set("opset", opset).set("external-data", externalData).set("force", force).set("inputs", inputs);
+        Options o = Options.none().set("opset", opset).set("external-data", externalData).set("force", force).set("inputs", inputs)
+                .set("explicit-padding", kerasExplicitPadding);
         target.write(g, out, o);
         spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
                 g.layers().size(), g.parameterCount());

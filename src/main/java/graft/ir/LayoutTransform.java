@@ -55,6 +55,26 @@ public interface LayoutTransform {
 
         @Override
         public ByteBuffer apply(ByteBuffer src, DataType dtype, long[] inputShape) {
+            ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(Shape.elementCount(view) * dtype.size())).order(ByteOrder.LITTLE_ENDIAN);
+            try {
+                run(src, dtype, out, null);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e); // no channel, no I/O
+            }
+            out.flip();
+            return out;
+        }
+
+        /**
+         * Writes the permuted bytes to {@code ch} through a few-MB buffer instead of building the
+         * whole permuted tensor: a 400 MB Dense kernel costs no extra 400 MB.
+         */
+        public void stream(ByteBuffer src, DataType dtype, java.nio.channels.WritableByteChannel ch) throws java.io.IOException {
+            long row = view.length == 0 ? dtype.size() : view[perm[view.length - 1]] * dtype.size();
+            run(src, dtype, ByteBuffer.allocateDirect((int) Math.max(4 << 20, row)).order(ByteOrder.LITTLE_ENDIAN), ch);
+        }
+
+        private void run(ByteBuffer src, DataType dtype, ByteBuffer out, java.nio.channels.WritableByteChannel ch) throws java.io.IOException {
             int es = dtype.size();
             int rank = view.length;
             long n = Shape.elementCount(view);
@@ -72,14 +92,25 @@ public interface LayoutTransform {
             }
             ByteBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
             int base = in.position();
-            ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(n * es)).order(ByteOrder.LITTLE_ENDIAN);
             long[] idx = new long[rank];
             long off = 0;
             int last = rank - 1;
             long innerLen = rank == 0 ? 1 : outDims[last];
             long innerStride = rank == 0 ? 0 : strideForOut[last];
             for (long o = 0; o < n; o += innerLen) {
-                if (es == 4) {
+                if (ch != null && out.remaining() < innerLen * es) {
+                    out.flip();
+                    while (out.hasRemaining()) {
+                        ch.write(out);
+                    }
+                    out.clear();
+                }
+                if (innerStride == 1) {
+                    // the last axis stays last: copy the whole row at once
+                    ByteBuffer rowBytes = in.duplicate();
+                    rowBytes.limit(base + (int) ((off + innerLen) * es)).position(base + (int) (off * es));
+                    out.put(rowBytes);
+                } else if (es == 4) {
                     for (long k = 0; k < innerLen; k++) {
                         out.putInt(in.getInt(base + (int) ((off + k * innerStride) * 4)));
                     }
@@ -101,8 +132,12 @@ public interface LayoutTransform {
                     idx[d] = 0;
                 }
             }
-            out.flip();
-            return out;
+            if (ch != null) {
+                out.flip();
+                while (out.hasRemaining()) {
+                    ch.write(out);
+                }
+            }
         }
 
         @Override

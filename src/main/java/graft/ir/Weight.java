@@ -129,8 +129,15 @@ public final class Weight {
         return b.order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** Streams the final bytes to a channel (no copy when nothing is pending). */
+    /**
+     * Streams the final bytes to a channel: no copy when nothing is pending, and a single
+     * pending permutation (HWIO to OIHW, Dense row order) goes through a small buffer.
+     */
     public void writeTo(WritableByteChannel out) throws IOException {
+        if (pending.size() == 1 && pending.get(0) instanceof LayoutTransform.Permute p) {
+            p.stream(data.buffer(), sourceType, out);
+            return;
+        }
         ByteBuffer b = buffer();
         while (b.hasRemaining()) {
             out.write(b);

@@ -1,0 +1,204 @@
+package graft.keras;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import graft.ir.Attr;
+import graft.ir.LayoutTransform;
+import graft.ir.Op;
+import graft.ir.Weight;
+import graft.keras.GraphBuilder.Layout;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The convolution half of {@link LayerMapper}: Conv2D, Conv2DTranspose, DepthwiseConv2D and
+ * SeparableConv2D, with "same" padding made explicit and kernels given pending layout
+ * transforms (Theano-saved kernels flipped). Not thread-safe.
+ */
+final class ConvMapper {
+    private final GraphBuilder b;
+    private final LayerMapper m;
+    private final boolean theano;
+
+    ConvMapper(GraphBuilder b, LayerMapper m, boolean theano) {
+        this.b = b;
+        this.m = m;
+        this.theano = theano;
+    }
+
+    /** Explicit [top, left, bottom, right] pads for Keras "same"/"valid", or null for SAME_UPPER when a size is symbolic. */
+    long[] pads(String x, String padding, long[] k, long[] s, long[] d) {
+        if (!padding.equals("same")) {
+            return new long[4];
+        }
+        long[] p = new long[4];
+        for (int i = 0; i < 2; i++) {
+            long eff = (k[i] - 1) * d[i] + 1;
+            long total;
+            if (s[i] == 1) {
+                total = eff - 1;
+            } else {
+                long size = b.dim(x, 2 + i);
+                if (size < 0) {
+                    return null;
+                }
+                long out = (size + s[i] - 1) / s[i];
+                total = Math.max((out - 1) * s[i] + eff - size, 0);
+            }
+            p[i] = total / 2;
+            p[i + 2] = total - total / 2;
+        }
+        return p;
+    }
+
+    private Map<String, Attr> convAttrs(String x, JsonNode c, long[] k, long group) {
+        long[] s = LayerMapper.pair(c.path("strides"), 1);
+        long[] d = LayerMapper.pair(c.path("dilation_rate"), 1);
+        Map<String, Attr> a = new LinkedHashMap<>();
+        a.put("kernel_shape", Attr.ints(k));
+        a.put("strides", Attr.ints(s));
+        a.put("dilations", Attr.ints(d));
+        long[] p = pads(x, c.path("padding").asText("valid"), k, s, d);
+        if (p == null) {
+            a.put("auto_pad", Attr.of("SAME_UPPER"));
+        } else {
+            a.put("pads", Attr.ints(p));
+        }
+        if (group != 1) {
+            a.put("group", Attr.of(group));
+        }
+        return a;
+    }
+
+    String conv(KerasConfig.Layer l, String x0) {
+        JsonNode c = l.cfg();
+        Layout f = LayerMapper.format(c);
+        String x = b.as(x0, f, l.name());
+        List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
+        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
+        long filters = c.path("filters").asLong();
+        long groups = c.path("groups").asLong(1);
+        long inC = b.dim(x, 1);
+        Weight kernel = w.get(0);
+        boolean keras1th = c.path("keras1").asBoolean(false) && f == Layout.KERAS;
+        if (keras1th) {
+            m.checkShape(l, kernel, filters, inC < 0 ? -1 : inC / groups, k[0], k[1]);
+        } else {
+            m.checkShape(l, kernel, k[0], k[1], inC < 0 ? -1 : inC / groups, filters);
+            kernel = kernel.with(LayoutTransform.transpose(kernel.shape(), 3, 2, 0, 1));
+        }
+        if (theano) {
+            kernel = kernel.with(LayoutTransform.flipSpatial());
+        }
+        List<String> ins = new ArrayList<>(List.of(x, b.weight(kernel.renamed(l.name() + "/kernel"))));
+        if (w.size() > 1) {
+            m.checkShape(l, w.get(1), filters);
+            ins.add(b.weight(w.get(1).renamed(l.name() + "/bias")));
+        }
+        String act = c.path("activation").asText("linear");
+        String y = b.node(Op.CONV, l.name(), act.equals("linear") ? l.name() : l.name() + "/conv", ins, convAttrs(x, c, k, groups), f);
+        return m.activation(l.name(), y, act, l.name());
+    }
+
+    String convTranspose(KerasConfig.Layer l, String x0) {
+        JsonNode c = l.cfg();
+        Layout f = LayerMapper.format(c);
+        String x = b.as(x0, f, l.name());
+        List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
+        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
+        long[] s = LayerMapper.pair(c.path("strides"), 1);
+        long[] d = LayerMapper.pair(c.path("dilation_rate"), 1);
+        long filters = c.path("filters").asLong();
+        Weight kernel = w.get(0);
+        m.checkShape(l, kernel, k[0], k[1], filters, b.dim(x, 1));
+        // Keras (kh, kw, out, in) -> ONNX ConvTranspose (in, out, kh, kw): the same axis permutation as HWIO -> OIHW.
+        kernel = kernel.with(LayoutTransform.transpose(kernel.shape(), 3, 2, 0, 1));
+        if (theano) {
+            kernel = kernel.with(LayoutTransform.flipSpatial());
+        }
+        List<String> ins = new ArrayList<>(List.of(x, b.weight(kernel.renamed(l.name() + "/kernel"))));
+        if (w.size() > 1) {
+            m.checkShape(l, w.get(1), filters);
+            ins.add(b.weight(w.get(1).renamed(l.name() + "/bias")));
+        }
+        long[] pads = new long[4];
+        long[] outPad = new long[2];
+        boolean same = c.path("padding").asText("valid").equals("same");
+        for (int i = 0; i < 2; i++) {
+            long eff = (k[i] - 1) * d[i] + 1;
+            // Keras: valid gives in*s + max(eff - s, 0), same gives in*s; ONNX gives (in-1)*s + eff + output_padding - pads.
+            long total = Math.max(eff - s[i], 0);
+            outPad[i] = Math.max(s[i] - eff, 0);
+            if (same) {
+                pads[i] = total / 2;
+                pads[i + 2] = total - total / 2;
+            }
+        }
+        Map<String, Attr> a = new LinkedHashMap<>();
+        a.put("kernel_shape", Attr.ints(k));
+        a.put("strides", Attr.ints(s));
+        a.put("dilations", Attr.ints(d));
+        a.put("pads", Attr.ints(pads));
+        if (outPad[0] != 0 || outPad[1] != 0) {
+            a.put("output_padding", Attr.ints(outPad));
+        }
+        String act = c.path("activation").asText("linear");
+        String y = b.node(Op.CONV_TRANSPOSE, l.name(), act.equals("linear") ? l.name() : l.name() + "/deconv", ins, a, f);
+        return m.activation(l.name(), y, act, l.name());
+    }
+
+    /** Keras depthwise kernel (kh, kw, in, mult) as ONNX grouped-conv weight (in*mult, 1, kh, kw). */
+    private Weight depthwiseKernel(KerasConfig.Layer l, Weight kernel, long[] k, long inC, long mult) {
+        m.checkShape(l, kernel, k[0], k[1], inC, mult);
+        long[] s = kernel.shape();
+        return kernel.with(LayoutTransform.permute(s, new int[] {2, 3, 0, 1}, new long[] {s[2] * s[3], 1, s[0], s[1]}));
+    }
+
+    String depthwise(KerasConfig.Layer l, String x0) {
+        JsonNode c = l.cfg();
+        Layout f = LayerMapper.format(c);
+        String x = b.as(x0, f, l.name());
+        List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
+        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
+        long inC = b.dim(x, 1);
+        long mult = c.path("depth_multiplier").asLong(1);
+        Weight kernel = depthwiseKernel(l, w.get(0), k, inC, mult);
+        List<String> ins = new ArrayList<>(List.of(x, b.weight(kernel.renamed(l.name() + "/depthwise_kernel"))));
+        if (w.size() > 1) {
+            m.checkShape(l, w.get(1), inC * mult);
+            ins.add(b.weight(w.get(1).renamed(l.name() + "/bias")));
+        }
+        String act = c.path("activation").asText("linear");
+        String y = b.node(Op.CONV, l.name(), act.equals("linear") ? l.name() : l.name() + "/conv", ins, convAttrs(x, c, k, inC), f);
+        return m.activation(l.name(), y, act, l.name());
+    }
+
+    String separable(KerasConfig.Layer l, String x0) {
+        JsonNode c = l.cfg();
+        Layout f = LayerMapper.format(c);
+        String x = b.as(x0, f, l.name());
+        List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 3 : 2);
+        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
+        long inC = b.dim(x, 1);
+        long mult = c.path("depth_multiplier").asLong(1);
+        long filters = c.path("filters").asLong();
+        Weight dk = depthwiseKernel(l, w.get(0), k, inC, mult);
+        String dw = b.node(Op.CONV, l.name(), l.name() + "/depthwise", List.of(x, b.weight(dk.renamed(l.name() + "/depthwise_kernel"))),
+                convAttrs(x, c, k, inC), f);
+        Weight pk = w.get(1);
+        m.checkShape(l, pk, 1, 1, inC * mult, filters);
+        pk = pk.with(LayoutTransform.transpose(pk.shape(), 3, 2, 0, 1));
+        List<String> ins = new ArrayList<>(List.of(dw, b.weight(pk.renamed(l.name() + "/pointwise_kernel"))));
+        if (w.size() > 2) {
+            m.checkShape(l, w.get(2), filters);
+            ins.add(b.weight(w.get(2).renamed(l.name() + "/bias")));
+        }
+        String act = c.path("activation").asText("linear");
+        Map<String, Attr> a = new LinkedHashMap<>();
+        a.put("kernel_shape", Attr.ints(1, 1));
+        a.put("pads", Attr.ints(0, 0, 0, 0));
+        String y = b.node(Op.CONV, l.name(), act.equals("linear") ? l.name() : l.name() + "/pointwise", ins, a, f);
+        return m.activation(l.name(), y, act, l.name());
+    }
+}

@@ -1,0 +1,236 @@
+package graft.keras;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import graft.error.UnsupportedModelException;
+import graft.ir.Dim;
+import graft.ir.Graph;
+import graft.ir.LayoutTransform;
+import graft.ir.Node;
+import graft.ir.Op;
+import graft.ir.Shape;
+import graft.ir.ShapeInference;
+import graft.ir.Value;
+import graft.ir.Weight;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes an IR graph as a Keras 2 full-model .h5 (channels_last): rebuilds Keras layers from
+ * IR nodes (a Conv followed by an activation of the same source layer becomes one Conv2D with
+ * that activation), converts kernels back (OIHW to HWIO, Dense rows after a Flatten from
+ * C,H,W to H,W,C order), and refuses, by node name and all at once, what Keras cannot express.
+ * The Keras model takes and gives NHWC tensors: an IR input in NCHW becomes an NHWC Keras
+ * input. Option {@code explicit-padding}: express pads Keras's "same" cannot produce as a
+ * ZeroPadding2D layer before a "valid" convolution or pooling.
+ */
+final class KerasExporter {
+    /** How an IR value relates to its Keras tensor (rank 4: NCHW of Keras's NHWC, or the same axes). */
+    record KTensor(String layer, boolean nchw, long[] flattenedChw) {
+    }
+
+    /** One Keras layer to write: class, name, config, inbound layers, weights in Keras layout. */
+    record KLayer(String cls, String name, ObjectNode config, List<String> inbound, List<Weight> weights) {
+    }
+
+    private final Graph g;
+    private final boolean explicitPadding;
+    private final Map<String, KTensor> tensors = new HashMap<>();
+    private final List<KLayer> layers = new ArrayList<>();
+    private final List<String> refused = new ArrayList<>();
+    private final Set<String> used = new HashSet<>();
+    private final Set<Node> fused = new HashSet<>();
+    private final Map<String, String> nameOf = new HashMap<>();
+
+    private KerasExporter(Graph g, boolean explicitPadding) {
+        this.g = g;
+        this.explicitPadding = explicitPadding;
+    }
+
+    static void write(Graph g, Path file, boolean force, List<Path> inputs, boolean explicitPadding) {
+        graft.io.AtomicOutput.checkTarget(file, force, inputs);
+        KerasExporter e = new KerasExporter(g, explicitPadding);
+        ObjectNode config = e.plan();
+        KerasH5Writer.write(file, config, e.layers, force, inputs);
+    }
+
+    private ObjectNode plan() {
+        ShapeInference.run(g);
+        ArrayNode inLayers = KerasSource.JSON.createArrayNode();
+        for (Value v : g.inputs()) {
+            Shape s = g.type(v.name()).shape();
+            List<Node> cons = g.consumers(v.name());
+            boolean kerasLayout = s.rank() == 4 && !cons.isEmpty() && cons.stream().allMatch(n -> isTranspose(n, 0, 3, 1, 2));
+            String name = layerName(v.name(), v.name());
+            ObjectNode c = cfg(name, v.name());
+            ArrayNode shape = c.putArray("batch_input_shape");
+            int[] order = s.rank() == 4 && !kerasLayout ? new int[] {0, 2, 3, 1} : identity(s.rank());
+            for (int i : order) {
+                Dim d = s.dim(i);
+                if (d.isFixed() && i > 0) {
+                    shape.add(d.value());
+                } else {
+                    shape.addNull();
+                }
+            }
+            c.put("dtype", "float32");
+            c.put("sparse", false);
+            layers.add(new KLayer("InputLayer", name, c, List.of(), List.of()));
+            tensors.put(v.name(), new KTensor(name, s.rank() == 4 && !kerasLayout, null));
+            inLayers.addArray().add(name).add(0).add(0);
+        }
+        for (Node n : g.nodes()) {
+            if (!fused.contains(n)) {
+                node(n);
+            }
+        }
+        ArrayNode outLayers = KerasSource.JSON.createArrayNode();
+        for (Value v : g.outputs()) {
+            KTensor t = tensors.get(v.name());
+            if (t != null) {
+                outLayers.addArray().add(t.layer()).add(0).add(0);
+            }
+        }
+        if (!refused.isEmpty()) {
+            throw new UnsupportedModelException("graph '" + g.name() + "': " + refused.size() + " node" + (refused.size() == 1 ? "" : "s")
+                    + " Keras cannot express: " + String.join(", ", refused) + ". Convert to ONNX instead, or edit these layers out", refused);
+        }
+        ArrayNode ls = KerasSource.JSON.createArrayNode();
+        for (KLayer l : layers) {
+            ObjectNode o = ls.addObject();
+            o.put("name", l.name());
+            o.put("class_name", l.cls());
+            o.set("config", l.config());
+            ArrayNode nodes = o.putArray("inbound_nodes");
+            if (!l.inbound().isEmpty()) {
+                ArrayNode call = nodes.addArray();
+                for (String in : l.inbound()) {
+                    call.addArray().add(in).add(0).add(0).addObject();
+                }
+            }
+        }
+        ObjectNode root = KerasSource.JSON.createObjectNode();
+        root.put("class_name", "Model");
+        ObjectNode c = root.putObject("config");
+        c.put("name", g.name() == null || g.name().isEmpty() ? "model" : g.name());
+        c.set("layers", ls);
+        c.set("input_layers", inLayers);
+        c.set("output_layers", outLayers);
+        root.put("keras_version", KerasH5Writer.KERAS_VERSION);
+        root.put("backend", "tensorflow");
+        return root;
+    }
+
+    private static int[] identity(int r) {
+        int[] a = new int[r];
+        for (int i = 0; i < r; i++) {
+            a[i] = i;
+        }
+        return a;
+    }
+
+    private static boolean isTranspose(Node n, long... perm) {
+        return n.opType().equals("Transpose") && Arrays.equals(n.intsAttr("perm", new long[0]), perm);
+    }
+
+    /** A Keras-legal, unique layer name for a source layer (ONNX node names carry '/' and ':'). */
+    private String layerName(String layer, String fallback) {
+        String base = (layer == null || layer.isEmpty() ? fallback : layer).replaceAll("[^A-Za-z0-9_.\\-]", "_").replaceAll("^[^A-Za-z0-9]+", "");
+        if (base.isEmpty()) {
+            base = "layer";
+        }
+        String n = base;
+        for (int i = 1; !used.add(n); i++) {
+            n = base + "_" + i;
+        }
+        return n;
+    }
+
+    private ObjectNode cfg(String name, String layer) {
+        ObjectNode c = KerasSource.JSON.createObjectNode();
+        c.put("name", name);
+        c.put("trainable", g.trainingOf(layer).trainable());
+        c.put("dtype", "float32");
+        return c;
+    }
+
+
+
+    private String name(Node n) {
+        return nameOf.computeIfAbsent(n.layer() + "#" + n.name(), k -> layerName(n.layer(), n.name()));
+    }
+
+    private void refuse(Node n, String why) {
+        refused.add(n.name() + " (" + n.opType() + ": " + why + ")");
+    }
+
+    private void node(Node n) {
+        Op op = n.op();
+        if (op == null) {
+            refuse(n, "not a catalogue op");
+            return;
+        }
+        for (int i = 0; i < n.inputs().size(); i++) {
+            String v = n.input(i);
+            if (!v.isEmpty() && g.initializer(v) == null && tensors.get(v) == null) {
+                return; // its producer was refused; that refusal already names the cause
+            }
+        }
+        KerasNodes.emit(this, n, op);
+    }
+
+    // ---- accessors for KerasNodes ---------------------------------------------------------
+
+    Graph graph() {
+        return g;
+    }
+
+    boolean explicitPadding() {
+        return explicitPadding;
+    }
+
+    KTensor tensor(String value) {
+        return tensors.get(value);
+    }
+
+    void alias(String value, String layer, boolean nchw, long[] chw) {
+        tensors.put(value, new KTensor(layer, nchw, chw));
+    }
+
+    String newName(Node n) {
+        return name(n);
+    }
+
+    String freshName(String base) {
+        return layerName(base, base);
+    }
+
+    ObjectNode config(String name, Node n) {
+        return cfg(name, n.layer());
+    }
+
+    void add(KLayer l, String outValue, boolean nchw, long[] chw) {
+        layers.add(l);
+        tensors.put(outValue, new KTensor(l.name(), nchw, chw));
+    }
+
+    void markFused(Node n) {
+        fused.add(n);
+    }
+
+    void refuseNode(Node n, String why) {
+        refuse(n, why);
+    }
+
+    /** The weight as Keras stores it: OIHW conv kernels to HWIO. */
+    static Weight hwio(Weight w) {
+        return w.with(LayoutTransform.transpose(w.shape(), 2, 3, 1, 0));
+    }
+
+}

@@ -1,0 +1,313 @@
+package graft.keras;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import graft.error.GraftException;
+import graft.error.MalformedModelException;
+import graft.error.UnsupportedModelException;
+import graft.ir.Attr;
+import graft.ir.Dim;
+import graft.ir.Graph;
+import graft.ir.GraphValidator;
+import graft.ir.LayerTraining;
+import graft.ir.LayoutTransform;
+import graft.ir.Node;
+import graft.ir.Op;
+import graft.ir.Shape;
+import graft.ir.ShapeInference;
+import graft.ir.Value;
+import graft.ir.Weight;
+import graft.ir.WeightData;
+import graft.keras.GraphBuilder.Layout;
+import io.jhdf.api.Dataset;
+import io.jhdf.api.Group;
+import io.jhdf.api.dataset.ContiguousDataset;
+import io.jhdf.object.datatype.FloatingPoint;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a Keras file into the IR (see the package documentation for the layout rules). Every
+ * unsupported layer is listed in one refusal before any weight is read; a Lambda layer is
+ * refused by its class name alone, its marshalled bytecode is never looked at.
+ *
+ * <p>Stateless; each call confines its work to the calling thread. The returned graph's
+ * weights are views over jhdf's read-only mapping of the file (decoded copies only for
+ * chunked, compressed or big-endian datasets, and for a .keras zip, whose weights file is
+ * read into memory once); they stay valid after the file handle is closed.
+ */
+public final class KerasImporter {
+    private KerasImporter() {
+    }
+
+    /** Reads {@code file}; {@code configFile} is the architecture JSON of a weights-only file, or null. */
+    public static Graph read(Path file, Path configFile) {
+        try (KerasSource src = KerasSource.open(file, configFile)) {
+            return build(src);
+        } catch (GraftException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new MalformedModelException(file, "cannot be read as a Keras model (" + KerasSource.oneLine(e) + ")", e);
+        }
+    }
+
+    private static Graph build(KerasSource src) {
+        KerasConfig cfg = KerasConfig.parse(src.file, src.config);
+        refuseUnsupported(src.file, cfg);
+        Graph g = new Graph(cfg.name());
+        g.opsets().put("", 17L);
+        if (src.kerasVersion != null) {
+            g.metadata().put("source.keras_version", src.kerasVersion);
+        }
+        if (src.backend != null) {
+            g.metadata().put("source.backend", src.backend);
+        }
+        g.metadata().put("source.keras_class", cfg.className());
+        boolean theano = "theano".equals(src.backend);
+        if (src.backend == null && src.kerasVersion != null && src.kerasVersion.startsWith("1.") && theanoWeightNames(src)) {
+            // Keras 1 wrote no backend attribute; TensorFlow variables are always named "...:0", Theano's never are.
+            theano = true;
+            g.metadata().put("source.backend", "theano (from the weight names)");
+        }
+        GraphBuilder b = new GraphBuilder(g);
+        LayerMapper mapper = new LayerMapper(b, layer -> weightsOf(src, layer), src.file, theano);
+        Map<String, List<String>> consumers = new HashMap<>();
+        for (KerasConfig.Layer l : cfg.layers()) {
+            for (String in : l.inbound()) {
+                consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(l.cls());
+            }
+        }
+        Map<String, String> valueOf = new HashMap<>();
+        List<KerasConfig.Layer> todo = new ArrayList<>(cfg.layers());
+        while (!todo.isEmpty()) {
+            boolean progress = false;
+            for (var it = todo.iterator(); it.hasNext(); ) {
+                KerasConfig.Layer l = it.next();
+                if (!l.inbound().stream().allMatch(valueOf::containsKey)) {
+                    continue;
+                }
+                KerasLayer kind = KerasLayer.of(l.cls());
+                if (kind == KerasLayer.INPUT_LAYER) {
+                    valueOf.put(l.name(), input(src.file, g, b, l, cfg.layers().stream().filter(x -> x.cls().equals("InputLayer")).count() > 1));
+                } else {
+                    List<String> in = l.inbound().stream().map(valueOf::get).toList();
+                    if (in.isEmpty()) {
+                        throw new MalformedModelException(src.file, "layer '" + l.name() + "' (" + l.cls() + ") has no input");
+                    }
+                    boolean onlyDense = consumers.getOrDefault(l.name(), List.of()).stream().allMatch("Dense"::equals)
+                            && !cfg.outputs().contains(l.name());
+                    valueOf.put(l.name(), mapper.map(kind, l, in, onlyDense));
+                }
+                if (!l.trainable()) {
+                    g.training().put(l.name(), LayerTraining.frozen());
+                }
+                it.remove();
+                progress = true;
+            }
+            if (!progress) {
+                throw new MalformedModelException(src.file, "layer '" + todo.get(0).name() + "' reads layers that do not exist or form a cycle: "
+                        + todo.get(0).inbound());
+            }
+        }
+        for (String out : cfg.outputs()) {
+            String v = valueOf.get(out);
+            if (v == null) {
+                throw new MalformedModelException(src.file, "output layer '" + out + "' is not a layer of the model");
+            }
+            if (b.rank(v) == 4 && b.layout(v) == Layout.NCHW_OF_NHWC) {
+                // The graph output keeps the Keras layer's name and Keras's NHWC layout.
+                if (v.equals(out)) {
+                    String inner = b.fresh(out + "/nchw");
+                    rename(g, v, inner);
+                    v = inner;
+                }
+                b.release(out);
+                v = b.node(Op.TRANSPOSE, out, out, List.of(v), java.util.Map.of("perm", Attr.ints(0, 2, 3, 1)), Layout.KERAS);
+            } else if (!v.equals(out) && !isProduced(g, out)) {
+                rename(g, v, out);
+                v = out;
+            }
+            g.outputs().add(new Value(v, null));
+        }
+        ShapeInference.run(g);
+        GraphValidator.check(g);
+        return g;
+    }
+
+    /** Lists every layer graft cannot convert (class unknown, or a config it cannot express), all at once. */
+    static void refuseUnsupported(Path file, KerasConfig cfg) {
+        List<String> bad = new ArrayList<>();
+        for (KerasConfig.Layer l : cfg.layers()) {
+            KerasLayer kind = KerasLayer.of(l.cls());
+            String why = kind == null ? null : unsupportedConfig(kind, l.cfg());
+            if (kind == null) {
+                bad.add(l.name() + " (" + l.cls() + ")");
+            } else if (why != null) {
+                bad.add(l.name() + " (" + l.cls() + ": " + why + ")");
+            }
+        }
+        if (!bad.isEmpty()) {
+            throw new UnsupportedModelException("model '" + file + "' (model_config): " + bad.size() + " layer" + (bad.size() == 1 ? "" : "s")
+                    + " graft cannot convert: " + String.join(", ", bad) + ". Replace or remove them in Keras and save again", bad);
+        }
+    }
+
+    private static String unsupportedConfig(KerasLayer kind, JsonNode c) {
+        String act = c.path("activation").asText("linear");
+        if (c.has("activation") && !LayerMapper.knownActivation(act)) {
+            return "activation '" + act + "'";
+        }
+        return switch (kind) {
+            case CONV2D_TRANSPOSE -> c.path("output_padding").isNull() || c.path("output_padding").isMissingNode() ? null : "explicit output_padding";
+            case UP_SAMPLING2D -> c.path("interpolation").asText("nearest").equals("nearest") ? null : "interpolation '" + c.path("interpolation").asText() + "'";
+            case RELU -> c.path("threshold").asDouble(0) != 0 && (c.path("negative_slope").asDouble(0) != 0 || c.path("max_value").isNumber())
+                    ? "threshold with negative_slope or max_value" : null;
+            case SOFTMAX -> c.path("axis").isArray() ? "several axes" : null;
+            default -> null;
+        };
+    }
+
+    private static String input(Path file, Graph g, GraphBuilder b, KerasConfig.Layer l, boolean several) {
+        JsonNode shape = KerasConfig.batchShape(l.cfg());
+        if (shape == null) {
+            throw new MalformedModelException(file, "input layer '" + l.name() + "' declares no batch_input_shape");
+        }
+        List<Dim> dims = new ArrayList<>();
+        String[] names = shape.size() == 4 ? new String[] {"N", "H", "W", "C"} : null;
+        for (int i = 0; i < shape.size(); i++) {
+            JsonNode d = shape.get(i);
+            if (d.isNull()) {
+                String sym = i == 0 ? "N" : names != null ? names[i] : "d" + i;
+                dims.add(Dim.sym(several && i > 0 ? l.name() + "_" + sym : sym));
+            } else {
+                dims.add(Dim.of(d.asLong()));
+            }
+        }
+        String name = b.fresh(l.name());
+        g.inputs().add(new Value(name, GraphBuilder.floatType(new Shape(dims))));
+        b.setLayout(name, Layout.KERAS);
+        return name;
+    }
+
+    private static boolean isProduced(Graph g, String value) {
+        return g.inputs().stream().anyMatch(v -> v.name().equals(value)) || g.producer(value) != null || g.initializer(value) != null;
+    }
+
+    static void rename(Graph g, String from, String to) {
+        List<Node> nodes = g.nodes();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            if (n.outputs().contains(from) || n.inputs().contains(from)) {
+                List<String> in = n.inputs().stream().map(s -> s.equals(from) ? to : s).toList();
+                List<String> out = n.outputs().stream().map(s -> s.equals(from) ? to : s).toList();
+                Node m = n.withInputs(in).withOutputs(out);
+                nodes.set(i, n.name().equals(from) ? m.withName(to, n.layer()) : m);
+            }
+        }
+        g.types().remove(from);
+    }
+
+    // ---- weights ------------------------------------------------------------------------
+
+    /** True when some layer's weight names lack the ":0" suffix every TensorFlow variable has. */
+    private static boolean theanoWeightNames(KerasSource src) {
+        for (var child : src.weights.getChildren().values()) {
+            if (child instanceof Group grp) {
+                List<String> names = KerasSource.stringsAttr(src.file, grp, "weight_names");
+                if (names != null && names.stream().anyMatch(n -> !n.endsWith(":0"))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    static List<Weight> weightsOf(KerasSource src, KerasConfig.Layer layer) {
+        List<Weight> r = new ArrayList<>();
+        String[] path = layer.weightGroup().split("/");
+        if (!(src.weights.getChildren().get(path[0]) instanceof Group top)) {
+            return r;
+        }
+        Group group = top;
+        if (src.keras3) {
+            for (int i = 1; i < path.length; i++) {
+                if (!(group.getChildren().get("layers") instanceof Group ls) || !(ls.getChildren().get(path[i]) instanceof Group next)) {
+                    return r;
+                }
+                group = next;
+            }
+            if (group.getChildren().get("vars") instanceof Group vars) {
+                for (int i = 0; vars.getChildren().containsKey(Integer.toString(i)); i++) {
+                    r.add(weight(src, layer, src.dataset(vars, Integer.toString(i)), layer.name() + "/vars/" + i));
+                }
+            }
+            return r;
+        }
+        List<String> names = KerasSource.stringsAttr(src.file, group, "weight_names");
+        if (names == null) {
+            throw new MalformedModelException(src.file, "layer group '" + layer.name() + "' has no weight_names attribute");
+        }
+        // A layer inside a nested model: its weights are the nested group's names under "LAYER/".
+        String prefix = path.length > 1 ? path[path.length - 1] + "/" : null;
+        for (String n : names) {
+            if (prefix != null && !n.startsWith(prefix)) {
+                continue;
+            }
+            Dataset d = src.dataset(group, n);
+            if (d == null) {
+                throw new MalformedModelException(src.file, "weight '" + n + "' of layer '" + layer.name()
+                        + "' is listed in weight_names but the dataset is missing");
+            }
+            r.add(weight(src, layer, d, n));
+        }
+        return r;
+    }
+
+    /**
+     * A weight over a dataset: for a contiguous little-endian float32 dataset, a view over jhdf's
+     * mapping (no copy); float64 gets a pending conversion; chunked, compressed or big-endian
+     * datasets are decoded by jhdf into one array (the only copy).
+     */
+    private static Weight weight(KerasSource src, KerasConfig.Layer layer, Dataset d, String name) {
+        String wn = name.endsWith(":0") ? name.substring(0, name.length() - 2) : name;
+        int[] dimsI = d.getDimensions();
+        long[] dims = new long[dimsI.length];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = dimsI[i];
+        }
+        Class<?> jt = d.getJavaType();
+        if (jt != float.class && jt != double.class) {
+            throw new MalformedModelException(src.file, "weight '" + name + "' of layer '" + layer.name() + "' has element type " + jt.getSimpleName()
+                    + ", not float32 or float64");
+        }
+        boolean little = !(d.getDataType() instanceof FloatingPoint fp) || fp.getByteOrder() == ByteOrder.LITTLE_ENDIAN;
+        long need = graft.ir.Shape.elementCount(dims) * (jt == float.class ? 4 : 8);
+        if (d instanceof ContiguousDataset cd && little && d.getFilters().isEmpty()) {
+            ByteBuffer buf = cd.getBuffer();
+            if (buf.remaining() != need) {
+                throw new MalformedModelException(src.file, "weight '" + name + "' of layer '" + layer.name() + "' holds " + buf.remaining()
+                        + " bytes, its shape needs " + need + "; the file is truncated or corrupted");
+            }
+            Weight w = new Weight(wn, jt == float.class ? graft.ir.DataType.FLOAT : graft.ir.DataType.DOUBLE, dims, WeightData.of(buf));
+            return jt == float.class ? w : w.with(LayoutTransform.toFloat());
+        }
+        Object flat = d.getDataFlat();
+        float[] f;
+        if (flat instanceof float[] fa) {
+            f = fa;
+        } else {
+            double[] da = (double[]) flat;
+            f = new float[da.length];
+            for (int i = 0; i < da.length; i++) {
+                f[i] = (float) da[i];
+            }
+        }
+        return Weight.ofFloats(wn, dims, f);
+    }
+
+
+}

@@ -1,0 +1,499 @@
+package graft.keras;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import graft.ir.Graph;
+import graft.ir.LayoutTransform;
+import graft.ir.Node;
+import graft.ir.Op;
+import graft.ir.Shape;
+import graft.ir.Weight;
+import graft.keras.KerasExporter.KLayer;
+import graft.keras.KerasExporter.KTensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The per-op half of {@link KerasExporter}: one IR node (plus a fused activation) to one
+ * Keras layer, or a refusal naming the node. Switches over the whole op catalogue so a new op
+ * cannot be forgotten silently.
+ */
+final class KerasNodes {
+    private KerasNodes() {
+    }
+
+    static void emit(KerasExporter x, Node n, Op op) {
+        switch (op) {
+            case CONV -> conv(x, n);
+            case GEMM -> dense(x, n);
+            case MAX_POOL, AVERAGE_POOL -> pool(x, n, op == Op.MAX_POOL);
+            case GLOBAL_AVERAGE_POOL, GLOBAL_MAX_POOL -> globalPool(x, n, op == Op.GLOBAL_MAX_POOL);
+            case RELU, SIGMOID, TANH, SOFTPLUS, SOFTSIGN, EXP -> simple(x, n, "Activation", activationName(op));
+            case SOFTMAX -> softmax(x, n);
+            case LEAKY_RELU -> {
+                ObjectNode c = x.config(x.newName(n), n);
+                c.put("alpha", n.floatAttr("alpha", 0.01f));
+                one(x, n, "LeakyReLU", c, List.of());
+            }
+            case ELU -> {
+                ObjectNode c = x.config(x.newName(n), n);
+                c.put("alpha", n.floatAttr("alpha", 1f));
+                one(x, n, "ELU", c, List.of());
+            }
+            case FLATTEN -> flatten(x, n);
+            case RESHAPE -> reshape(x, n);
+            case DROPOUT, IDENTITY -> {
+                KTensor t = x.tensor(n.input(0));
+                x.alias(n.output(0), t.layer(), t.nchw(), t.flattenedChw());
+            }
+            case TRANSPOSE -> transpose(x, n);
+            case BATCH_NORMALIZATION -> batchNorm(x, n);
+            case ADD, SUM -> merge(x, n, "Add");
+            case SUB -> merge(x, n, "Subtract");
+            case MUL -> merge(x, n, "Multiply");
+            case MEAN -> merge(x, n, "Average");
+            case MAX -> merge(x, n, "Maximum");
+            case MIN -> merge(x, n, "Minimum");
+            case CONCAT -> concat(x, n);
+            case PAD -> pad(x, n);
+            case CONV_TRANSPOSE, MAT_MUL, DIV, POW, PRELU, SELU, THRESHOLDED_RELU, HARD_SIGMOID, LOG, ABS, NEG, SQRT, LOG_SOFTMAX,
+                 SQUEEZE, UNSQUEEZE, SPLIT, SLICE, LRN, CLIP, CONSTANT, CONSTANT_OF_SHAPE, SHAPE, GATHER ->
+                    x.refuseNode(n, "no Keras layer for this op in graft's Keras writer");
+        }
+    }
+
+    private static String activationName(Op op) {
+        return switch (op) {
+            case RELU -> "relu";
+            case SIGMOID -> "sigmoid";
+            case TANH -> "tanh";
+            case SOFTPLUS -> "softplus";
+            case SOFTSIGN -> "softsign";
+            case EXP -> "exponential";
+            default -> throw new IllegalArgumentException(op.name());
+        };
+    }
+
+    /** A Keras activation fused into the layer: its name, the IR value it produces, the source layer it names. */
+    private record Fused(String activation, String output, String layer) {
+    }
+
+    /**
+     * An activation consuming {@code n}'s output alone and belonging to the same source layer:
+     * the same layer tag, or (after a trip through ONNX, where the tag is the node name) a node
+     * named "LAYER/..." followed by the activation named LAYER, as graft's Keras import names them.
+     */
+    private static Fused fusedActivation(KerasExporter x, Node n) {
+        List<Node> cons = x.graph().consumers(n.output(0));
+        boolean isOutput = x.graph().outputs().stream().anyMatch(v -> v.name().equals(n.output(0)));
+        if (cons.size() != 1 || isOutput) {
+            return null;
+        }
+        Node a = cons.get(0);
+        if (!a.layer().equals(n.layer()) && !n.layer().startsWith(a.layer() + "/")) {
+            return null;
+        }
+        String act = switch (a.opType()) {
+            case "Relu" -> "relu";
+            case "Sigmoid" -> "sigmoid";
+            case "Tanh" -> "tanh";
+            case "Softplus" -> "softplus";
+            case "Softsign" -> "softsign";
+            case "Softmax" -> a.intAttr("axis", -1) == 1 || a.intAttr("axis", -1) == -1 && x.graph().type(a.input(0)).shape().rank() == 2 ? "softmax" : null;
+            default -> null;
+        };
+        if (act == null) {
+            return null;
+        }
+        x.markFused(a);
+        return new Fused(act, a.output(0), a.layer());
+    }
+
+    /** The Keras layer name and config for {@code n}, named after the fused activation's layer when there is one. */
+    private static ObjectNode layerConfig(KerasExporter x, Node n, Fused f) {
+        if (f == null) {
+            return x.config(x.newName(n), n);
+        }
+        Node a = x.graph().consumers(n.output(0)).get(0);
+        ObjectNode c = x.config(x.newName(a), a);
+        c.put("trainable", x.graph().trainingOf(n.layer()).trainable() && x.graph().trainingOf(a.layer()).trainable());
+        return c;
+    }
+
+    private static void one(KerasExporter x, Node n, String cls, ObjectNode c, List<Weight> w) {
+        KTensor t = x.tensor(n.input(0));
+        x.add(new KLayer(cls, c.get("name").asText(), c, List.of(t.layer()), w), n.output(0), t.nchw(), null);
+    }
+
+    private static void simple(KerasExporter x, Node n, String cls, String activation) {
+        ObjectNode c = x.config(x.newName(n), n);
+        c.put("activation", activation);
+        one(x, n, cls, c, List.of());
+    }
+
+    private static void softmax(KerasExporter x, Node n) {
+        KTensor t = x.tensor(n.input(0));
+        int rank = x.graph().type(n.input(0)).shape().rank();
+        long axis = n.intAttr("axis", -1);
+        axis = axis < 0 ? axis + rank : axis;
+        long kerasAxis = t.nchw() && rank == 4 ? new long[] {0, 3, 1, 2}[(int) axis] : axis;
+        ObjectNode c = x.config(x.newName(n), n);
+        c.put("axis", kerasAxis == rank - 1 ? -1 : kerasAxis);
+        one(x, n, "Softmax", c, List.of());
+    }
+
+    /** Keras "valid"/"same" for these pads, or null when neither produces them. */
+    private static String padding(KerasExporter x, Node n, long[] k, long[] s, long[] d) {
+        String auto = n.stringAttr("auto_pad", "NOTSET");
+        if (auto.equals("SAME_UPPER")) {
+            return "same";
+        }
+        if (auto.equals("VALID")) {
+            return "valid";
+        }
+        long[] p = n.intsAttr("pads", new long[4]);
+        if (Arrays.stream(p).allMatch(v -> v == 0)) {
+            return "valid";
+        }
+        Shape in = x.graph().type(n.input(0)).shape();
+        for (int i = 0; i < 2; i++) {
+            long eff = (k[i] - 1) * d[i] + 1;
+            long total;
+            if (s[i] == 1) {
+                total = eff - 1;
+            } else {
+                if (!in.dim(2 + i).isFixed()) {
+                    return null;
+                }
+                long size = in.dim(2 + i).value();
+                long out = (size + s[i] - 1) / s[i];
+                total = Math.max((out - 1) * s[i] + eff - size, 0);
+            }
+            if (p[i] != total / 2 || p[i + 2] != total - total / 2) {
+                return null;
+            }
+        }
+        return "same";
+    }
+
+    /** For pads "same" cannot express: a ZeroPadding2D layer before the op (option explicit-padding), or null. */
+    private static String zeroPadBefore(KerasExporter x, Node n) {
+        if (!x.explicitPadding()) {
+            x.refuseNode(n, "pads " + Arrays.toString(n.intsAttr("pads", new long[4]))
+                    + " are neither 'valid' nor Keras 'same'; pass --keras-explicit-padding to write a ZeroPadding2D layer");
+            return null;
+        }
+        long[] p = n.intsAttr("pads", new long[4]);
+        String name = x.freshName(x.newName(n) + "_pad");
+        ObjectNode c = x.config(name, n);
+        ArrayNode pad = c.putArray("padding");
+        pad.addArray().add(p[0]).add(p[2]);
+        pad.addArray().add(p[1]).add(p[3]);
+        c.put("data_format", "channels_last");
+        KTensor t = x.tensor(n.input(0));
+        x.add(new KLayer("ZeroPadding2D", name, c, List.of(t.layer()), List.of()), n.input(0) + "#padded", true, null);
+        return n.input(0) + "#padded";
+    }
+
+    private static void conv(KerasExporter x, Node n) {
+        KTensor t = x.tensor(n.input(0));
+        if (!t.nchw()) {
+            x.refuseNode(n, "convolution over a tensor whose channels are not last in Keras");
+            return;
+        }
+        Weight w = x.graph().initializer(n.input(1));
+        if (w == null || (n.inputs().size() > 2 && x.graph().initializer(n.input(2)) == null)) {
+            x.refuseNode(n, "kernel or bias is computed, not a weight");
+            return;
+        }
+        long[] ws = w.shape();
+        long[] k = n.intsAttr("kernel_shape", new long[] {ws[2], ws[3]});
+        long[] s = n.intsAttr("strides", new long[] {1, 1});
+        long[] d = n.intsAttr("dilations", new long[] {1, 1});
+        long group = n.intAttr("group", 1);
+        long inC = x.graph().type(n.input(0)).shape().dim(1).value();
+        boolean depthwise = group > 1 && group == inC;
+        if (group > 1 && !depthwise) {
+            x.refuseNode(n, "grouped convolution with " + group + " groups (Keras 2 writes depthwise or ungrouped)");
+            return;
+        }
+        String pad = padding(x, n, k, s, d);
+        String input = n.input(0);
+        if (pad == null) {
+            input = zeroPadBefore(x, n);
+            if (input == null) {
+                return;
+            }
+            pad = "valid";
+        }
+        Fused act = fusedActivation(x, n);
+        ObjectNode c = layerConfig(x, n, act);
+        String name = c.get("name").asText();
+        if (!depthwise) {
+            c.put("filters", ws[0]);
+        }
+        c.putArray("kernel_size").add(k[0]).add(k[1]);
+        c.putArray("strides").add(s[0]).add(s[1]);
+        c.put("padding", pad);
+        c.put("data_format", "channels_last");
+        c.putArray("dilation_rate").add(d[0]).add(d[1]);
+        c.put("activation", act == null ? "linear" : act.activation());
+        c.put("use_bias", n.inputs().size() > 2);
+        List<Weight> weights = new ArrayList<>();
+        if (depthwise) {
+            long mult = ws[0] / inC;
+            c.put("depth_multiplier", mult);
+            // (in*mult, 1, kh, kw) -> Keras (kh, kw, in, mult)
+            weights.add(w.with(LayoutTransform.permute(new long[] {inC, mult, ws[2], ws[3]}, new int[] {2, 3, 0, 1},
+                    new long[] {ws[2], ws[3], inC, mult})).renamed("depthwise_kernel:0"));
+        } else {
+            weights.add(KerasExporter.hwio(w).renamed("kernel:0"));
+        }
+        if (n.inputs().size() > 2) {
+            weights.add(x.graph().initializer(n.input(2)).renamed("bias:0"));
+        }
+        KTensor src = x.tensor(input);
+        String out = act == null ? n.output(0) : act.output();
+        x.add(new KLayer(depthwise ? "DepthwiseConv2D" : "Conv2D", name, c, List.of(src.layer()), weights), out, true, null);
+    }
+
+    private static void dense(KerasExporter x, Node n) {
+        KTensor t = x.tensor(n.input(0));
+        Weight w = x.graph().initializer(n.input(1));
+        if (w == null || n.intAttr("transA", 0) != 0 || n.floatAttr("alpha", 1f) != 1f || n.floatAttr("beta", 1f) != 1f
+                || (n.inputs().size() > 2 && x.graph().initializer(n.input(2)) == null)) {
+            x.refuseNode(n, "only Gemm(x, W, b) with alpha = beta = 1 and a weight W is a Dense layer");
+            return;
+        }
+        Weight kernel = n.intAttr("transB", 0) == 1 ? w.with(LayoutTransform.transpose(w.shape(), 1, 0)) : w;
+        long[] ks = kernel.shape();
+        long[] chw = t.flattenedChw();
+        if (chw != null) {
+            // IR rows are in C,H,W order (an NCHW Flatten); Keras flattens NHWC, so rows go back to H,W,C.
+            kernel = kernel.with(LayoutTransform.permute(new long[] {chw[0], chw[1], chw[2], ks[1]}, new int[] {1, 2, 0, 3}, ks));
+        }
+        Weight bias = n.inputs().size() > 2 ? x.graph().initializer(n.input(2)) : null;
+        if (bias != null && bias.elementCount() != ks[1]) {
+            x.refuseNode(n, "bias of " + bias.elementCount() + " values for " + ks[1] + " units (broadcast bias)");
+            return;
+        }
+        Fused act = fusedActivation(x, n);
+        ObjectNode c = layerConfig(x, n, act);
+        String name = c.get("name").asText();
+        c.put("units", ks[1]);
+        c.put("activation", act == null ? "linear" : act.activation());
+        c.put("use_bias", bias != null);
+        List<Weight> weights = new ArrayList<>(List.of(kernel.renamed("kernel:0")));
+        if (bias != null) {
+            weights.add(bias.renamed("bias:0"));
+        }
+        String out = act == null ? n.output(0) : act.output();
+        x.add(new KLayer("Dense", name, c, List.of(t.layer()), weights), out, false, null);
+    }
+
+    private static void pool(KerasExporter x, Node n, boolean max) {
+        KTensor t = x.tensor(n.input(0));
+        long[] k = n.intsAttr("kernel_shape", new long[] {2, 2});
+        long[] s = n.intsAttr("strides", new long[] {1, 1});
+        if (!t.nchw() || n.outputs().size() > 1 && !n.output(1).isEmpty()) {
+            x.refuseNode(n, "pooling over a tensor whose channels are not last in Keras, or with indices");
+            return;
+        }
+        if (n.intAttr("ceil_mode", 0) == 1) {
+            Shape in = x.graph().type(n.input(0)).shape();
+            Shape out = x.graph().type(n.output(0)).shape();
+            long[] p = n.intsAttr("pads", new long[4]);
+            for (int i = 0; i < 2; i++) {
+                if (!in.dim(2 + i).isFixed() || (in.dim(2 + i).value() + p[i] + p[i + 2] - k[i]) / s[i] + 1 != out.dim(2 + i).value()) {
+                    x.refuseNode(n, "ceil-mode pooling (Caffe) that changes the output size; Keras rounds down");
+                    return;
+                }
+            }
+        }
+        String pad = padding(x, n, k, s, new long[] {1, 1});
+        String input = n.input(0);
+        if (pad != null && pad.equals("same") && !max && n.intAttr("count_include_pad", 0) == 1) {
+            pad = null;
+        }
+        if (pad == null) {
+            if (!max && n.intAttr("count_include_pad", 0) == 0) {
+                x.refuseNode(n, "average pooling over padding that excludes the padded pixels, which Keras 'same' does differently");
+                return;
+            }
+            input = zeroPadBefore(x, n);
+            if (input == null) {
+                return;
+            }
+            pad = "valid";
+        }
+        ObjectNode c = x.config(x.newName(n), n);
+        c.putArray("pool_size").add(k[0]).add(k[1]);
+        c.putArray("strides").add(s[0]).add(s[1]);
+        c.put("padding", pad);
+        c.put("data_format", "channels_last");
+        x.add(new KLayer(max ? "MaxPooling2D" : "AveragePooling2D", c.get("name").asText(), c, List.of(x.tensor(input).layer()), List.of()),
+                n.output(0), true, null);
+    }
+
+    private static void globalPool(KerasExporter x, Node n, boolean max) {
+        KTensor t = x.tensor(n.input(0));
+        List<Node> cons = x.graph().consumers(n.output(0));
+        ObjectNode c = x.config(x.newName(n), n);
+        c.put("data_format", "channels_last");
+        if (!t.nchw()) {
+            x.refuseNode(n, "global pooling over a tensor whose channels are not last in Keras");
+            return;
+        }
+        boolean flat = cons.size() == 1 && cons.get(0).opType().equals("Flatten") && cons.get(0).intAttr("axis", 1) == 1;
+        String out = n.output(0);
+        if (flat) {
+            x.markFused(cons.get(0));
+            out = cons.get(0).output(0);
+        } else {
+            c.put("keepdims", true);
+        }
+        x.add(new KLayer(max ? "GlobalMaxPooling2D" : "GlobalAveragePooling2D", c.get("name").asText(), c, List.of(t.layer()), List.of()),
+                out, !flat, null);
+    }
+
+    private static void flatten(KerasExporter x, Node n) {
+        KTensor t = x.tensor(n.input(0));
+        Shape s = x.graph().type(n.input(0)).shape();
+        if (n.intAttr("axis", 1) != 1) {
+            x.refuseNode(n, "Flatten with axis " + n.intAttr("axis", 1));
+            return;
+        }
+        String input = n.input(0);
+        long[] chw = null;
+        if (s.rank() == 4 && t.nchw()) {
+            boolean fixed = s.dim(1).isFixed() && s.dim(2).isFixed() && s.dim(3).isFixed();
+            List<Node> cons = x.graph().consumers(n.output(0));
+            if (fixed && !cons.isEmpty() && cons.stream().allMatch(c -> c.opType().equals("Gemm"))) {
+                chw = new long[] {s.dim(1).value(), s.dim(2).value(), s.dim(3).value()};
+            } else {
+                // Permute to (C, H, W) in Keras so that its Flatten gives the IR's C,H,W order.
+                String pname = x.freshName(x.newName(n) + "_chw");
+                ObjectNode pc = x.config(pname, n);
+                pc.putArray("dims").add(3).add(1).add(2);
+                x.add(new KLayer("Permute", pname, pc, List.of(t.layer()), List.of()), input + "#chw", false, null);
+                input = input + "#chw";
+            }
+        }
+        ObjectNode c = x.config(x.newName(n), n);
+        c.put("data_format", "channels_last");
+        x.add(new KLayer("Flatten", c.get("name").asText(), c, List.of(x.tensor(input).layer()), List.of()), n.output(0), false, chw);
+    }
+
+    private static void reshape(KerasExporter x, Node n) {
+        Weight shape = x.graph().initializer(n.input(1));
+        Shape in = x.graph().type(n.input(0)).shape();
+        if (shape != null && shape.elementCount() == 2) {
+            long[] v = shape.toLongs();
+            long rest = in.rank() == 4 && in.isFixed() ? in.elementCount() / in.dim(0).value() : -2;
+            boolean all = in.dim(1).isFixed() && in.rank() == 4 && in.dim(2).isFixed() && in.dim(3).isFixed();
+            long per = all ? in.dim(1).value() * in.dim(2).value() * in.dim(3).value() : -2;
+            if ((v[0] == 0 || v[0] == -1 || v[0] == 1 || rest > 0) && (v[1] == -1 || v[1] == per)) {
+                flatten(x, n.withInputs(List.of(n.input(0))).withAttrs(java.util.Map.of()));
+                return;
+            }
+        }
+        x.refuseNode(n, "a Reshape other than flattening to (batch, features)");
+    }
+
+    private static void transpose(KerasExporter x, Node n) {
+        KTensor t = x.tensor(n.input(0));
+        if (!t.nchw() && isPerm(n, 0, 3, 1, 2)) {
+            x.alias(n.output(0), t.layer(), true, null);
+        } else if (t.nchw() && isPerm(n, 0, 2, 3, 1)) {
+            x.alias(n.output(0), t.layer(), false, null);
+        } else {
+            x.refuseNode(n, "a Transpose other than the NHWC/NCHW layout change");
+        }
+    }
+
+    private static boolean isPerm(Node n, long... p) {
+        return Arrays.equals(n.intsAttr("perm", new long[0]), p);
+    }
+
+    private static void batchNorm(KerasExporter x, Node n) {
+        KTensor t = x.tensor(n.input(0));
+        Graph g = x.graph();
+        List<Weight> w = new ArrayList<>();
+        String[] roles = {"gamma:0", "beta:0", "moving_mean:0", "moving_variance:0"};
+        for (int i = 1; i <= 4; i++) {
+            Weight v = g.initializer(n.input(i));
+            if (v == null) {
+                x.refuseNode(n, "batch-norm parameters are computed, not weights");
+                return;
+            }
+            w.add(v.renamed(roles[i - 1]));
+        }
+        int rank = g.type(n.input(0)).shape().rank();
+        ObjectNode c = x.config(x.newName(n), n);
+        c.put("axis", rank == 4 && !t.nchw() ? 1 : -1);
+        c.put("epsilon", n.floatAttr("epsilon", 1e-5f));
+        c.put("momentum", n.floatAttr("momentum", 0.99f));
+        c.put("center", true);
+        c.put("scale", true);
+        one(x, n, "BatchNormalization", c, w);
+    }
+
+    private static void merge(KerasExporter x, Node n, String cls) {
+        List<String> in = new ArrayList<>();
+        Boolean nchw = null;
+        for (String v : n.inputs()) {
+            KTensor t = x.tensor(v);
+            if (t == null || (nchw != null && nchw != t.nchw())) {
+                x.refuseNode(n, t == null ? "an input is a constant (Keras merges layer outputs only)" : "inputs in different layouts");
+                return;
+            }
+            nchw = t.nchw();
+            in.add(t.layer());
+        }
+        ObjectNode c = x.config(x.newName(n), n);
+        x.add(new KLayer(cls, c.get("name").asText(), c, in, List.of()), n.output(0), nchw, null);
+    }
+
+    private static void concat(KerasExporter x, Node n) {
+        KTensor t0 = x.tensor(n.input(0));
+        int rank = x.graph().type(n.input(0)).shape().rank();
+        long axis = n.intAttr("axis", 1);
+        axis = axis < 0 ? axis + rank : axis;
+        long kerasAxis = t0.nchw() && rank == 4 ? new long[] {0, 3, 1, 2}[(int) axis] : axis;
+        List<String> in = new ArrayList<>();
+        for (String v : n.inputs()) {
+            KTensor t = x.tensor(v);
+            if (t == null || t.nchw() != t0.nchw()) {
+                x.refuseNode(n, "inputs in different layouts or constant inputs");
+                return;
+            }
+            in.add(t.layer());
+        }
+        ObjectNode c = x.config(x.newName(n), n);
+        c.put("axis", kerasAxis == rank - 1 ? -1 : kerasAxis);
+        x.add(new KLayer("Concatenate", c.get("name").asText(), c, in, List.of()), n.output(0), t0.nchw(), null);
+    }
+
+    private static void pad(KerasExporter x, Node n) {
+        KTensor t = x.tensor(n.input(0));
+        Weight pads = x.graph().initializer(n.input(1));
+        boolean zero = n.inputs().size() < 3 || n.input(2).isEmpty()
+                || x.graph().initializer(n.input(2)) != null && x.graph().initializer(n.input(2)).toFloats()[0] == 0f;
+        if (pads == null || !t.nchw() || !n.stringAttr("mode", "constant").equals("constant") || !zero || pads.elementCount() != 8) {
+            x.refuseNode(n, "only constant zero padding of H and W is a ZeroPadding2D");
+            return;
+        }
+        long[] p = pads.toLongs();
+        if (p[0] != 0 || p[1] != 0 || p[4] != 0 || p[5] != 0) {
+            x.refuseNode(n, "padding of the batch or channel axis");
+            return;
+        }
+        ObjectNode c = x.config(x.newName(n), n);
+        ArrayNode a = c.putArray("padding");
+        a.addArray().add(p[2]).add(p[6]);
+        a.addArray().add(p[3]).add(p[7]);
+        c.put("data_format", "channels_last");
+        one(x, n, "ZeroPadding2D", c, List.of());
+    }
+}

@@ -1,0 +1,282 @@
+package graft.keras;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import graft.error.MalformedModelException;
+import graft.error.UnsupportedModelException;
+import graft.io.ModelFiles;
+import io.jhdf.HdfFile;
+import io.jhdf.api.Attribute;
+import io.jhdf.api.Dataset;
+import io.jhdf.api.Group;
+import io.jhdf.api.Node;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+/**
+ * An opened Keras file: the architecture JSON, the Keras version and backend that wrote it,
+ * and the HDF5 group holding the layer weights. Reads {@code .h5} files directly (jhdf maps
+ * the file: contiguous datasets become views) and {@code .keras} zips (config.json plus
+ * model.weights.h5, read into memory once; a zip entry escaping its folder is refused).
+ *
+ * <p>Owns the jhdf handle; weight views stay valid after {@link #close()} because they keep
+ * their mapping alive. Not thread-safe.
+ */
+final class KerasSource implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final byte[] HDF5_SIGNATURE = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
+    final Path file;
+    final HdfFile hdf;
+    final JsonNode config;
+    final String kerasVersion;
+    final String backend;
+    /** The group whose children are the layer groups (model_weights, the root, or Keras 3 "layers"). */
+    final Group weights;
+    final boolean keras3;
+
+    private KerasSource(Path file, HdfFile hdf, JsonNode config, String kerasVersion, String backend, Group weights, boolean keras3) {
+        this.file = file;
+        this.hdf = hdf;
+        this.config = config;
+        this.kerasVersion = kerasVersion;
+        this.backend = backend;
+        this.weights = weights;
+        this.keras3 = keras3;
+    }
+
+    /** Opens {@code file}; {@code configFile} is the architecture JSON of a weights-only file (or null). */
+    static KerasSource open(Path file, Path configFile) {
+        long size = ModelFiles.checkReadable(file);
+        byte[] head = ModelFiles.head(file, 8);
+        if (head.length >= 2 && head[0] == 'P' && head[1] == 'K') {
+            return openZip(file, configFile);
+        }
+        if (!startsWith(head, HDF5_SIGNATURE) && !hasSignatureAfterUserBlock(file, size)) {
+            throw new MalformedModelException(file, "is not an HDF5 file (no HDF5 signature) and not a .keras zip. A Keras model is saved with model.save('x.h5')");
+        }
+        HdfFile h = openHdf(file, () -> new HdfFile(file));
+        Group w = h.getChild("model_weights") instanceof Group g ? g : h;
+        JsonNode cfg = configFile != null ? readJsonFile(configFile) : parseJson(file, stringAttr(file, h, "model_config"), "model_config");
+        if (cfg == null) {
+            h.close();
+            throw new UnsupportedModelException("model '" + file + "' (root attributes): is a weights-only file (save_weights) without an architecture. Pass the model's JSON with --config arch.json",
+                    List.of());
+        }
+        String version = firstNonNull(stringAttr(file, h, "keras_version"), stringAttr(file, w, "keras_version"), cfg.path("keras_version").asText(null));
+        String backend = firstNonNull(stringAttr(file, h, "backend"), stringAttr(file, w, "backend"), cfg.path("backend").asText(null));
+        return new KerasSource(file, h, cfg, version, backend, w, false);
+    }
+
+    private static KerasSource openZip(Path file, Path configFile) {
+        try (ZipFile zip = new ZipFile(file.toFile())) {
+            ZipEntry cfgEntry = null;
+            ZipEntry weightsEntry = null;
+            ZipEntry metaEntry = null;
+            for (var en = zip.entries(); en.hasMoreElements(); ) {
+                ZipEntry e = en.nextElement();
+                String n = e.getName();
+                if (n.contains("..") || n.startsWith("/") || n.startsWith("\\") || n.contains(":") || n.contains("\\")) {
+                    throw new MalformedModelException(file, "zip entry '" + n + "' escapes the archive's folder (zip slip); refused");
+                }
+                switch (n) {
+                    case "config.json" -> cfgEntry = e;
+                    case "model.weights.h5" -> weightsEntry = e;
+                    case "metadata.json" -> metaEntry = e;
+                    default -> {
+                        // assets and other entries are not needed to build the graph
+                    }
+                }
+            }
+            if (weightsEntry == null || (cfgEntry == null && configFile == null)) {
+                throw new MalformedModelException(file, "is a zip without " + (weightsEntry == null ? "model.weights.h5" : "config.json")
+                        + ", not a Keras 3 .keras file");
+            }
+            JsonNode cfg = configFile != null ? readJsonFile(configFile)
+                    : parseJson(file, new String(readEntry(file, zip, cfgEntry, 64L << 20), StandardCharsets.UTF_8), "config.json");
+            JsonNode meta = metaEntry == null ? null
+                    : parseJson(file, new String(readEntry(file, zip, metaEntry, 1L << 20), StandardCharsets.UTF_8), "metadata.json");
+            byte[] w = readEntry(file, zip, weightsEntry, Integer.MAX_VALUE - 64);
+            ByteBuffer direct = ByteBuffer.allocateDirect(w.length);
+            direct.put(w).flip();
+            HdfFile h = openHdf(file, () -> HdfFile.fromByteBuffer(direct));
+            Group layers = h.getChild("layers") instanceof Group g ? g : h;
+            String version = meta == null ? null : meta.path("keras_version").asText(null);
+            return new KerasSource(file, h, cfg, version, "tensorflow", layers, true);
+        } catch (IOException e) {
+            throw new MalformedModelException(file, "is not a readable zip (" + e.getMessage() + ")");
+        }
+    }
+
+    private static byte[] readEntry(Path file, ZipFile zip, ZipEntry e, long limit) throws IOException {
+        if (e.getSize() > limit) {
+            throw new MalformedModelException(file, "zip entry '" + e.getName() + "' claims " + e.getSize() + " bytes, more than graft accepts");
+        }
+        try (InputStream in = zip.getInputStream(e)) {
+            byte[] b = in.readNBytes((int) Math.min(limit, Integer.MAX_VALUE - 64));
+            if (in.read() != -1) {
+                throw new MalformedModelException(file, "zip entry '" + e.getName() + "' is larger than graft accepts");
+            }
+            return b;
+        }
+    }
+
+    private static HdfFile openHdf(Path file, java.util.function.Supplier<HdfFile> opener) {
+        try {
+            HdfFile h = opener.get();
+            h.getChildren();
+            return h;
+        } catch (RuntimeException e) {
+            throw new MalformedModelException(file, "is not a readable HDF5 file (" + oneLine(e) + "); it may be truncated or corrupted");
+        }
+    }
+
+    static String oneLine(Throwable e) {
+        Throwable t = e;
+        String m = String.valueOf(t.getMessage());
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+            if (t.getMessage() != null) {
+                m = m + ": " + t.getMessage();
+            }
+        }
+        return m.lines().findFirst().orElse(m);
+    }
+
+    private static boolean startsWith(byte[] a, byte[] prefix) {
+        if (a.length < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (a[i] != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** HDF5 allows a user block of 512, 1024, 2048 ... bytes before the signature. */
+    private static boolean hasSignatureAfterUserBlock(Path file, long size) {
+        for (long off = 512; off + 8 <= size && off <= (1 << 20); off *= 2) {
+            byte[] b = new byte[8];
+            try (var ch = java.nio.channels.FileChannel.open(file)) {
+                ch.read(ByteBuffer.wrap(b), off);
+            } catch (IOException e) {
+                return false;
+            }
+            if (startsWith(b, HDF5_SIGNATURE)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static JsonNode readJsonFile(Path configFile) {
+        ModelFiles.checkReadable(configFile);
+        try {
+            return parseJson(configFile, Files.readString(configFile, StandardCharsets.UTF_8), "architecture JSON");
+        } catch (IOException e) {
+            throw new MalformedModelException(configFile, "cannot be read: " + e.getMessage());
+        }
+    }
+
+    static JsonNode parseJson(Path file, String text, String what) {
+        if (text == null) {
+            return null;
+        }
+        try {
+            JsonNode n = JSON.readTree(text);
+            if (n == null || !n.isObject()) {
+                throw new MalformedModelException(file, what + " is not a JSON object");
+            }
+            return n;
+        } catch (IOException e) {
+            throw new MalformedModelException(file, what + " is not valid JSON (" + oneLine(e) + ")");
+        }
+    }
+
+    /** A string attribute, whether stored as fixed-length bytes or variable-length UTF-8; null when absent. */
+    static String stringAttr(Path file, Node node, String name) {
+        try {
+            Attribute a = node.getAttribute(name);
+            if (a == null) {
+                return null;
+            }
+            Object d = a.getData();
+            if (d instanceof String s) {
+                return s;
+            }
+            if (d instanceof String[] arr && arr.length == 1) {
+                return arr[0];
+            }
+            throw new MalformedModelException(file, "attribute '" + name + "' of '" + node.getPath() + "' is not a string");
+        } catch (MalformedModelException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new MalformedModelException(file, "attribute '" + name + "' of '" + node.getPath() + "' cannot be read (" + oneLine(e) + ")");
+        }
+    }
+
+    /** A list-of-strings attribute (layer_names, weight_names); empty for Keras's empty float64 arrays. */
+    static List<String> stringsAttr(Path file, Node node, String name) {
+        List<String> r = new ArrayList<>();
+        try {
+            Attribute a = node.getAttribute(name);
+            if (a == null) {
+                return null;
+            }
+            if (a.isEmpty()) {
+                return r;
+            }
+            Object d = a.getData();
+            if (d instanceof String s) {
+                r.add(s);
+            } else if (d instanceof String[] arr) {
+                r.addAll(List.of(arr));
+            } else if (d != null && d.getClass().isArray() && java.lang.reflect.Array.getLength(d) == 0) {
+                return r;
+            } else {
+                throw new MalformedModelException(file, "attribute '" + name + "' of '" + node.getPath() + "' is not a list of names");
+            }
+            return r;
+        } catch (MalformedModelException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new MalformedModelException(file, "attribute '" + name + "' of '" + node.getPath() + "' cannot be read (" + oneLine(e) + ")");
+        }
+    }
+
+    Dataset dataset(Group g, String path) {
+        try {
+            Node n = g.getByPath(path);
+            if (n instanceof Dataset d) {
+                return d;
+            }
+        } catch (RuntimeException e) {
+            // reported below with the name of what is missing
+        }
+        return null;
+    }
+
+    private static String firstNonNull(String... s) {
+        for (String x : s) {
+            if (x != null && !x.isEmpty()) {
+                return x;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void close() {
+        hdf.close();
+    }
+}

@@ -1,0 +1,119 @@
+package graft.keras;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import graft.io.Npy;
+import graft.runtime.Tensor;
+import graft.testing.TestPaths;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * TensorFlow.js (tests/oracle/tfjs, CPU backend) as the Keras oracle: builds each model from
+ * its model_config, loads the h5 weights with h5wasm and predicts, many models per Node start.
+ */
+final class TfjsOracle {
+    static final Path DIR = TestPaths.root().resolve("tests/oracle/tfjs");
+
+    /** One prediction: model file, optional architecture JSON, inputs (NHWC as Keras takes them). */
+    record Job(Path model, Path config, List<Tensor> inputs) {
+    }
+
+    private TfjsOracle() {
+    }
+
+    static void assumeInstalled() {
+        Assumptions.assumeTrue(Files.isDirectory(DIR.resolve("node_modules/@tensorflow/tfjs")),
+                "TensorFlow.js oracle not installed (tests/run runs npm ci in tests/oracle/tfjs)");
+    }
+
+    /** Runs every job; returns per job its outputs, or null with the oracle's error in {@code errors}. */
+    static List<List<Tensor>> predict(List<Job> jobs, Path work, List<String> errors) {
+        assumeInstalled();
+        ObjectMapper json = new ObjectMapper();
+        ArrayNode list = json.createArrayNode();
+        try {
+            Files.createDirectories(work);
+            for (int i = 0; i < jobs.size(); i++) {
+                Job j = jobs.get(i);
+                Path d = work.resolve("job" + i);
+                Files.createDirectories(d);
+                ObjectNode o = list.addObject();
+                o.put("model", j.model().toAbsolutePath().toString());
+                if (j.config() != null) {
+                    o.put("config", j.config().toAbsolutePath().toString());
+                }
+                o.put("out", d.resolve("out").toString());
+                ArrayNode ins = o.putArray("inputs");
+                for (int k = 0; k < j.inputs().size(); k++) {
+                    Tensor t = j.inputs().get(k);
+                    Path p = d.resolve("input_" + k + ".npy");
+                    Npy.write(p, t.dtype(), t.shape(), t.data(), true);
+                    ins.add(p.toString());
+                }
+            }
+            Path manifest = work.resolve("jobs.json");
+            Files.writeString(manifest, list.toString());
+            Process p = new ProcessBuilder("node", DIR.resolve("predict.mjs").toString(), "--batch", manifest.toString())
+                    .directory(DIR.toFile()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+                throw new AssertionError("tfjs oracle failed: " + out);
+            }
+            List<List<Tensor>> r = new ArrayList<>();
+            for (int i = 0; i < jobs.size(); i++) {
+                Path d = work.resolve("job" + i + "/out");
+                if (Files.exists(d.resolve("error.txt"))) {
+                    errors.add(Files.readString(d.resolve("error.txt")));
+                    r.add(null);
+                    continue;
+                }
+                errors.add(null);
+                List<Tensor> outs = new ArrayList<>();
+                for (int k = 0; Files.exists(d.resolve("output_" + k + ".npy")); k++) {
+                    Npy.Array a = Npy.read(d.resolve("output_" + k + ".npy"));
+                    outs.add(new Tensor(a.dtype(), a.shape(), a.data()));
+                }
+                r.add(outs);
+            }
+            return r;
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** max |a-b| / max |ref|: the error relative to the output's magnitude. */
+    static double relError(Tensor a, Tensor ref) {
+        float[] x = a.toFloats();
+        float[] y = ref.toFloats();
+        if (x.length != y.length) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double maxDiff = 0;
+        double maxRef = 1e-30;
+        for (int i = 0; i < x.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs((double) x[i] - y[i]));
+            maxRef = Math.max(maxRef, Math.abs(y[i]));
+        }
+        return maxDiff / maxRef;
+    }
+
+    static Map<String, Tensor> feeds(List<String> names, List<Tensor> ts) {
+        Map<String, Tensor> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            m.put(names.get(i), ts.get(i));
+        }
+        return m;
+    }
+}
