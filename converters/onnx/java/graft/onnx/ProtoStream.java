@@ -50,13 +50,6 @@ final class ProtoStream implements AutoCloseable {
         written++;
     }
 
-    /** Writes a weight's final bytes, streaming pending layout transforms (see {@link graft.ir.Weight#writeTo}). */
-    void weight(graft.ir.Weight w) throws IOException {
-        flush();
-        w.writeTo(out);
-        written += w.byteSize();
-    }
-
     /** Writes large bytes directly from their buffer (no copy into ours). */
     void large(ByteBuffer data) throws IOException {
         flush();
@@ -68,12 +61,15 @@ final class ProtoStream implements AutoCloseable {
     /**
      * Writes a weight's final bytes. A weight with nothing pending whose bytes are a plain file
      * region is copied file to file by the kernel ({@code transferTo}), never faulting the
-     * source mapping into this process; any other weight is written from its buffer.
+     * source mapping into this process; any other weight streams its pending layout transforms
+     * (see {@link graft.ir.Weight#writeTo}).
      */
     void weight(graft.ir.Weight w) throws IOException {
         graft.ir.FileRegion r = w.isDirect() ? w.source().region() : null;
         if (r == null) {
-            large(w.buffer());
+            flush();
+            w.writeTo(out);
+            written += w.byteSize();
             return;
         }
         flush();
