@@ -14,8 +14,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "diff", mixinStandardHelpOptions = true,
-        description = {"Structural and weight differences between two models of any formats: layers added, removed, renamed "
-                + "(matched by equal weights), changed ops and attributes, changed weights (max abs difference, norms), "
+        description = {"Structural and weight differences between two models of any formats: input shapes changed, layers "
+                + "added (with output shapes), removed, renamed (matched by equal weights, or by the same ops in the same place), changed ops and attributes, changed weights (max abs difference, norms), "
                 + "trainability and lr/decay multiplier changes. Exit 0 either way (a difference is not an error)."},
         footer = {"", "Examples:", "  graft diff vgg16.onnx vgg16_edited.onnx", "  graft diff vgg16.h5 vgg16.onnx --json"})
 final class DiffCommand implements Callable<Integer> {

@@ -17,7 +17,7 @@ public final class DiffReport {
             return s.append("no differences: same layers, attributes, weights and training state\n").toString();
         }
         r.removed().forEach(l -> s.append("removed   ").append(l).append('\n'));
-        r.added().forEach(l -> s.append("added     ").append(l).append('\n'));
+        r.added().forEach(l -> s.append("added     ").append(l).append(' ').append(r.addedShapes().get(l)).append('\n'));
         r.renamed().forEach((x, y) -> s.append("renamed   ").append(x).append(" -> ").append(y).append('\n'));
         r.changes().forEach(c -> s.append("changed   ").append(c).append('\n'));
         for (GraphDiff.WeightChange w : r.weights()) {
@@ -43,6 +43,7 @@ public final class DiffReport {
         m.put("b", b);
         m.put("identical", r.identical());
         m.put("added", r.added());
+        m.put("added_shapes", r.addedShapes());
         m.put("removed", r.removed());
         m.put("renamed", r.renamed());
         m.put("changed", r.changes());

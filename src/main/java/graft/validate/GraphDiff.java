@@ -6,6 +6,8 @@ import graft.ir.LayerTraining;
 import graft.ir.Node;
 import graft.ir.Op;
 import graft.ir.OpSchema;
+import graft.ir.TensorType;
+import graft.ir.Value;
 import graft.ir.Weight;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -17,10 +19,11 @@ import java.util.Objects;
 
 /**
  * Structural and weight differences between two graphs, layer by layer (layers as the IR names
- * them): layers added, removed, renamed (an unmatched layer of each side whose weights are equal,
- * or failing that the only one with the same ops and weight shapes), ops and attributes changed,
- * weights changed (max absolute difference and both L2 norms), and trainability and lr/decay
- * multiplier changes. Weights are compared straight from their buffers (memory-mapped for
+ * them): graph input shapes changed, layers added (with their output shapes), removed, renamed
+ * (an unmatched layer of each side whose weights are equal, or failing that the only one with the
+ * same ops in the same place, between the same matched layers: re-initialised or resized in place),
+ * ops and attributes changed, weights changed (max absolute difference and both L2 norms), and
+ * trainability and lr/decay multiplier changes. Weights are compared straight from their buffers (memory-mapped for
  * ONNX): nothing is copied unless a layout transform is pending.
  */
 public final class GraphDiff {
@@ -29,8 +32,8 @@ public final class GraphDiff {
     }
 
     /** Everything that differs. Empty lists mean "the same". */
-    public record Result(List<String> added, List<String> removed, Map<String, String> renamed, List<String> changes,
-                         List<WeightChange> weights, List<String> training) {
+    public record Result(List<String> added, Map<String, String> addedShapes, List<String> removed, Map<String, String> renamed,
+                         List<String> changes, List<WeightChange> weights, List<String> training) {
         public boolean identical() {
             return added.isEmpty() && removed.isEmpty() && renamed.isEmpty() && changes.isEmpty() && weights.isEmpty() && training.isEmpty();
         }
@@ -101,7 +104,9 @@ public final class GraphDiff {
         List<String> onlyB = new ArrayList<>(lb.keySet());
         onlyB.removeAll(la.keySet());
         Map<String, String> renamed = new LinkedHashMap<>();
-        // first pass: identical weights; second: the one layer of the same ops and weight shapes
+        // first pass: identical weights; second: the one layer of the same ops between the same matched neighbours.
+        // Weight shapes need not match (set-classes resizes a renamed layer); a new layer that merely looks like a
+        // removed one elsewhere, or replaces one along with its neighbours (pop + attach-head), is not a rename.
         for (int pass = 0; pass < 2; pass++) {
             for (String x : new ArrayList<>(onlyA)) {
                 Layer l = la.get(x);
@@ -111,7 +116,8 @@ public final class GraphDiff {
                 List<String> hits = new ArrayList<>();
                 for (String y : onlyB) {
                     Layer m = lb.get(y);
-                    if (l.signature().equals(m.signature()) && (pass == 1 || sameWeights(l, m))) {
+                    if (pass == 0 ? l.signature().equals(m.signature()) && sameWeights(l, m)
+                            : l.ops().equals(m.ops()) && samePlace(l, a, m, b, la, lb, renamed)) {
                         hits.add(y);
                     }
                 }
@@ -123,6 +129,10 @@ public final class GraphDiff {
             }
         }
         List<String> changes = new ArrayList<>();
+        for (Value in : a.inputs()) {
+            b.inputs().stream().filter(v -> v.name().equals(in.name()) && !Objects.equals(v.type(), in.type())).findFirst()
+                    .ifPresent(v -> changes.add("input " + in.name() + ": " + in.type() + " -> " + v.type()));
+        }
         List<WeightChange> weights = new ArrayList<>();
         List<String> training = new ArrayList<>();
         for (Layer l : la.values()) {
@@ -132,7 +142,43 @@ public final class GraphDiff {
             }
             compareLayer(l, lb.get(other), a, b, changes, weights, training);
         }
-        return new Result(onlyB, onlyA, renamed, changes, weights, training);
+        Map<String, String> addedShapes = new LinkedHashMap<>();
+        for (String x : onlyB) {
+            List<Node> nodes = lb.get(x).nodes();
+            TensorType t = b.type(nodes.get(nodes.size() - 1).output(0));
+            addedShapes.put(x, t == null || t.shape() == null ? "(?)" : t.shape().toString());
+        }
+        return new Result(onlyB, addedShapes, onlyA, renamed, changes, weights, training);
+    }
+
+    /** The layers (or graph inputs) feeding a layer's first node and those reading its last node's outputs. */
+    private static List<String> neighbours(Layer l, Graph g, Map<String, Layer> layers) {
+        List<String> r = new ArrayList<>();
+        for (String v : l.nodes().get(0).inputs()) {
+            Node p = g.producer(v);
+            if (g.initializer(v) == null) {
+                r.add(p == null ? "input " + v : layers.containsKey(p.layer()) ? p.layer() : "?");
+            }
+        }
+        r.add("|");
+        for (String v : l.nodes().get(l.nodes().size() - 1).outputs()) {
+            g.consumers(v).stream().map(Node::layer).filter(k -> !k.equals(l.name())).map(k -> layers.containsKey(k) ? k : "?")
+                    .forEach(r::add);
+            g.outputs().stream().filter(o -> o.name().equals(v)).forEach(o -> r.add("output"));
+        }
+        return r;
+    }
+
+    /** Whether y sits where x sat: the same neighbours, A's mapped to B's names (kept or already renamed). */
+    private static boolean samePlace(Layer x, Graph a, Layer y, Graph b, Map<String, Layer> la, Map<String, Layer> lb,
+                                     Map<String, String> renamed) {
+        List<String> nx = new ArrayList<>();
+        for (String k : neighbours(x, a, la)) {
+            nx.add(k.startsWith("input ") || k.equals("|") || k.equals("output") ? k
+                    : lb.containsKey(k) ? k : renamed.getOrDefault(k, "?"));
+        }
+        List<String> ny = neighbours(y, b, lb);
+        return !nx.contains("?") && nx.equals(ny);
     }
 
     private static boolean sameWeights(Layer x, Layer y) {
