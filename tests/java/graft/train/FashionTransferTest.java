@@ -109,7 +109,7 @@ class FashionTransferTest {
                 Init.reinit(a, l, 3);
             }
         }
-        double scratch = run("(a) from scratch", a, 30, 1e-3, report);
+        double scratch = run("(a) from scratch", a, 20, 1e-3, report);
 
         Graph b = load();
         freezeAllBut(b, layers(b, "head."));
@@ -121,7 +121,7 @@ class FashionTransferTest {
         trainable.addAll(layers(c, "block2."));
         freezeAllBut(c, trainable);
         layers(c, "head.").forEach(l -> Init.reinit(c, l, 3));
-        double finetune = run("(c) fine-tune block2 + new head", c, 30, 5e-4, report);
+        double finetune = run("(c) fine-tune block2 + new head", c, 15, 5e-4, report);
 
         report.forEach(System.out::println);
         assertThat(bottleneck).isGreaterThan(scratch + 0.02);
