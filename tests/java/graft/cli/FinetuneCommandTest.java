@@ -112,6 +112,22 @@ class FinetuneCommandTest {
     }
 
     @Test
+    void caffeSolverSetsHyperParameters() throws IOException {
+        Path dir = TestPaths.scratch("solver");
+        Path data = images(dir.resolve("data"), 10);
+        Path solver = dir.resolve("solver.prototxt");
+        Files.writeString(solver, "net: \"train_val.prototxt\"\nbase_lr: 0.01\nlr_policy: \"step\"\ngamma: 0.5\nstepsize: 2\n"
+                + "momentum: 0.9\nweight_decay: 0.0005\nmax_iter: 6\ntest_interval: 3\ntype: \"Nesterov\"\n");
+        Cli.Result r = Cli.run("finetune", model.toString(), data.toString(), "-o", dir.resolve("run").toString(), "--solver",
+                solver.toString(), "--batch-size", "8", "--val-fraction", "0.2", "--no-dropout");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> csv = Files.readAllLines(dir.resolve("run/history.csv"));
+        // 24 training images, batch 8: max_iter 6 is 2 epochs; the last step (iteration 5) runs at 0.01 * 0.5^2.
+        assertThat(csv).hasSize(3);
+        assertThat(Double.parseDouble(csv.get(2).split(",")[5])).isCloseTo(0.0025, org.assertj.core.data.Offset.offset(1e-9));
+    }
+
+    @Test
     void brokenDataFailsBeforeTraining() throws IOException {
         Path dir = TestPaths.scratch("broken");
         Path data = images(dir.resolve("data"), 2);

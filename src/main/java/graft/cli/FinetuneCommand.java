@@ -71,6 +71,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from OUT/checkpoint.") boolean resume;
     @Option(names = "--device", defaultValue = "cpu") String device;
     @Option(names = "--force", description = "Use OUT even if it holds files.") boolean force;
+    @Option(names = "--solver", paramLabel = "solver.prototxt", description = "Take optimizer, lr, schedule, momentum, weight decay and max_iter from a Caffe solver file.") Path solver;
 
     @Mixin
     InputOptions input = new InputOptions();
@@ -100,6 +101,13 @@ final class FinetuneCommand implements Callable<Integer> {
             default -> throw new UsageException("--loss '" + loss + "': use softmax or sigmoid");
         };
         Schedule sched = decay != 0 ? Schedule.keras(lr, decay) : Schedule.parse(schedule, lr);
+        graft.train.Solver sv = solver == null ? null : graft.train.Solver.read(solver);
+        if (sv != null) {
+            opt = sv.optimizer();
+            sched = sv.schedule();
+            lr = sv.baseLr();
+            optimizer = sv.fields().getOrDefault("type", "SGD");
+        }
         Graph g = ModelLoader.load(model, input.from, input.toOptions());
         DataSource.Loaded d = dataOptions.load(data, g);
         Samples train = d.train();
@@ -113,6 +121,9 @@ final class FinetuneCommand implements Callable<Integer> {
             Samples[] s = train.split(valFraction, dataOptions.seed);
             train = s[0];
             v = s[1];
+        }
+        if (sv != null && sv.maxIter() > 0) {
+            epochs = (int) Math.max(1, (sv.maxIter() * batch + train.size() - 1) / train.size());
         }
         if (freezeUpto != null) {
             graft.train.Subgraphs.outputOf(g, freezeUpto);
