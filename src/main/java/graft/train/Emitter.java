@@ -8,7 +8,6 @@ import graft.ir.Weight;
 import graft.ir.WeightData;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -169,9 +168,5 @@ public final class Emitter {
             m.put((String) kv[i], a);
         }
         return m;
-    }
-
-    static List<String> list(String... s) {
-        return new ArrayList<>(List.of(s));
     }
 }
