@@ -1,0 +1,154 @@
+package graft.cli;
+
+import graft.data.DataSource;
+import graft.data.Samples;
+import graft.error.UsageException;
+import graft.io.ModelFormat;
+import graft.io.Options;
+import graft.ir.Graph;
+import graft.ir.LayerTraining;
+import graft.runtime.Device;
+import graft.train.Init;
+import graft.train.Loss;
+import graft.train.Optimizer;
+import graft.train.Schedule;
+import graft.train.Trainer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "finetune", mixinStandardHelpOptions = true,
+        description = "Fine-tune a model on labelled data with ONNX Runtime (one ONNX graph per training step).",
+        footer = {"", "Examples:",
+                "  graft finetune vgg16.h5 images/ -o run/ --freeze-upto block5_pool --epochs 10 --optimizer sgd --lr 1e-4 --momentum 0.9",
+                "  graft finetune source.onnx /usr/share/datasets/fashion-mnist --classes 5-9 --per-class 100 -o run/ --reinit fc2",
+                "  graft finetune model.onnx images/ -o run/ --resume",
+                "", "OUT gets model.onnx (--save-as), history.csv/json/png and checkpoint/ (one per epoch, for --resume).",
+                "Optimizers follow torch.optim's formulas; --decay is Keras's lr / (1 + decay * step)."})
+final class FinetuneCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "Model file in any format graft reads.")
+    Path model;
+
+    @Parameters(index = "1", paramLabel = "DATA", description = "Image folder (one subfolder per class, or train/ and val/), IDX folder, or .npy.")
+    Path data;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "Run folder.")
+    Path out;
+
+    @Option(names = "--save-as", defaultValue = "model.onnx", description = "Name of the trained model in OUT; the extension picks the format (default: ${DEFAULT-VALUE}).")
+    String saveAs;
+
+    @Option(names = "--epochs", defaultValue = "10") int epochs;
+    @Option(names = "--batch-size", defaultValue = "32") int batch;
+    @Option(names = "--optimizer", defaultValue = "sgd", description = "sgd, rmsprop or adam (default: ${DEFAULT-VALUE}).") String optimizer;
+    @Option(names = "--lr", defaultValue = "0.01") double lr;
+    @Option(names = "--momentum", defaultValue = "0") double momentum;
+    @Option(names = "--nesterov") boolean nesterov;
+    @Option(names = "--decay", defaultValue = "0", description = "Keras learning-rate decay per step.") double decay;
+    @Option(names = "--schedule", defaultValue = "fixed", description = "fixed, step:GAMMA:STEPSIZE, exp:GAMMA, cosine:TOTAL[:MIN].") String schedule;
+    @Option(names = "--weight-decay", defaultValue = "0") double weightDecay;
+    @Option(names = "--rho", defaultValue = "0.9", description = "RMSprop decay of the squared average.") double rho;
+    @Option(names = "--eps", defaultValue = "1e-7") double eps;
+    @Option(names = "--loss", defaultValue = "softmax", description = "softmax or sigmoid cross-entropy.") String loss;
+    @Option(names = "--freeze-upto", paramLabel = "LAYER", description = "Freeze every layer up to and including LAYER.") String freezeUpto;
+    @Option(names = "--reinit", paramLabel = "LAYER", arity = "1..*", description = "Re-initialise these layers (He/Glorot, seeded).") List<String> reinit = new ArrayList<>();
+    @Option(names = "--val", paramLabel = "DATA", description = "Validation data (else the source's own split, else --val-fraction).") Path val;
+    @Option(names = "--val-fraction", defaultValue = "0.1") double valFraction;
+    @Option(names = "--patience", defaultValue = "0", description = "Stop after this many epochs without a better validation loss (0: never).") int patience;
+    @Option(names = "--mirror", description = "Random horizontal mirroring (turns bottleneck caching off).") boolean mirror;
+    @Option(names = "--no-dropout", description = "Run Dropout as identity while training.") boolean noDropout;
+    @Option(names = "--no-cache", description = "Never cache the bottleneck.") boolean noCache;
+    @Option(names = "--resume", description = "Continue from OUT/checkpoint.") boolean resume;
+    @Option(names = "--device", defaultValue = "cpu") String device;
+    @Option(names = "--force", description = "Use OUT even if it holds files.") boolean force;
+    @Option(names = "--solver", paramLabel = "solver.prototxt", description = "Take optimizer, lr, schedule, momentum, weight decay and max_iter from a Caffe solver file.") Path solver;
+
+    @Mixin
+    InputOptions input = new InputOptions();
+
+    @Mixin
+    DataOptions dataOptions = new DataOptions();
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter log = spec.commandLine().getOut();
+        if (Files.exists(out) && !resume && !force && Files.list(out).findAny().isPresent()) {
+            throw new UsageException("output '" + out + "' exists and is not empty. Pass --resume to continue or --force");
+        }
+        Device dev = Device.parse(device);
+        Optimizer opt = switch (optimizer.toLowerCase(Locale.ROOT)) {
+            case "sgd" -> Optimizer.sgd(momentum, nesterov, weightDecay);
+            case "rmsprop" -> Optimizer.rmsprop(rho, eps, weightDecay);
+            case "adam" -> Optimizer.adam(0.9, 0.999, eps, weightDecay);
+            default -> throw new UsageException("--optimizer '" + optimizer + "': use sgd, rmsprop or adam");
+        };
+        Loss l = switch (loss) {
+            case "softmax" -> Loss.SOFTMAX_CROSS_ENTROPY;
+            case "sigmoid" -> Loss.SIGMOID_CROSS_ENTROPY;
+            default -> throw new UsageException("--loss '" + loss + "': use softmax or sigmoid");
+        };
+        Schedule sched = decay != 0 ? Schedule.keras(lr, decay) : Schedule.parse(schedule, lr);
+        graft.train.Solver sv = solver == null ? null : graft.train.Solver.read(solver);
+        if (sv != null) {
+            opt = sv.optimizer();
+            sched = sv.schedule();
+            lr = sv.baseLr();
+            optimizer = sv.fields().getOrDefault("type", "SGD");
+        }
+        Graph g = ModelLoader.load(model, input.from, input.toOptions());
+        DataSource.Loaded d = dataOptions.load(data, g);
+        Samples train = d.train();
+        Samples v = null;
+        if (val != null) {
+            DataSource.Loaded dv = dataOptions.load(val, g);
+            v = dv.train();
+        } else if (d.val() != null) {
+            v = d.val();
+        } else if (valFraction > 0) {
+            Samples[] s = train.split(valFraction, dataOptions.seed);
+            train = s[0];
+            v = s[1];
+        }
+        if (sv != null && sv.maxIter() > 0) {
+            epochs = (int) Math.max(1, (sv.maxIter() * batch + train.size() - 1) / train.size());
+        }
+        if (freezeUpto != null) {
+            graft.train.Subgraphs.outputOf(g, freezeUpto);
+            for (String layer : g.layers()) {
+                g.training().put(layer, LayerTraining.frozen());
+                if (layer.equals(freezeUpto)) {
+                    break;
+                }
+            }
+            g.addProvenance("freeze up to " + freezeUpto);
+        }
+        for (String r : reinit) {
+            Init.reinit(g, r, dataOptions.seed);
+        }
+        log.printf(Locale.ROOT, "training on %d samples of %d classes, validating on %d; %s lr %g, batch %d, %d epochs%n",
+                train.size(), train.classes().size(), v == null ? 0 : v.size(), optimizer, lr, batch, epochs);
+        Files.createDirectories(out);
+        Trainer.Config c = new Trainer.Config(epochs, batch, opt, sched, l, !noDropout, mirror, dataOptions.seed, patience, out,
+                resume, dev, !noCache);
+        Trainer.Result r = Trainer.fit(g, train, v, c, log);
+        Path target = out.resolve(saveAs);
+        ModelFormat f = Formats.forFile(target, null);
+        r.model().addProvenance("finetune " + r.history().rows().size() + " epochs, " + optimizer + " lr " + lr);
+        f.write(r.model(), target, Options.none().set("force", true).set("inputs", List.of(model)));
+        log.printf(Locale.ROOT, "trained model -> %s; history -> %s%n", target, out.resolve("history.csv"));
+        return 0;
+    }
+}

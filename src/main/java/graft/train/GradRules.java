@@ -1,0 +1,226 @@
+package graft.train;
+
+import graft.error.UnsupportedModelException;
+import graft.ir.Node;
+import java.util.List;
+
+/**
+ * One gradient rule per differentiable op, each written with standard ONNX ops that ONNX
+ * Runtime's CPU provider runs. A rule receives the node, the gradient of its first output and
+ * which inputs need a gradient, and returns their gradients (null where not needed).
+ * Spatial ops (Conv, pools, BatchNormalization) live in {@link SpatialGrads}.
+ */
+final class GradRules {
+    private final Autodiff ad;
+    private final Emitter e;
+    private final SpatialGrads spatial;
+
+    GradRules(Autodiff ad) {
+        this.ad = ad;
+        this.e = ad.emitter();
+        this.spatial = new SpatialGrads(ad);
+    }
+
+    String[] apply(Node n, String dy, boolean[] want) {
+        String[] dx = new String[n.inputs().size()];
+        String x = n.input(0);
+        String y = n.output(0);
+        switch (n.opType()) {
+            case "Conv" -> spatial.conv(n, dy, want, dx);
+            case "MaxPool" -> dx[0] = spatial.maxPool(n, dy);
+            case "AveragePool" -> dx[0] = spatial.averagePool(n, dy);
+            case "GlobalAveragePool" -> dx[0] = spatial.globalAveragePool(n, dy);
+            case "BatchNormalization" -> spatial.batchNorm(n, dy, want, dx);
+            case "Gemm" -> gemm(n, dy, want, dx);
+            case "MatMul" -> matMul(n, dy, want, dx);
+            case "Add", "Sum" -> {
+                for (int i = 0; i < dx.length; i++) {
+                    dx[i] = want[i] ? unbroadcast(dy, n.input(i), y) : null;
+                }
+            }
+            case "Sub" -> {
+                dx[0] = want[0] ? unbroadcast(dy, x, y) : null;
+                dx[1] = want[1] ? unbroadcast(e.op("Neg", dy), n.input(1), y) : null;
+            }
+            case "Mul" -> {
+                dx[0] = want[0] ? unbroadcast(e.mul(dy, n.input(1)), x, y) : null;
+                dx[1] = want[1] ? unbroadcast(e.mul(dy, x), n.input(1), y) : null;
+            }
+            case "Div" -> {
+                dx[0] = want[0] ? unbroadcast(e.div(dy, n.input(1)), x, y) : null;
+                // d(a/b)/db = -y/b
+                dx[1] = want[1] ? unbroadcast(e.op("Neg", e.mul(dy, e.div(y, n.input(1)))), n.input(1), y) : null;
+            }
+            case "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze" -> dx[0] = e.reshapeLike(dy, x);
+            case "Transpose" -> {
+                long[] perm = n.intsAttr("perm", null);
+                if (perm == null) {
+                    perm = new long[ad.shape(x).length];
+                    for (int i = 0; i < perm.length; i++) {
+                        perm[i] = perm.length - 1 - i;
+                    }
+                }
+                long[] inv = new long[perm.length];
+                for (int i = 0; i < perm.length; i++) {
+                    inv[(int) perm[i]] = i;
+                }
+                dx[0] = e.transpose(dy, inv);
+            }
+            case "Concat" -> concat(n, dy, want, dx);
+            case "Dropout" -> {
+                // Training mode (see Autodiff.prepare): the mask selects, survivors are scaled by 1/(1-ratio).
+                String keep = e.sub(e.scalar(1), n.input(1));
+                dx[0] = e.div(e.mul(dy, e.castFloat(n.output(1))), keep);
+            }
+            case "Relu" -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy, e.scalar(0));
+            case "LeakyRelu" -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy,
+                    e.mul(dy, e.scalar(n.floatAttr("alpha", 0.01f))));
+            case "ThresholdedRelu" -> dx[0] = where(e.op("Greater", x, e.scalar(n.floatAttr("alpha", 1f))), dy, e.scalar(0));
+            case "Elu" -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy,
+                    e.mul(dy, e.add(y, e.scalar(n.floatAttr("alpha", 1f)))));
+            case "Selu" -> {
+                float a = n.floatAttr("alpha", 1.67326319217681884765625f);
+                float g = n.floatAttr("gamma", 1.05070102214813232421875f);
+                dx[0] = where(e.op("Greater", x, e.scalar(0)), e.mul(dy, e.scalar(g)),
+                        e.mul(dy, e.add(y, e.scalar((double) a * g))));
+            }
+            case "PRelu" -> {
+                String pos = e.op("Greater", x, e.scalar(0));
+                dx[0] = want[0] ? where(pos, dy, e.mul(dy, n.input(1))) : null;
+                dx[1] = want[1] ? unbroadcast(where(pos, e.scalar(0), e.mul(dy, x)), n.input(1), y) : null;
+            }
+            case "Sigmoid" -> dx[0] = e.mul(dy, e.mul(y, e.sub(e.scalar(1), y)));
+            case "HardSigmoid" -> {
+                float a = n.floatAttr("alpha", 0.2f);
+                String lin = e.op("And", e.op("Greater", y, e.scalar(0)), e.op("Less", y, e.scalar(1)));
+                dx[0] = where(lin, e.mul(dy, e.scalar(a)), e.scalar(0));
+            }
+            case "Tanh" -> dx[0] = e.mul(dy, e.sub(e.scalar(1), e.mul(y, y)));
+            case "Softplus" -> dx[0] = e.mul(dy, e.op("Sigmoid", x));
+            case "Softsign" -> {
+                String d = e.add(e.scalar(1), e.op("Abs", x));
+                dx[0] = e.div(dy, e.mul(d, d));
+            }
+            case "Exp" -> dx[0] = e.mul(dy, y);
+            case "Log" -> dx[0] = e.div(dy, x);
+            case "Abs" -> dx[0] = e.mul(dy, e.op("Sign", x));
+            case "Neg" -> dx[0] = e.op("Neg", dy);
+            case "Sqrt" -> dx[0] = e.div(dy, e.mul(e.scalar(2), y));
+            case "Clip" -> {
+                String mask = null;
+                if (!n.input(1).isEmpty()) {
+                    mask = e.op("Greater", x, n.input(1));
+                }
+                if (n.inputs().size() > 2 && !n.input(2).isEmpty()) {
+                    String hi = e.op("Less", x, n.input(2));
+                    mask = mask == null ? hi : e.op("And", mask, hi);
+                }
+                dx[0] = mask == null ? dy : where(mask, dy, e.scalar(0));
+            }
+            case "Softmax" -> {
+                long axis = axis(n, x);
+                String s = e.reduceSum(e.mul(dy, y), new long[] {axis}, true);
+                dx[0] = e.mul(y, e.sub(dy, s));
+            }
+            case "LogSoftmax" -> {
+                long axis = axis(n, x);
+                dx[0] = e.sub(dy, e.mul(e.op("Exp", y), e.reduceSum(dy, new long[] {axis}, true)));
+            }
+            default -> throw new UnsupportedModelException(n.opType() + " '" + n.name() + "' (training step): graft has no "
+                    + "gradient for this op. Freeze the layers up to and including it");
+        }
+        return dx;
+    }
+
+    private long axis(Node n, String x) {
+        long axis = n.intAttr("axis", -1);
+        return axis < 0 ? axis + ad.shape(x).length : axis;
+    }
+
+    private String where(String cond, String a, String b) {
+        return e.op("Where", cond, a, b);
+    }
+
+    /**
+     * Y = alpha * A' B' + beta * C with A' = transA ? A^T : A and B' likewise; each gradient is
+     * one Gemm with the transpose flags chosen so that no explicit Transpose is needed.
+     */
+    private void gemm(Node n, String dy, boolean[] want, String[] dx) {
+        float alpha = n.floatAttr("alpha", 1f);
+        float beta = n.floatAttr("beta", 1f);
+        long ta = n.intAttr("transA", 0);
+        long tb = n.intAttr("transB", 0);
+        String a = n.input(0);
+        String b = n.input(1);
+        if (want[0]) {
+            dx[0] = ta == 0 ? gemmOf(dy, b, 0, 1 - tb, alpha) : gemmOf(b, dy, tb, 1, alpha);
+        }
+        if (want[1]) {
+            dx[1] = tb == 0 ? gemmOf(a, dy, 1 - ta, 0, alpha) : gemmOf(dy, a, 1, ta, alpha);
+        }
+        if (dx.length > 2 && want[2]) {
+            String g = unbroadcast(dy, n.input(2), n.output(0));
+            dx[2] = beta == 1f ? g : e.mul(g, e.scalar(beta));
+        }
+    }
+
+    private String gemmOf(String a, String b, long ta, long tb, float alpha) {
+        return e.op("Gemm", List.of(a, b), Emitter.attrs("transA", ta, "transB", tb, "alpha", alpha));
+    }
+
+    /** 2-D MatMul (what Keras Dense and ONNX Linear without Gemm become). */
+    private void matMul(Node n, String dy, boolean[] want, String[] dx) {
+        long[] sa = ad.shape(n.input(0));
+        long[] sb = ad.shape(n.input(1));
+        if (sa == null || sb == null || sa.length != 2 || sb.length != 2) {
+            throw new UnsupportedModelException("MatMul '" + n.name() + "' (training step): only 2-D MatMul is differentiated. "
+                    + "Freeze this layer");
+        }
+        if (want[0]) {
+            dx[0] = gemmOf(dy, n.input(1), 0, 1, 1f);
+        }
+        if (want[1]) {
+            dx[1] = gemmOf(n.input(0), dy, 1, 0, 1f);
+        }
+    }
+
+    private void concat(Node n, String dy, boolean[] want, String[] dx) {
+        long axis = n.intAttr("axis", 0);
+        long[] sizes = new long[n.inputs().size()];
+        for (int i = 0; i < sizes.length; i++) {
+            long[] s = ad.staticShape(n.input(i), n);
+            sizes[i] = s[(int) (axis < 0 ? axis + s.length : axis)];
+        }
+        String[] parts = e.ops("Split", List.of(dy, e.ints(sizes)), sizes.length, Emitter.attrs("axis", axis));
+        for (int i = 0; i < sizes.length; i++) {
+            dx[i] = want[i] ? parts[i] : null;
+        }
+    }
+
+    /**
+     * The gradient of a broadcast operand: sums {@code dy} over the axes broadcasting expanded
+     * (leading axes the operand lacks, and axes where it has size 1), then gives it the operand's
+     * shape.
+     */
+    String unbroadcast(String dy, String x, String y) {
+        long[] sx = ad.shape(x);
+        long[] sy = ad.shape(y);
+        if (sx == null || sy == null) {
+            return e.reshapeLike(dy, x);
+        }
+        int lead = sy.length - sx.length;
+        java.util.List<Long> axes = new java.util.ArrayList<>();
+        for (int i = 0; i < sy.length; i++) {
+            if (i < lead) {
+                axes.add((long) i);
+            } else if (sx[i - lead] == 1 && sy[i] != 1) {
+                axes.add((long) i);
+            }
+        }
+        if (axes.isEmpty()) {
+            return dy;
+        }
+        String r = e.reduceSum(dy, axes.stream().mapToLong(Long::longValue).toArray(), true);
+        return e.reshapeLike(r, x);
+    }
+}

@@ -1,0 +1,203 @@
+package graft.train;
+
+import graft.error.UnsupportedModelException;
+import graft.ir.Attr;
+import graft.ir.Node;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Gradients of the spatial ops: Conv (input gradient by ConvTranspose, weight gradient by a
+ * Conv over batch/channel-transposed tensors), MaxPool (its Indices output and
+ * ScatterElements with add), AveragePool (a depthwise ConvTranspose with per-position
+ * divisors computed here from the static shapes), GlobalAveragePool, and BatchNormalization in
+ * inference mode.
+ */
+final class SpatialGrads {
+    private final Autodiff ad;
+    private final Emitter e;
+
+    SpatialGrads(Autodiff ad) {
+        this.ad = ad;
+        this.e = ad.emitter();
+    }
+
+    record Window(long[] kernel, long[] strides, long[] pads, long[] dilations) {
+    }
+
+    private Window window(Node n, long[] kernel) {
+        int k = kernel.length;
+        String autoPad = n.stringAttr("auto_pad", "NOTSET");
+        if (!autoPad.equals("NOTSET") && !autoPad.equals("VALID")) {
+            throw new UnsupportedModelException(n.opType() + " '" + n.name() + "' (training step): auto_pad " + autoPad
+                    + " is not differentiated. Re-import the model so padding is explicit");
+        }
+        return new Window(kernel, n.intsAttr("strides", ones(k)), n.intsAttr("pads", new long[2 * k]),
+                n.intsAttr("dilations", ones(k)));
+    }
+
+    private static long[] ones(int k) {
+        long[] r = new long[k];
+        Arrays.fill(r, 1);
+        return r;
+    }
+
+    /** output_padding making ConvTranspose give back exactly the forward input's spatial size. */
+    private static long[] outputPadding(long[] sx, long[] sy, Window w) {
+        int k = w.kernel.length;
+        long[] op = new long[k];
+        for (int i = 0; i < k; i++) {
+            long full = (sy[i + 2] - 1) * w.strides[i] + (w.kernel[i] - 1) * w.dilations[i] + 1 - w.pads[i] - w.pads[i + k];
+            op[i] = sx[i + 2] - full;
+        }
+        return op;
+    }
+
+    void conv(Node n, String dy, boolean[] want, String[] dx) {
+        String x = n.input(0);
+        String wName = n.input(1);
+        long[] sx = ad.staticShape(x, n);
+        long[] sw = ad.staticShape(wName, n);
+        long[] sy = ad.staticShape(n.output(0), n);
+        long[] kernel = Arrays.copyOfRange(sw, 2, sw.length);
+        Window w = window(n, kernel);
+        long group = n.intAttr("group", 1);
+        if (want[0]) {
+            dx[0] = e.op("ConvTranspose", List.of(dy, wName), Emitter.attrs("strides", w.strides, "pads", w.pads,
+                    "dilations", w.dilations, "group", group, "kernel_shape", kernel, "output_padding", outputPadding(sx, sy, w)));
+        }
+        if (want[1]) {
+            if (group != 1) {
+                throw new UnsupportedModelException("Conv '" + n.name() + "' (training step): grouped convolution weights "
+                        + "(group " + group + ") are not differentiated. Freeze this layer");
+            }
+            long[] perm = new long[sx.length];
+            for (int i = 0; i < perm.length; i++) {
+                perm[i] = i;
+            }
+            perm[0] = 1;
+            perm[1] = 0;
+            String xt = e.transpose(x, perm);
+            String dyt = e.transpose(dy, perm);
+            // Strides and dilations swap roles: dW[o,c,i] = sum_{n,p} dY[n,o,p] * Xpad[n,c,p*s+i*d].
+            String g = e.op("Conv", List.of(xt, dyt), Emitter.attrs("strides", w.dilations, "dilations", w.strides,
+                    "pads", w.pads));
+            // With a remainder in (H + pads - k) / s the result is larger than the kernel; its tail is unused.
+            long[] starts = new long[kernel.length];
+            long[] axes = new long[kernel.length];
+            for (int i = 0; i < axes.length; i++) {
+                axes[i] = i + 2;
+            }
+            g = e.op("Slice", g, e.ints(starts), e.ints(kernel), e.ints(axes));
+            dx[1] = e.transpose(g, perm);
+        }
+        if (dx.length > 2 && want[2]) {
+            long[] axes = new long[sy.length - 1];
+            axes[0] = 0;
+            for (int i = 1; i < axes.length; i++) {
+                axes[i] = i + 1;
+            }
+            dx[2] = e.reduceSum(dy, axes, false);
+        }
+    }
+
+    /** ONNX MaxPool Indices are flat over the whole input tensor: scatter-add dY there. */
+    String maxPool(Node n, String dy) {
+        String x = n.input(0);
+        String flatX = e.reshape(x, e.ints(-1));
+        String zeros = e.op("ConstantOfShape", List.of(e.op("Shape", flatX)),
+                Map.of("value", Attr.tensor(zeroWeight())));
+        String idx = e.reshape(n.output(1), e.ints(-1));
+        String src = e.reshape(dy, e.ints(-1));
+        String scattered = e.op("ScatterElements", List.of(zeros, idx, src), Emitter.attrs("axis", 0L, "reduction", "add"));
+        return e.reshapeLike(scattered, x);
+    }
+
+    private graft.ir.Weight zeroWeight() {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(e.dtype().size()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[e.dtype().size()]).flip();
+        return new graft.ir.Weight("zero", e.dtype(), new long[] {1}, graft.ir.WeightData.of(b));
+    }
+
+    String averagePool(Node n, String dy) {
+        long[] sx = ad.staticShape(n.input(0), n);
+        long[] sy = ad.staticShape(n.output(0), n);
+        if (sx.length != 4) {
+            throw new UnsupportedModelException("AveragePool '" + n.name() + "' (training step): only 2-D pooling is "
+                    + "differentiated. Freeze this layer");
+        }
+        Window w = window(n, n.intsAttr("kernel_shape", null));
+        boolean includePad = n.intAttr("count_include_pad", 0) != 0;
+        long ho = sy[2];
+        long wo = sy[3];
+        double[] inv = new double[(int) (ho * wo)];
+        for (int i = 0; i < ho; i++) {
+            for (int j = 0; j < wo; j++) {
+                long ch = extent(i, 0, sx[2], w, includePad);
+                long cw = extent(j, 1, sx[3], w, includePad);
+                inv[(int) (i * wo + j)] = 1.0 / (ch * cw);
+            }
+        }
+        String scaled = e.mul(dy, e.tensor(new long[] {ho, wo}, inv));
+        long c = sx[1];
+        double[] one = new double[(int) (c * w.kernel[0] * w.kernel[1])];
+        Arrays.fill(one, 1.0);
+        String kernel = e.tensor(new long[] {c, 1, w.kernel[0], w.kernel[1]}, one);
+        return e.op("ConvTranspose", List.of(scaled, kernel), Emitter.attrs("strides", w.strides, "pads", w.pads,
+                "group", c, "kernel_shape", w.kernel, "output_padding", outputPadding(sx, sy, w)));
+    }
+
+    /** How many input positions of one axis a pooling window covers (the divisor ONNX uses). */
+    private static long extent(long o, int axis, long size, Window w, boolean includePad) {
+        int k = w.kernel.length;
+        long start = o * w.strides[axis] - w.pads[axis];
+        long end = start + w.kernel[axis];
+        if (includePad) {
+            return Math.min(end, size + w.pads[axis + k]) - Math.max(start, -w.pads[axis]);
+        }
+        return Math.min(end, size) - Math.max(start, 0);
+    }
+
+    String globalAveragePool(Node n, String dy) {
+        long[] sx = ad.staticShape(n.input(0), n);
+        long area = 1;
+        for (int i = 2; i < sx.length; i++) {
+            area *= sx[i];
+        }
+        String expanded = e.op("Expand", dy, e.op("Shape", n.input(0)));
+        return e.mul(expanded, e.scalar(1.0 / area));
+    }
+
+    /** Inference-mode BatchNormalization: an affine map per channel with fixed statistics. */
+    void batchNorm(Node n, String dy, boolean[] want, String[] dx) {
+        if (n.intAttr("training_mode", 0) != 0) {
+            throw new UnsupportedModelException("BatchNormalization '" + n.name() + "' (training step): training-mode "
+                    + "statistics are not differentiated. Use the inference form");
+        }
+        long[] sx = ad.shape(n.input(0));
+        long[] bshape = new long[sx.length - 1];
+        Arrays.fill(bshape, 1);
+        bshape[0] = -1;
+        String perChannel = e.ints(bshape);
+        String inv = e.op("Reciprocal", e.op("Sqrt", e.add(n.input(4), e.scalar(n.floatAttr("epsilon", 1e-5f)))));
+        List<Long> axes = new ArrayList<>();
+        for (int i = 0; i < sx.length; i++) {
+            if (i != 1) {
+                axes.add((long) i);
+            }
+        }
+        long[] ax = axes.stream().mapToLong(Long::longValue).toArray();
+        if (want[0]) {
+            dx[0] = e.mul(dy, e.reshape(e.mul(n.input(1), inv), perChannel));
+        }
+        if (want[1]) {
+            String xhat = e.mul(e.sub(n.input(0), e.reshape(n.input(3), perChannel)), e.reshape(inv, perChannel));
+            dx[1] = e.reduceSum(e.mul(dy, xhat), ax, false);
+        }
+        if (want[2]) {
+            dx[2] = e.reduceSum(dy, ax, false);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+package graft.train;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import graft.error.GraftException;
+import graft.error.UsageException;
+import graft.ir.DataType;
+import graft.ir.Graph;
+import graft.ir.Shape;
+import graft.ir.Weight;
+import graft.ir.WeightData;
+import graft.onnx.OnnxExporter;
+import graft.runtime.Device;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Runs training-step graphs in ONNX Runtime with the parameters and optimizer state kept as
+ * ONNX Runtime tensors between steps: each step's outputs are fed to the next step as inputs,
+ * with no copy through Java. The {@link OrtSession.Result} that owns the current state stays
+ * open until the following step has replaced it. Only the loss and the logits are copied out.
+ *
+ * <p>Not thread-safe. Close it to free native memory.
+ */
+public final class StepSession implements AutoCloseable {
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final TrainingStep.Built train;
+    private final TrainingStep.Built eval;
+    private final OrtSession trainSession;
+    private final OrtSession evalSession;
+    private final Map<String, OnnxTensor> state = new LinkedHashMap<>();
+    private final List<OnnxTensor> ownedInitial = new ArrayList<>();
+    private OrtSession.Result last;
+    private long steps;
+
+    /** The loss of a batch and its logits (row-major [N, classes]). */
+    public record Out(float loss, float[] logits) {
+    }
+
+    public StepSession(TrainingStep.Built train, TrainingStep.Built eval, Device device) {
+        this.train = train;
+        this.eval = eval;
+        this.trainSession = open(train.graph(), device);
+        this.evalSession = eval == null ? null : open(eval.graph(), device);
+        try {
+            for (TrainingStep.Carried c : train.carried()) {
+                OnnxTensor t = c.initial() != null ? floats(c.initial().buffer(), c.shape()) : zeros(c.shape());
+                ownedInitial.add(t);
+                state.put(c.input(), t);
+            }
+        } catch (OrtException ex) {
+            close();
+            throw new GraftException("ONNX Runtime: cannot create the training state: " + ex.getMessage(), ex);
+        }
+    }
+
+    private OrtSession open(Graph g, Device device) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("graft-step");
+            Path file = dir.resolve("step.onnx");
+            OnnxExporter.write(g, file, new OnnxExporter.Settings(17, OnnxExporter.ExternalData.ALWAYS, true, List.of()));
+            try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+                if (device == Device.CUDA) {
+                    try {
+                        o.addCUDA(0);
+                    } catch (OrtException | UnsatisfiedLinkError | IllegalArgumentException e) {
+                        throw new UsageException("--device cuda: this build of graft has no CUDA provider; rebuild with "
+                                + "'mvn -Pcuda package' on a machine with CUDA");
+                    }
+                }
+                return env.createSession(file.toString(), o);
+            }
+        } catch (IOException | OrtException e) {
+            throw new GraftException("ONNX Runtime cannot open the training step of '" + g.name() + "': "
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+        } finally {
+            delete(dir);
+        }
+    }
+
+    /** One training step on a batch; returns its loss and logits (before the update). */
+    public Out step(FloatBuffer x, long[] xShape, long[] labels, float lr) {
+        try (OnnxTensor xt = OnnxTensor.createTensor(env, direct(x), xShape);
+             OnnxTensor lt = OnnxTensor.createTensor(env, longs(labels), new long[] {labels.length});
+             OnnxTensor lrt = OnnxTensor.createTensor(env, direct(FloatBuffer.wrap(new float[] {lr})), new long[0])) {
+            Map<String, OnnxTensor> feeds = new LinkedHashMap<>(state);
+            feeds.put(train.input(), xt);
+            feeds.put(TrainingStep.LABELS, lt);
+            feeds.put(TrainingStep.LR, lrt);
+            OrtSession.Result r = trainSession.run(feeds);
+            Map<String, OnnxTensor> next = new LinkedHashMap<>();
+            for (TrainingStep.Carried c : train.carried()) {
+                next.put(c.input(), (OnnxTensor) r.get(c.output()).orElseThrow());
+            }
+            Out out = out(r);
+            // The old state is no longer referenced: release it only now.
+            releaseState();
+            state.putAll(next);
+            last = r;
+            steps++;
+            return out;
+        } catch (OrtException e) {
+            throw new GraftException("ONNX Runtime failed in training step " + (steps + 1) + ": "
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+        }
+    }
+
+    /** Loss and logits of a batch with the current parameters, no update (dropout off). */
+    public Out evaluate(FloatBuffer x, long[] xShape, long[] labels) {
+        if (evalSession == null) {
+            throw new IllegalStateException("no evaluation graph");
+        }
+        try (OnnxTensor xt = OnnxTensor.createTensor(env, direct(x), xShape);
+             OnnxTensor lt = OnnxTensor.createTensor(env, longs(labels), new long[] {labels.length})) {
+            Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+            for (String p : eval.params()) {
+                feeds.put(p, state.get(p));
+            }
+            feeds.put(eval.input(), xt);
+            feeds.put(TrainingStep.LABELS, lt);
+            try (OrtSession.Result r = evalSession.run(feeds)) {
+                return out(r);
+            }
+        } catch (OrtException e) {
+            throw new GraftException("ONNX Runtime failed to evaluate: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+        }
+    }
+
+    private static Out out(OrtSession.Result r) throws OrtException {
+        float loss = ((OnnxTensor) r.get(TrainingStep.LOSS).orElseThrow()).getFloatBuffer().get(0);
+        FloatBuffer lb = ((OnnxTensor) r.get(TrainingStep.LOGITS).orElseThrow()).getFloatBuffer();
+        float[] logits = new float[lb.remaining()];
+        lb.get(logits);
+        return new Out(loss, logits);
+    }
+
+    /** A copy of every carried tensor (parameters and optimizer state), for checkpoints. */
+    public Map<String, float[]> snapshot() {
+        Map<String, float[]> r = new LinkedHashMap<>();
+        for (var e : state.entrySet()) {
+            FloatBuffer b = e.getValue().getFloatBuffer();
+            float[] a = new float[b.remaining()];
+            b.get(a);
+            r.put(e.getKey(), a);
+        }
+        return r;
+    }
+
+    /** Replaces the carried tensors with saved values (resume); names must match. */
+    public void restore(Map<String, float[]> saved) {
+        try {
+            Map<String, OnnxTensor> next = new LinkedHashMap<>();
+            for (TrainingStep.Carried c : train.carried()) {
+                float[] v = saved.get(c.input());
+                if (v == null || v.length != Shape.elementCount(c.shape())) {
+                    throw new UsageException("checkpoint: tensor '" + c.input() + "' is missing or has the wrong size. "
+                            + "Resume with the same model, optimizer and --freeze-upto");
+                }
+                OnnxTensor t = OnnxTensor.createTensor(env, direct(FloatBuffer.wrap(v)), c.shape());
+                ownedInitial.add(t);
+                next.put(c.input(), t);
+            }
+            releaseState();
+            state.putAll(next);
+        } catch (OrtException e) {
+            throw new GraftException("ONNX Runtime: cannot restore the checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    /** The model with its trained parameters replaced by their current values (copies them). */
+    public Graph trained(Graph model) {
+        for (String p : train.params()) {
+            FloatBuffer b = state.get(p).getFloatBuffer();
+            ByteBuffer bb = ByteBuffer.allocateDirect(b.remaining() * 4).order(ByteOrder.LITTLE_ENDIAN);
+            bb.asFloatBuffer().put(b);
+            Weight old = model.initializer(p);
+            model.addInitializer(new Weight(p, DataType.FLOAT, old.shape(), WeightData.of(bb)));
+        }
+        return model;
+    }
+
+    public long steps() {
+        return steps;
+    }
+
+    private void releaseState() {
+        if (last != null) {
+            last.close();
+            last = null;
+        }
+        for (OnnxTensor t : ownedInitial) {
+            if (state.containsValue(t)) {
+                t.close();
+            }
+        }
+        ownedInitial.removeIf(OnnxTensor::isClosed);
+        state.clear();
+    }
+
+    private OnnxTensor floats(ByteBuffer src, long[] shape) throws OrtException {
+        ByteBuffer d = ByteBuffer.allocateDirect(src.remaining()).order(ByteOrder.nativeOrder());
+        d.asFloatBuffer().put(src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+        return OnnxTensor.createTensor(env, d.asFloatBuffer(), shape);
+    }
+
+    private OnnxTensor zeros(long[] shape) throws OrtException {
+        ByteBuffer d = ByteBuffer.allocateDirect((int) Shape.elementCount(shape) * 4).order(ByteOrder.nativeOrder());
+        return OnnxTensor.createTensor(env, d.asFloatBuffer(), shape);
+    }
+
+    private static FloatBuffer direct(FloatBuffer b) {
+        if (b.isDirect()) {
+            return b;
+        }
+        FloatBuffer d = ByteBuffer.allocateDirect(b.remaining() * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        d.put(b.duplicate()).flip();
+        return d;
+    }
+
+    private static LongBuffer longs(long[] v) {
+        LongBuffer d = ByteBuffer.allocateDirect(v.length * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+        d.put(v).flip();
+        return d;
+    }
+
+    private static void delete(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // temporary files: the OS cleans them eventually
+        }
+    }
+
+    @Override
+    public void close() {
+        releaseState();
+        ownedInitial.forEach(OnnxTensor::close);
+        try {
+            trainSession.close();
+            if (evalSession != null) {
+                evalSession.close();
+            }
+        } catch (OrtException e) {
+            // closing cannot fail in a way the caller can act on
+        }
+    }
+
+}

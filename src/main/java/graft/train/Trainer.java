@@ -1,0 +1,252 @@
+package graft.train;
+
+import graft.data.Samples;
+import graft.error.UsageException;
+import graft.ir.DataType;
+import graft.ir.Graph;
+import graft.ir.ShapeInference;
+import graft.ir.TensorType;
+import graft.runtime.Device;
+import graft.runtime.OrtRunner;
+import graft.runtime.Sessions;
+import graft.runtime.Tensor;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+/**
+ * The fine-tuning loop: checks the data against the model before anything runs, caches the
+ * bottleneck when the frozen layers form a prefix and no random augmentation is on, then runs
+ * the step graph epoch by epoch with validation, history (CSV, JSON, PNG), a checkpoint after
+ * every epoch, {@code resume} from the last one, and early stopping on validation loss.
+ * Shuffling is seeded per epoch, so a resumed run sees the same batches as an uninterrupted one.
+ */
+public final class Trainer {
+    /** Hyper-parameters and run options. {@code out} may be null (no history, no checkpoints). */
+    public record Config(int epochs, int batchSize, Optimizer optimizer, Schedule schedule, Loss loss, boolean dropout,
+                         boolean mirror, long seed, int patience, Path out, boolean resume, Device device, boolean cache) {
+    }
+
+    /** The model with trained weights, its history, and whether the bottleneck was cached. */
+    public record Result(Graph model, History history, boolean cached) {
+    }
+
+    private Trainer() {
+    }
+
+    public static Result fit(Graph model, Samples train, Samples val, Config c, PrintWriter log) {
+        ShapeInference.run(model);
+        check(model, train, "training");
+        if (val != null) {
+            check(model, val, "validation");
+        }
+        List<String> trainable = TrainingStep.trainableParams(model);
+        if (trainable.isEmpty()) {
+            throw new UsageException("model '" + model.name() + "': every layer is frozen, nothing to train. Freeze fewer layers");
+        }
+        Graph stepModel = model;
+        Samples tr = train;
+        Samples va = val;
+        boolean cached = false;
+        if (c.cache() && !c.mirror()) {
+            Optional<Subgraphs.Split> split = Subgraphs.frozenPrefix(model, trainable);
+            if (split.isPresent()) {
+                Subgraphs.Split s = split.get();
+                log.printf(Locale.ROOT, "bottleneck caching: the frozen layers up to '%s' form a prefix; running them once over "
+                        + "%d images%n", s.boundary(), train.size() + (val == null ? 0 : val.size()));
+                tr = features(s.prefix(), train, c.batchSize(), c.device());
+                va = val == null ? null : features(s.prefix(), val, c.batchSize(), c.device());
+                stepModel = s.head();
+                cached = true;
+            }
+        }
+        if (!cached) {
+            log.println("bottleneck caching: off (" + (c.mirror() ? "random mirroring is on" : !c.cache() ? "disabled"
+                    : "the frozen layers do not form a prefix") + ")");
+        }
+        TrainingStep.Built step = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), c.dropout(), false));
+        TrainingStep.Built eval = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), false, true));
+        History history = new History();
+        int start = 0;
+        try (StepSession s = new StepSession(step, eval, c.device())) {
+            if (c.resume() && c.out() != null) {
+                Checkpoint.Saved saved = Checkpoint.load(c.out());
+                if (saved == null) {
+                    throw new UsageException("--resume: no checkpoint in '" + c.out() + "'. Start without --resume");
+                }
+                s.restore(saved.tensors());
+                history = History.read(c.out().resolve("history.json"));
+                history.rows().removeIf(r -> r.epoch() > saved.epoch());
+                start = saved.epoch();
+                log.printf(Locale.ROOT, "resumed from the checkpoint of epoch %d%n", start);
+            }
+            int perEpoch = (tr.size() + c.batchSize() - 1) / c.batchSize();
+            double best = Double.POSITIVE_INFINITY;
+            int since = 0;
+            for (History.Epoch r : history.rows()) {
+                if (r.valLoss() < best) {
+                    best = r.valLoss();
+                    since = 0;
+                } else {
+                    since++;
+                }
+            }
+            for (int epoch = start + 1; epoch <= c.epochs(); epoch++) {
+                long t0 = System.nanoTime();
+                int[] order = Samples.shuffled(tr.size(), c.seed() * 1_000_003L + epoch);
+                SplittableRandom flips = new SplittableRandom(c.seed() ^ (epoch * 0x9E3779B97F4A7C15L));
+                double lossSum = 0;
+                long correct = 0;
+                double lr = 0;
+                for (int b = 0; b < perEpoch; b++) {
+                    int from = b * c.batchSize();
+                    int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(tr.size(), from + c.batchSize()));
+                    boolean[] mirror = null;
+                    if (c.mirror()) {
+                        mirror = new boolean[idx.length];
+                        for (int i = 0; i < idx.length; i++) {
+                            mirror[i] = flips.nextBoolean();
+                        }
+                    }
+                    lr = c.schedule().lr((long) (epoch - 1) * perEpoch + b);
+                    long[] labels = tr.labels(idx);
+                    StepSession.Out o = s.step(tr.batch(idx, mirror), tr.batchShape(idx.length), labels, (float) lr);
+                    lossSum += o.loss() * idx.length;
+                    correct += correct(o.logits(), labels, (int) step.classes());
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double[] v = va == null ? new double[] {Double.NaN, Double.NaN} : evaluate(s, va, c.batchSize(), (int) step.classes());
+                History.Epoch row = new History.Epoch(epoch, lossSum / tr.size(), (double) correct / tr.size(), v[0], v[1], lr,
+                        tr.size() / seconds, seconds);
+                history.add(row);
+                log.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  %.0f images/s%n", epoch,
+                        c.epochs(), row.loss(), row.acc(), row.valLoss(), row.valAcc(), row.imagesPerSecond());
+                log.flush();
+                if (c.out() != null) {
+                    Checkpoint.save(c.out(), epoch, s.snapshot());
+                    history.write(c.out());
+                }
+                if (!Double.isNaN(row.valLoss())) {
+                    if (row.valLoss() < best) {
+                        best = row.valLoss();
+                        since = 0;
+                    } else if (c.patience() > 0 && ++since >= c.patience()) {
+                        log.printf(Locale.ROOT, "early stopping: validation loss has not improved for %d epochs%n", since);
+                        break;
+                    }
+                }
+            }
+            return new Result(s.trained(model), history, cached);
+        }
+    }
+
+    /** Loss and accuracy over a whole set with the current parameters. */
+    static double[] evaluate(StepSession s, Samples set, int batch, int classes) {
+        double loss = 0;
+        long correct = 0;
+        for (int from = 0; from < set.size(); from += batch) {
+            int n = Math.min(batch, set.size() - from);
+            int[] idx = new int[n];
+            for (int i = 0; i < n; i++) {
+                idx[i] = from + i;
+            }
+            long[] labels = set.labels(idx);
+            StepSession.Out o = s.evaluate(set.batch(idx, null), set.batchShape(n), labels);
+            loss += o.loss() * n;
+            correct += correct(o.logits(), labels, classes);
+        }
+        return new double[] {loss / set.size(), (double) correct / set.size()};
+    }
+
+    static long correct(float[] logits, long[] labels, int classes) {
+        long c = 0;
+        for (int i = 0; i < labels.length; i++) {
+            int best = 0;
+            for (int k = 1; k < classes; k++) {
+                if (logits[i * classes + k] > logits[i * classes + best]) {
+                    best = k;
+                }
+            }
+            if (best == labels[i]) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    /** Runs a (frozen) prefix over every sample once: the cached bottleneck features. */
+    public static Samples features(Graph prefix, Samples set, int batch, Device device) {
+        return features(prefix, set, batch, device, null);
+    }
+
+    public static Samples features(Graph prefix, Samples set, int batch, Device device, java.util.function.IntConsumer progress) {
+        String out = prefix.outputs().get(0).name();
+        float[] all = null;
+        long[] shape = null;
+        try (OrtRunner r = Sessions.open(prefix, device)) {
+            String in = prefix.inputs().get(0).name();
+            int stride = 0;
+            for (int from = 0; from < set.size(); from += batch) {
+                int n = Math.min(batch, set.size() - from);
+                int[] idx = new int[n];
+                for (int i = 0; i < n; i++) {
+                    idx[i] = from + i;
+                }
+                FloatBuffer fb = set.batch(idx, null);
+                ByteBuffer bb = ByteBuffer.allocateDirect(fb.remaining() * 4).order(ByteOrder.LITTLE_ENDIAN);
+                bb.asFloatBuffer().put(fb);
+                Tensor t = r.run(Map.of(in, new Tensor(DataType.FLOAT, set.batchShape(n), bb)), List.of(out)).get(out);
+                if (all == null) {
+                    shape = java.util.Arrays.copyOfRange(t.shape(), 1, t.shape().length);
+                    stride = (int) (t.count() / n);
+                    all = new float[stride * set.size()];
+                }
+                t.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(all, from * stride, n * stride);
+                if (progress != null) {
+                    progress.accept(from + n);
+                }
+            }
+        }
+        return new Samples(all, set.labels(), shape, set.classes());
+    }
+
+    /** Fails before training when the data cannot feed the model or its head. */
+    static void check(Graph model, Samples set, String what) {
+        if (set.size() == 0) {
+            throw new UsageException(what + " data: holds no samples. Point DATA at a folder with images");
+        }
+        int[] counts = set.classCounts();
+        for (int k = 0; k < counts.length; k++) {
+            if (counts[k] == 0) {
+                throw new UsageException(what + " data: class '" + set.classes().get(k) + "' has no samples. Add images or "
+                        + "remove the class");
+            }
+        }
+        TensorType in = model.type(model.inputs().get(0).name());
+        long[] want = set.sampleShape();
+        if (in != null && in.shape() != null) {
+            for (int i = 1; i < in.shape().rank(); i++) {
+                var d = in.shape().dim(i);
+                if (i - 1 >= want.length || (d.isFixed() && d.value() != want[i - 1])) {
+                    throw new UsageException(what + " data: samples are " + java.util.Arrays.toString(want) + " but model input '"
+                            + model.inputs().get(0).name() + "' is " + in + ". Resize the images (--size) or use another model");
+                }
+            }
+        }
+        TensorType out = model.type(model.outputs().get(0).name());
+        if (out != null && out.shape() != null && out.shape().rank() == 2 && out.shape().dim(1).isFixed()
+                && out.shape().dim(1).value() != set.classes().size()) {
+            throw new UsageException(what + " data: " + set.classes().size() + " classes " + set.classes() + " but the head '"
+                    + model.outputs().get(0).name() + "' outputs " + out.shape().dim(1).value()
+                    + ". Give the model a head with that many classes (graft surgery set-classes)");
+        }
+    }
+
+}

@@ -1,0 +1,200 @@
+package graft.train;
+
+import graft.error.UnsupportedModelException;
+import graft.ir.DataType;
+import graft.ir.Graph;
+import graft.ir.LayerTraining;
+import graft.ir.Node;
+import graft.ir.Op;
+import graft.ir.OpSchema;
+import graft.ir.Shape;
+import graft.ir.ShapeInference;
+import graft.ir.TensorType;
+import graft.ir.Value;
+import graft.ir.Weight;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds the one standard-ONNX graph that performs a training step of a model: inputs are the
+ * trainable parameters, the optimizer state, the batch ({@code x}, the model's input), its
+ * {@code labels} (int64 [N]) and the learning rate {@code lr} (scalar); outputs are the updated
+ * parameters and state, the {@code loss} and the {@code logits}. Frozen parameters stay
+ * initializers inside the graph (the model's own weight handles: no copy). With
+ * {@code evalOnly} the graph has no backward pass and no update: loss and logits only.
+ *
+ * <p>Which parameters train follows {@link Graph#training()}: a layer marked not trainable, or
+ * a parameter whose lr_mult is 0, is frozen. BatchNormalization's running statistics never
+ * train. A final Softmax (or Sigmoid, with its loss) is absorbed into the loss.
+ */
+public final class TrainingStep {
+    public static final String LABELS = "labels";
+    public static final String LR = "lr";
+    public static final String LOSS = "loss";
+    public static final String LOGITS = "logits";
+    public static final String STEP = "optimizer/step";
+
+    /** One tensor carried from step to step: fed as {@code input}, returned as {@code output}. */
+    public record Carried(String input, String output, long[] shape, Weight initial) {
+    }
+
+    /** The built graph and how to drive it. */
+    public record Built(Graph graph, String input, List<String> params, List<Carried> carried, long classes) {
+    }
+
+    /** Options: the loss, the optimizer, and whether Dropout draws its mask. */
+    public record Spec(Loss loss, Optimizer optimizer, boolean dropout, boolean evalOnly) {
+    }
+
+    private TrainingStep() {
+    }
+
+    /** Parameters that train: weight slots of catalogue nodes, unless frozen by the layer's training state. */
+    public static List<String> trainableParams(Graph g) {
+        LinkedHashSet<String> r = new LinkedHashSet<>();
+        LinkedHashSet<String> frozen = new LinkedHashSet<>();
+        for (Node n : g.nodes()) {
+            for (Slot s : slots(g, n)) {
+                if (s.lrMult == 0) {
+                    frozen.add(s.weight);
+                } else {
+                    r.add(s.weight);
+                }
+            }
+        }
+        r.removeAll(frozen);
+        return new ArrayList<>(r);
+    }
+
+    record Slot(String weight, double lrMult, double decayMult) {
+    }
+
+    static List<Slot> slots(Graph g, Node n) {
+        List<Slot> r = new ArrayList<>();
+        Op op = n.op();
+        if (op == null) {
+            return r;
+        }
+        LayerTraining lt = g.trainingOf(n.layer());
+        int k = 0;
+        for (OpSchema.WeightSlot ws : op.weightSlots()) {
+            String in = n.input(ws.input());
+            Weight w = in.isEmpty() ? null : g.initializer(in);
+            boolean stat = op == Op.BATCH_NORMALIZATION && ws.input() >= 3;
+            if (w != null && w.dtype() == DataType.FLOAT && !stat) {
+                double lr = lt.trainable() ? (k < lt.lrMult().size() ? lt.lrMult().get(k) : 1.0) : 0.0;
+                double dm = k < lt.decayMult().size() ? lt.decayMult().get(k) : 1.0;
+                r.add(new Slot(in, lr, dm));
+            }
+            k++;
+        }
+        return r;
+    }
+
+    public static Built build(Graph model, Spec spec) {
+        if (model.inputs().size() != 1 || model.outputs().size() != 1) {
+            throw new UnsupportedModelException("model '" + model.name() + "' (training step): has " + model.inputs().size()
+                    + " inputs and " + model.outputs().size() + " outputs; fine-tuning needs one of each. Cut the model first");
+        }
+        ShapeInference.run(model);
+        Value in = model.inputs().get(0);
+        List<Node> fwd = new ArrayList<>(model.nodes());
+        String logits = model.outputs().get(0).name();
+        Node last = fwd.get(fwd.size() - 1);
+        if (last.output(0).equals(logits) && last.opType().equals(spec.loss().activation())) {
+            fwd.remove(fwd.size() - 1);
+            logits = last.input(0);
+        }
+        TensorType lt = model.type(logits);
+        if (lt == null || lt.shape() == null || lt.shape().rank() != 2 || !lt.shape().dim(1).isFixed()) {
+            throw new UnsupportedModelException("model '" + model.name() + "' (training step): its output '" + logits
+                    + "' is " + lt + ", not [N, classes] logits. Attach a classification head");
+        }
+        long classes = lt.shape().dim(1).value();
+        for (Node n : model.nodes()) {
+            for (String o : n.outputs()) {
+                if (o.equals(LOSS) || o.equals(LABELS) || o.equals(LR) || (o.equals(LOGITS) && !o.equals(logits))) {
+                    throw new UnsupportedModelException("value '" + o + "' (" + n.opType() + " '" + n.name() + "'): the name is "
+                            + "reserved for the training step. Rename it");
+                }
+            }
+        }
+
+        Graph g = new Graph(model.name() + (spec.evalOnly() ? "_eval" : "_train_step"));
+        g.opsets().put("", 17L);
+        Emitter e = new Emitter(g, DataType.FLOAT, "step/");
+        Map<String, Slot> slotOf = new LinkedHashMap<>();
+        for (Node n : fwd) {
+            for (Slot s : slots(model, n)) {
+                slotOf.putIfAbsent(s.weight, s);
+            }
+        }
+        List<String> params = trainableParams(model);
+        params.retainAll(slotOf.keySet());
+        g.inputs().add(new Value(in.name(), in.type() != null ? in.type() : model.type(in.name())));
+        g.inputs().add(new Value(LABELS, new TensorType(DataType.INT64, Shape.of(graft.ir.Dim.sym("N")))));
+        List<Carried> carried = new ArrayList<>();
+        for (String p : params) {
+            Weight w = model.initializer(p);
+            g.inputs().add(new Value(p, new TensorType(DataType.FLOAT, Shape.of(w.shape()))));
+            carried.add(new Carried(p, spec.evalOnly() ? null : p + "/next", w.shape(), w));
+        }
+        for (Weight w : model.initializers().values()) {
+            if (!params.contains(w.name())) {
+                g.addInitializer(w);
+            }
+        }
+        List<Node> nodes = Autodiff.prepare(fwd, model, e, spec.dropout() && !spec.evalOnly());
+        nodes.forEach(e::add);
+        Loss.Emitted loss = spec.loss().emit(e, logits, LABELS, classes);
+        identity(e, loss.loss(), LOSS);
+        if (!logits.equals(LOGITS)) {
+            identity(e, logits, LOGITS);
+        }
+        g.outputs().add(new Value(LOSS, new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
+        g.outputs().add(new Value(LOGITS, new TensorType(DataType.FLOAT, Shape.of(graft.ir.Dim.sym("N"), graft.ir.Dim.of(classes)))));
+        if (spec.evalOnly()) {
+            return new Built(g, in.name(), params, carried, classes);
+        }
+        g.inputs().add(new Value(LR, new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
+        Map<String, String> grads = Autodiff.backward(nodes, model, e, Map.of(logits, loss.dLogits()), new LinkedHashSet<>(params));
+        Optimizer opt = spec.optimizer();
+        String step = null;
+        if (opt.countsSteps()) {
+            step = STEP;
+            g.inputs().add(new Value(STEP, new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
+            carried.add(new Carried(STEP, STEP + "/next", new long[0], Weight.ofFloats(STEP, new long[0], new float[] {0})));
+        }
+        Optimizer.Shared shared = opt.shared(e, LR, step);
+        if (step != null) {
+            identity(e, shared.stepNext(), STEP + "/next");
+            g.outputs().add(new Value(STEP + "/next", new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
+        }
+        for (String p : params) {
+            Weight w = model.initializer(p);
+            TensorType pt = new TensorType(DataType.FLOAT, Shape.of(w.shape()));
+            Map<String, String> state = new LinkedHashMap<>();
+            for (String s : opt.slots()) {
+                String name = p + "/" + s;
+                state.put(s, name);
+                g.inputs().add(new Value(name, pt));
+                carried.add(new Carried(name, name + "/next", w.shape(), null));
+            }
+            Slot sl = slotOf.get(p);
+            Map<String, String> upd = opt.update(e, shared, p, grads.get(p), state, sl.lrMult, sl.decayMult);
+            for (var u : upd.entrySet()) {
+                String out = u.getKey().isEmpty() ? p + "/next" : p + "/" + u.getKey() + "/next";
+                identity(e, u.getValue(), out);
+                g.outputs().add(new Value(out, pt));
+            }
+        }
+        return new Built(g, in.name(), params, carried, classes);
+    }
+
+    private static void identity(Emitter e, String from, String to) {
+        e.add(new Node(e.fresh("out"), "Identity", "", "", List.of(from), List.of(to), Map.of(), Map.of()));
+    }
+}

@@ -1,0 +1,119 @@
+package graft.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every differentiated op against central finite differences, in float64 where ONNX Runtime's
+ * CPU provider runs the op in double (h = 1e-6, tolerance 1e-6 of the largest gradient), else in
+ * float32 (h = 1e-2, tolerance 2e-3: the rounding error of L, about 1e-7 |L|, divided by h).
+ * Float32-only in ONNX Runtime 1.22 CPU: Conv, ConvTranspose, AveragePool, GlobalAveragePool,
+ * GlobalMaxPool, Softplus, Softsign, Elu, Selu and a few more ({@link GradCheck#check} falls back
+ * only on ORT_NOT_IMPLEMENTED and says which type it used).
+ */
+class AutodiffGradientTest {
+    static final double F64 = 1e-6;
+    static final double F32 = 2e-3;
+    /** Maps [-1, 1) to [0.5, 1.5): variances, divisors, arguments of Log and Sqrt. */
+    static final java.util.function.DoubleUnaryOperator positive = x -> 1.0 + 0.5 * x;
+
+    @Test
+    void convPadded() {
+        GradCheck.of("Conv", "pads", new long[] {1, 1, 1, 1})
+                .in("x", 2, 3, 5, 5).in("w", 4, 3, 3, 3).in("b", 4).check();
+    }
+
+    @Test
+    void convStridedWithRemainderAndDilated() {
+        GradCheck.of("Conv", "strides", new long[] {2, 2}, "pads", new long[] {0, 1, 1, 0})
+                .in("x", 2, 2, 6, 6).in("w", 3, 2, 3, 2).check();
+        GradCheck.of("Conv", "dilations", new long[] {2, 2})
+                .in("x", 1, 2, 7, 7).in("w", 2, 2, 3, 3).in("b", 2).check();
+    }
+
+    @Test
+    void maxPool() {
+        GradCheck.of("MaxPool", "kernel_shape", new long[] {2, 2}, "strides", new long[] {2, 2})
+                .in("x", 2, 3, 4, 4).check();
+        // Overlapping windows with padding: one input can win several windows.
+        GradCheck.of("MaxPool", "kernel_shape", new long[] {3, 3}, "strides", new long[] {2, 2},
+                "pads", new long[] {1, 1, 1, 1}).in("x", 1, 2, 5, 5).check();
+    }
+
+    @Test
+    void averagePool() {
+        GradCheck.of("AveragePool", "kernel_shape", new long[] {2, 2}, "strides", new long[] {2, 2})
+                .in("x", 2, 3, 4, 4).check();
+        GradCheck.of("AveragePool", "kernel_shape", new long[] {3, 3}, "pads", new long[] {1, 1, 1, 1})
+                .in("x", 1, 2, 5, 5).check();
+        GradCheck.of("AveragePool", "kernel_shape", new long[] {3, 3}, "pads", new long[] {1, 1, 1, 1},
+                "count_include_pad", 1L).in("x", 1, 2, 5, 5).check();
+    }
+
+    @Test
+    void globalPools() {
+        GradCheck.of("GlobalAveragePool").in("x", 2, 3, 4, 4).check();
+        GradCheck.of("GlobalMaxPool").distinct("x", 2, 3, 4, 4).check();
+    }
+
+    @Test
+    void activations() {
+        for (String op : new String[] {"Relu", "Sigmoid", "Tanh", "Softplus", "Softsign", "Exp", "Abs", "Neg"}) {
+            GradCheck.of(op).in("x", 3, 5).check();
+        }
+        GradCheck.of("LeakyRelu", "alpha", 0.1f).in("x", 3, 5).check();
+        GradCheck.of("Elu", "alpha", 0.7f).in("x", 3, 5).check();
+        GradCheck.of("Selu").in("x", 3, 5).check();
+        GradCheck.of("HardSigmoid").in("x", v -> 4 * v, 3, 5).check();
+        GradCheck.of("ThresholdedRelu", "alpha", 0.3f).in("x", 3, 5).check();
+        GradCheck.of("Log").in("x", positive, 3, 5).check();
+        GradCheck.of("Sqrt").in("x", positive, 3, 5).check();
+        GradCheck.of("PRelu").in("x", 2, 3, 2, 2).in("slope", 3, 1, 1).check();
+    }
+
+    @Test
+    void softmaxes() {
+        GradCheck.of("Softmax", "axis", 1L).in("x", 3, 5).check();
+        GradCheck.of("LogSoftmax", "axis", -1L).in("x", 2, 3, 4).check();
+    }
+
+    @Test
+    void gemmAllTransposes() {
+        for (long ta = 0; ta < 2; ta++) {
+            for (long tb = 0; tb < 2; tb++) {
+                long[] sa = ta == 0 ? new long[] {3, 4} : new long[] {4, 3};
+                long[] sb = tb == 0 ? new long[] {4, 5} : new long[] {5, 4};
+                GradCheck.of("Gemm", "transA", ta, "transB", tb, "alpha", 0.5f, "beta", 2f)
+                        .in("a", sa).in("b", sb).in("c", 5).check();
+            }
+        }
+        GradCheck.of("Gemm").in("a", 3, 4).in("b", 4, 5).in("c", 3, 1).check();
+        GradCheck.of("MatMul").in("a", 3, 4).in("b", 4, 5).check();
+    }
+
+    @Test
+    void broadcastingArithmetic() {
+        GradCheck.of("Add").in("a", 2, 3, 2, 2).in("b", 3, 1, 1).check();
+        GradCheck.of("Sub").in("a", 2, 3).in("b", 1, 3).check();
+        GradCheck.of("Mul").in("a", 2, 3, 4).in("b", 4).check();
+        GradCheck.of("Div").in("a", 2, 3).in("b", positive, 2, 1).check();
+        GradCheck.of("Sum").in("a", 2, 3).in("b", 3).in("c", 2, 3).check();
+    }
+
+    @Test
+    void shapeOps() {
+        GradCheck.of("Flatten", "axis", 1L).in("x", 2, 3, 2, 2).check();
+        GradCheck.of("Reshape").in("x", 2, 6).ints("s", 3, -1).check();
+        GradCheck.of("Transpose", "perm", new long[] {0, 2, 3, 1}).in("x", 2, 3, 2, 4).check();
+        GradCheck.of("Concat", "axis", 1L).in("a", 2, 3).in("b", 2, 2).check();
+        GradCheck.of("Identity").in("x", 2, 3).check();
+    }
+
+    @Test
+    void batchNormalizationInference() {
+        GradCheck.of("BatchNormalization", "epsilon", 1e-3f)
+                .in("x", 2, 3, 2, 2).in("scale", 3).in("bias", 3).fixed("mean", v -> v, 3).fixed("var", positive, 3)
+                .check();
+    }
+}
