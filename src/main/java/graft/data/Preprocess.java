@@ -1,35 +1,48 @@
 package graft.data;
 
 import graft.error.UsageException;
-import java.util.Arrays;
 import java.util.Map;
 
 /**
  * How raw pixels (0..255, RGB) become a model's input: {@code (raw * scale - mean[c]) / std[c]}
- * after an optional RGB-to-BGR swap. Read from the model's {@code preprocess.*} metadata
- * ({@code preprocess.channel_order} RGB|BGR, {@code preprocess.scale}, {@code preprocess.mean},
- * {@code preprocess.std}, comma-separated per channel) and overridable from the command line.
+ * after an optional RGB-to-BGR swap, where {@code scale} is the pixel scale. Read from the
+ * model's {@code preprocess.*} metadata (see {@link graft.ir.Preprocessing}) and overridable
+ * from the command line.
  * Caffe / Keras VGG: BGR, scale 1, mean 103.939,116.779,123.68; torchvision: RGB, scale 1/255,
  * mean 0.485,0.456,0.406, std 0.229,0.224,0.225.
  */
 public record Preprocess(boolean bgr, double scale, double[] mean, double[] std) {
     public static final Preprocess RAW_0_1 = new Preprocess(false, 1 / 255.0, new double[] {0}, new double[] {1});
 
+    /**
+     * The model's own preprocessing ({@link graft.ir.Preprocessing}, the one reader of the
+     * {@code preprocess.*} keys), or {@code dflt} when it declares none. Caffe's scale, applied
+     * after the mean, is folded into std: (p * ps - m) / s * k = (p * ps - m) / (s / k).
+     */
     public static Preprocess fromMetadata(Map<String, String> meta, Preprocess dflt) {
-        if (meta.keySet().stream().noneMatch(k -> k.startsWith("preprocess."))) {
+        if (!graft.ir.Preprocessing.declared(meta)) {
             return dflt;
         }
-        String order = meta.getOrDefault("preprocess.channel_order", meta.getOrDefault("preprocess.color", "RGB"));
-        return new Preprocess(order.equalsIgnoreCase("BGR"), parse(meta.getOrDefault("preprocess.scale", "1"))[0],
-                parse(meta.getOrDefault("preprocess.mean", "0")), parse(meta.getOrDefault("preprocess.std", "1")));
+        graft.ir.Preprocessing p;
+        try {
+            p = graft.ir.Preprocessing.of(meta);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage() + ". Fix the model's preprocessing metadata or pass --mean/--std/--scale");
+        }
+        int n = Math.max(1, Math.max(p.mean().length, p.std().length));
+        double[] mean = new double[n];
+        double[] std = new double[n];
+        for (int c = 0; c < n; c++) {
+            mean[c] = p.meanOf(c);
+            std[c] = p.stdOf(c) / p.scale();
+        }
+        return new Preprocess(p.bgr(), p.pixelScale(), mean, std);
     }
 
     /** Parses "a,b,c" (a fraction "1/255" is accepted). */
     public static double[] parse(String s) {
         try {
-            return Arrays.stream(s.replace("[", "").replace("]", "").split("[, ]+")).filter(t -> !t.isEmpty())
-                    .mapToDouble(t -> t.contains("/") ? Double.parseDouble(t.split("/")[0]) / Double.parseDouble(t.split("/")[1])
-                            : Double.parseDouble(t)).toArray();
+            return graft.ir.Preprocessing.parseList(s);
         } catch (NumberFormatException e) {
             throw new UsageException("preprocessing value '" + s + "' is not a list of numbers. Write it as 0.485,0.456,0.406");
         }

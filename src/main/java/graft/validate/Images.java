@@ -35,49 +35,23 @@ public final class Images {
     private Images() {
     }
 
-    /** How one model wants its pixels. */
-    record Preprocess(boolean bgr, double pixelScale, double[] mean, double[] std, double scale) {
+    /** How one model wants its pixels: {@link graft.ir.Preprocessing}, the one reader of those keys. */
+    record Preprocess(graft.ir.Preprocessing p) {
         static Preprocess of(Map<String, String> meta) {
-            String order = meta.getOrDefault("preprocess.channel_order", meta.getOrDefault("preprocess.color_order", "RGB"));
-            return new Preprocess(order.trim().toUpperCase(Locale.ROOT).equals("BGR"),
-                    number(meta, "preprocess.pixel_scale", 1),
-                    list(meta.getOrDefault("preprocess.mean", meta.get("preprocess.mean_value")), 0),
-                    list(meta.get("preprocess.std"), 1), number(meta, "preprocess.scale", 1));
+            try {
+                return new Preprocess(graft.ir.Preprocessing.of(meta));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage() + ". Fix the model's preprocessing metadata");
+            }
+        }
+
+        boolean bgr() {
+            return p.bgr();
         }
 
         double apply(double pixel, int channel) {
-            double m = mean.length == 0 ? 0 : mean[Math.min(channel, mean.length - 1)];
-            double s = std.length == 0 ? 1 : std[Math.min(channel, std.length - 1)];
-            return (pixel * pixelScale - m) / s * scale;
+            return p.apply(pixel, channel);
         }
-    }
-
-    private static double number(Map<String, String> meta, String key, double dflt) {
-        String v = meta.get(key);
-        if (v == null || v.isBlank()) {
-            return dflt;
-        }
-        try {
-            if (v.contains("/")) {
-                String[] p = v.split("/");
-                return Double.parseDouble(p[0].trim()) / Double.parseDouble(p[1].trim());
-            }
-            return Double.parseDouble(v.trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException("metadata '" + key + "' = '" + v + "': not a number. Fix the model's preprocessing metadata");
-        }
-    }
-
-    private static double[] list(String v, double dflt) {
-        if (v == null || v.isBlank()) {
-            return new double[0];
-        }
-        String[] p = v.replace("[", "").replace("]", "").replace("(", "").replace(")", "").trim().split("[,\\s]+");
-        double[] r = new double[p.length];
-        for (int i = 0; i < p.length; i++) {
-            r[i] = Double.parseDouble(p[i]);
-        }
-        return r;
     }
 
     /** The image files of {@code dir}, sorted; at least one. */

@@ -1,0 +1,108 @@
+package graft.ir;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * How raw pixels become a model's input, as the model's {@code preprocess.*} metadata says:
+ * <pre>
+ *   value = (pixel_0..255 * pixel_scale - mean[c]) / std[c] * scale
+ * </pre>
+ * after putting the channels in {@code channel_order}. Keys, all optional:
+ * {@code preprocess.channel_order} RGB (default) or BGR, the order of the channels and of the
+ * mean/std lists (aliases {@code color_order}, {@code color}); {@code preprocess.pixel_scale}
+ * (torchvision: 1/255); {@code preprocess.mean} (alias {@code mean_value}, as Caffe's
+ * transform_param names it); {@code preprocess.std}; {@code preprocess.scale}, Caffe's
+ * transform_param scale, applied after the mean. Lists are comma-separated; a number may be
+ * written as a fraction ({@code 1/255}). Caffe VGG / Keras VGG16: BGR, mean 103.939,116.779,123.68.
+ * The one reader of these keys, shared by validation and training data.
+ */
+public record Preprocessing(boolean bgr, double pixelScale, double[] mean, double[] std, double scale) {
+    public static final Preprocessing IDENTITY = new Preprocessing(false, 1, new double[0], new double[0], 1);
+
+    /** True when the metadata says anything about preprocessing. */
+    public static boolean declared(Map<String, String> meta) {
+        return meta.keySet().stream().anyMatch(k -> k.startsWith("preprocess.") && !k.equals("preprocess.input_range"));
+    }
+
+    /** Reads the keys; absent keys mean identity. Throws IllegalArgumentException naming a bad key. */
+    public static Preprocessing of(Map<String, String> meta) {
+        String order = first(meta, "RGB", "preprocess.channel_order", "preprocess.color_order", "preprocess.color");
+        return new Preprocessing(order.trim().toUpperCase(Locale.ROOT).equals("BGR"),
+                number(meta, "preprocess.pixel_scale", 1),
+                list(meta, key(meta, "preprocess.mean", "preprocess.mean_value")),
+                list(meta, "preprocess.std"), number(meta, "preprocess.scale", 1));
+    }
+
+    /** Mean of channel c (0 when none is given; one value serves every channel). */
+    public double meanOf(int c) {
+        return mean.length == 0 ? 0 : mean[Math.min(c, mean.length - 1)];
+    }
+
+    /** Standard deviation of channel c (1 when none is given). */
+    public double stdOf(int c) {
+        return std.length == 0 ? 1 : std[Math.min(c, std.length - 1)];
+    }
+
+    /** The model input value for a 0..255 pixel of channel c (in the model's channel order). */
+    public double apply(double pixel, int c) {
+        return (pixel * pixelScale - meanOf(c)) / stdOf(c) * scale;
+    }
+
+    /** Parses "a,b,c" or "[a, b, c]"; a fraction "1/255" is accepted. */
+    public static double[] parseList(String v) {
+        String[] p = v.replace("[", "").replace("]", "").replace("(", "").replace(")", "").trim().split("[,\\s]+");
+        return Arrays.stream(p).filter(t -> !t.isEmpty()).mapToDouble(Preprocessing::parseNumber).toArray();
+    }
+
+    public static double parseNumber(String t) {
+        t = t.trim();
+        int slash = t.indexOf('/');
+        return slash > 0 ? Double.parseDouble(t.substring(0, slash).trim()) / Double.parseDouble(t.substring(slash + 1).trim())
+                : Double.parseDouble(t);
+    }
+
+    private static String key(Map<String, String> meta, String... keys) {
+        for (String k : keys) {
+            if (meta.containsKey(k)) {
+                return k;
+            }
+        }
+        return keys[0];
+    }
+
+    private static String first(Map<String, String> meta, String dflt, String... keys) {
+        for (String k : keys) {
+            String v = meta.get(k);
+            if (v != null && !v.isBlank()) {
+                return v;
+            }
+        }
+        return dflt;
+    }
+
+    private static double number(Map<String, String> meta, String key, double dflt) {
+        String v = meta.get(key);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        try {
+            return parseNumber(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("metadata '" + key + "' = '" + v + "' is not a number");
+        }
+    }
+
+    private static double[] list(Map<String, String> meta, String key) {
+        String v = meta.get(key);
+        if (v == null || v.isBlank()) {
+            return new double[0];
+        }
+        try {
+            return parseList(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("metadata '" + key + "' = '" + v + "' is not a list of numbers");
+        }
+    }
+}
