@@ -19,8 +19,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "The main job on the bundled model: inspect it, convert it, run the result in ONNX Runtime and prove it "
-                + "computes what PyTorch computed.",
+        description = "The main job on the bundled models: inspect, convert (ONNX, Keras, Caffe), run in ONNX Runtime and "
+                + "prove the results compute what PyTorch computed, apply a surgery recipe, diff and validate layer by layer.",
         footer = {"", "Example:", "  ./graft demo            (writes into target/demo/)"})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--dir", defaultValue = "target/demo", description = "Where the demo writes its files (default: ${DEFAULT-VALUE}).")
@@ -71,7 +71,39 @@ final class DemoCommand implements Callable<Integer> {
                         rel, pass ? "OK (< 1e-5)" : "MISMATCH");
             }
         }
-        out.println(ok ? "demo: all outputs match PyTorch" : "demo: outputs differ from PyTorch");
+        out.println(ok ? "  all outputs match PyTorch" : "  outputs differ from PyTorch");
+
+        out.println();
+        out.println("== 4. the same model through Keras and Caffe and back, each proven against the original");
+        ok &= step(out, "convert", model.toString(), dir.resolve("small_vgg.h5").toString(), "--force");
+        ok &= step(out, "validate", model.toString(), dir.resolve("small_vgg.h5").toString());
+        ok &= step(out, "convert", model.toString(), dir.resolve("small_vgg.prototxt").toString(), "--force");
+        ok &= step(out, "validate", model.toString(), dir.resolve("small_vgg.prototxt").toString(),
+                "--b-weights", dir.resolve("small_vgg.caffemodel").toString());
+
+        out.println();
+        Path mini = fixtures.resolve("surgery/vgg16_mini.onnx");
+        Path recipe = fixtures.resolve("../recipes/vgg16_finetune.yaml").normalize();
+        Path tuned = dir.resolve("vgg16_mini_finetune.onnx");
+        out.println("== 5. surgery: " + recipe.getFileName() + " on " + mini.getFileName()
+                + " (VGG16's topology and layer names, narrow), then what changed");
+        ok &= step(out, "surgery", mini.toString(), "--recipe", recipe.toString(), "-o", tuned.toString(), "--force");
+        ok &= step(out, "diff", mini.toString(), tuned.toString());
+
+        out.println();
+        out.println("== 6. ONNX Runtime against graft's own pure-Java reference executor, layer by layer");
+        ok &= step(out, "validate", model.toString(), "--per-layer");
+        out.println();
+        out.println(ok ? "demo: every step passed" : "demo: a step failed (see above)");
         return ok ? 0 : ExitCodes.VALIDATION_FAILED;
+    }
+
+    /** Runs one graft command as a user would type it, printing the command line first. */
+    private boolean step(PrintWriter out, String... args) {
+        out.println("$ graft " + String.join(" ", args));
+        out.flush();
+        int code = Main.execute(out, new PrintWriter(System.err, true), args);
+        out.flush();
+        return code == 0;
     }
 }
