@@ -13,6 +13,7 @@ final class Formats {
     static {
         // One line per format package; the IR and the formats never see this list.
         ALL.add(new graft.onnx.OnnxFormat());
+        ALL.add(new graft.caffe.CaffeFormat());
     }
 
     private Formats() {
