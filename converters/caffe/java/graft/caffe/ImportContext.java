@@ -113,6 +113,15 @@ final class ImportContext {
         shapesStale = true;
     }
 
+    /** Attaches a format fact to the node added last (it survives Caffe to Caffe; other formats ignore it). */
+    void tagLast(String key, String value) {
+        int i = g.nodes().size() - 1;
+        Node n = g.nodes().get(i);
+        Map<String, byte[]> e = new java.util.LinkedHashMap<>(n.extras());
+        e.put(key, value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        g.nodes().set(i, n.withExtras(e));
+    }
+
     /** A float scalar or vector constant as a weight (not a parameter of any layer). */
     String constant(LayerParameter p, String what, long[] shape, float... v) {
         String name = temp(p, what);

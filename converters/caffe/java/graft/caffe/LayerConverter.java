@@ -20,6 +20,9 @@ import java.util.Map;
  * ask the context for the input's shape.
  */
 final class LayerConverter {
+    /** Node extras key holding a Caffe Dropout's ratio. */
+    static final String DROPOUT_RATIO = "caffe.dropout_ratio";
+
     private final ImportContext c;
 
     LayerConverter(ImportContext c) {
@@ -42,9 +45,10 @@ final class LayerConverter {
             case ABSVAL -> unary(p, Op.ABS, Map.of());
             case POWER -> power(p);
             case DROPOUT -> {
-                String ratio = c.constant(p, "ratio", new long[0], p.getDropoutParam().getDropoutRatio());
+                // Inference ignores the ratio; it travels in the node's extras so a Caffe round trip keeps it.
                 String x = c.bottom(p, 0);
-                c.add(Op.DROPOUT, p, null, List.of(x, ratio), List.of(c.top(p, 0)), Map.of());
+                c.add(Op.DROPOUT, p, null, List.of(x), List.of(c.top(p, 0)), Map.of());
+                c.tagLast(DROPOUT_RATIO, Float.toString(p.getDropoutParam().getDropoutRatio()));
             }
             case LRN -> lrn(p);
             case SOFTMAX -> unary(p, Op.SOFTMAX, Map.of("axis", Attr.of((long) p.getSoftmaxParam().getAxis())));
