@@ -13,6 +13,7 @@ import graft.runtime.Tensor;
 import graft.testing.Python;
 import graft.testing.TestPaths;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -85,6 +86,14 @@ class CaffeExportTest {
             // The V1 file itself, read by OpenCV, gives the same numbers as graft's import of it.
             Tensor orig = CaffeOracle.opencv(dir.resolve("graft.prototxt"), random, input, dir.resolve(".."));
             assertThat(CaffeOracle.relError(ort, orig)).isLessThan(TOLERANCE);
+        }
+        // The VGG16-size files are regenerated on every run; do not leave gigabytes behind.
+        for (String f : List.of("init.caffemodel", "random.caffemodel", "graft.caffemodel", "graft.onnx")) {
+            try {
+                java.nio.file.Files.deleteIfExists(dir.resolve(f));
+            } catch (java.io.IOException e) {
+                // scratch space: left for the next run to clear
+            }
         }
     }
 

@@ -106,8 +106,8 @@ final class Arithmetic {
         }
         long[] trimmed = Arrays.copyOf(cs, q);
         int axis = rank - cs.length;
-        long[] xs = p.shape(bottom);
-        if (rank < 0 || axis < 0 || (xs != null && !Arrays.equals(trimmed, Arrays.copyOfRange(xs, axis, axis + q)))
+        long[] xs = p.dims(bottom);
+        if (rank < 0 || axis < 0 || (xs != null && !matches(trimmed, Arrays.copyOfRange(xs, axis, axis + q)))
                 || (factor != null && bias != null && factor.elementCount() != bias.elementCount())) {
             p.refuse(n, "a constant of shape " + Arrays.toString(cs) + " broadcast in a way Caffe's Scale cannot");
             return;
@@ -127,11 +127,20 @@ final class Arithmetic {
         w.emit(b.addTop(p.top(n, 0)), blobs);
     }
 
+    private static boolean matches(long[] want, long[] have) {
+        for (int i = 0; i < want.length; i++) {
+            if (have[i] >= 0 && have[i] != want[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static void eltwise(LayerWriter w, ExportPlanner p, Node n, Op op) {
-        long[] first = p.shape(n.input(0));
+        graft.ir.TensorType first = p.g.type(n.input(0));
         for (String i : n.inputs()) {
-            long[] s = p.shape(i);
-            if (first == null || s == null || !Arrays.equals(first, s)) {
+            graft.ir.TensorType s = p.g.type(i);
+            if (first == null || s == null || first.shape() == null || !first.shape().equals(s.shape())) {
                 p.refuse(n, "Caffe's Eltwise needs inputs of one fixed shape (no broadcasting)");
                 return;
             }

@@ -200,6 +200,20 @@ final class ExportPlanner {
         return t.shape().toArray();
     }
 
+    /** The dimensions of a value, -1 where symbolic (a batch size N); null when even the rank is unknown. */
+    long[] dims(String v) {
+        TensorType t = g.type(v);
+        if (t == null || t.shape() == null) {
+            return null;
+        }
+        long[] r = new long[t.shape().rank()];
+        for (int i = 0; i < r.length; i++) {
+            Dim d = t.shape().dim(i);
+            r[i] = d.isFixed() ? d.value() : -1;
+        }
+        return r;
+    }
+
     int rank(String v) {
         TensorType t = g.type(v);
         return t == null || t.shape() == null ? -1 : t.shape().rank();

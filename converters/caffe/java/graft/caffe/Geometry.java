@@ -22,7 +22,7 @@ final class Geometry {
             return r;
         }
         if (auto.startsWith("SAME")) {
-            if (xs == null) {
+            if (xs == null || xs[2] < 0 || xs[3] < 0) {
                 p.refuse(n, "auto_pad " + auto + " on an input of unknown size");
                 return null;
             }
@@ -68,7 +68,7 @@ final class Geometry {
      * padding), and then {@code xs} is the Pad's input shape.
      */
     static PoolingParameter.Builder pooling(Node n, boolean max, long[] xs, long[] ys, long[] prePad, ExportPlanner p) {
-        if (xs == null || ys == null || xs.length != 4) {
+        if (xs == null || ys == null || xs.length != 4 || xs[2] < 0 || xs[3] < 0 || ys[2] < 0 || ys[3] < 0) {
             p.refuse(n, "Caffe rounds pooled sizes up; graft writes a pooling only on a fixed-size 4-D input, where it can check the sizes agree");
             return null;
         }

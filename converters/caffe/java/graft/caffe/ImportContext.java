@@ -191,7 +191,7 @@ final class ImportContext {
             if (expected == null) {
                 throw new UnsupportedModelException("layer '" + p.getName() + "' (" + p.getType() + "): has no weights and its input size"
                         + " is unknown, so its " + role + " cannot be made from the filler. Give the caffemodel, or the input size"
-                        + " with the option data-shape=CxHxW");
+                        + " with --data-shape CxHxW (option data-shape)");
             }
             w = Fillers.fill(name, expected, filler, seed, p.getName());
             filled.add(p.getName());

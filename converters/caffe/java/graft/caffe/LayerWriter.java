@@ -190,7 +190,7 @@ final class LayerWriter {
     private void conv(Node n, boolean deconv) {
         Weight w = weight(n, 1);
         Weight bias = weight(n, 2);
-        long[] xs = p.shape(n.input(0));
+        long[] xs = p.dims(n.input(0));
         if (w == null || w.shape().length != 4) {
             p.refuse(n, "Caffe writes 2-D convolutions with a constant 4-D kernel");
             return;
@@ -253,7 +253,7 @@ final class LayerWriter {
         boolean fusedPad = pad != null && p.fused.contains(pad.name());
         String x = fusedPad ? pad.input(0) : n.input(0);
         long[] prePad = fusedPad ? padAmounts(pad) : null;
-        PoolingParameter.Builder pp = Geometry.pooling(n, max, p.shape(x), p.shape(n.output(0)), prePad, p);
+        PoolingParameter.Builder pp = Geometry.pooling(n, max, p.dims(x), p.dims(n.output(0)), prePad, p);
         if (pp == null) {
             return;
         }
@@ -346,8 +346,8 @@ final class LayerWriter {
     }
 
     private void reshapeTo(Node n) {
-        long[] out = p.shape(n.output(0));
-        if (out == null) {
+        long[] out = p.dims(n.output(0));
+        if (out == null || java.util.Arrays.stream(out).skip(1).anyMatch(d -> d < 0)) {
             p.refuse(n, "its output shape is not fixed; Caffe's Reshape needs it");
             return;
         }
@@ -361,7 +361,7 @@ final class LayerWriter {
     }
 
     private void split(Node n) {
-        long[] xs = p.shape(n.input(0));
+        long[] xs = p.dims(n.input(0));
         if (xs == null) {
             p.refuse(n, "its input shape is not fixed");
             return;
@@ -371,8 +371,8 @@ final class LayerWriter {
         var sp = b.getSliceParamBuilder().setAxis(axis);
         long at = 0;
         for (int i = 0; i < n.outputs().size(); i++) {
-            long[] os = p.shape(n.output(i));
-            if (os == null) {
+            long[] os = p.dims(n.output(i));
+            if (os == null || os[axis] < 0) {
                 p.refuse(n, "its output shapes are not fixed");
                 return;
             }
