@@ -52,7 +52,12 @@ final class CaffeBinary {
         }
         ByteBuffer m = ModelFiles.map(file);
         sniff(file, m);
-        return new CaffeBinary(file, m).parse();
+        try {
+            return new CaffeBinary(file, m).parse();
+        } catch (ArithmeticException | IllegalArgumentException | IndexOutOfBoundsException e) {
+            // Sizes a hostile file makes overflow or point outside the mapping.
+            throw new MalformedModelException(file, "is corrupted: " + e.getMessage());
+        }
     }
 
     private static void sniff(Path file, ByteBuffer b) {
