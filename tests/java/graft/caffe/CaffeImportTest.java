@@ -73,6 +73,27 @@ class CaffeImportTest {
     }
 
     @Test
+    void aMeanFileBesideTheNetGivesThePerChannelMeans() throws IOException {
+        Path dir = TestPaths.scratch("caffe-mean-file");
+        Path net = dir.resolve("train_val.prototxt");
+        Files.copy(CORPUS.resolve("bvlc_reference_caffenet/train_val.prototxt"), net);
+        Path mean = dir.resolve("data/ilsvrc12/imagenet_mean.binaryproto");
+        Files.createDirectories(mean.getParent());
+        // A 3x4x4 mean image: channel c holds the values base_c - 1.5 .. base_c + 1.5, averaging to base_c.
+        var b = graft.caffe.proto.Caffe.BlobProto.newBuilder().setNum(1).setChannels(3).setHeight(4).setWidth(4);
+        float[] base = {104f, 117f, 123f};
+        for (int c = 0; c < 3; c++) {
+            for (int i = 0; i < 16; i++) {
+                b.addData(base[c] - 1.5f + (i % 4));
+            }
+        }
+        Files.write(mean, b.build().toByteArray());
+        Graph g = new CaffeFormat().read(net, Options.none());
+        assertThat(g.metadata()).containsEntry("preprocess.mean_value", "104,117,123")
+                .containsEntry("preprocess.mean_file", "data/ilsvrc12/imagenet_mean.binaryproto");
+    }
+
+    @Test
     void aDataLayerOfUnknownSizeIsRefusedWithTheOptionThatFixesIt() {
         assertThatThrownBy(() -> new CaffeFormat().read(CORPUS.resolve("mnist/lenet_train_test.prototxt"), Options.none()))
                 .isInstanceOf(UnsupportedModelException.class).hasMessageContaining("conv1").hasMessageContaining("data-shape");

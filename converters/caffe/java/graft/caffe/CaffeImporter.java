@@ -203,7 +203,60 @@ public final class CaffeImporter {
         c.g.inputs().removeIf(v -> !consumed.contains(v.name()));
     }
 
-    static void preprocess(Graph g, TransformationParameter tp, long channels) {
+    /**
+     * Per-channel means of a {@code mean_file} BlobProto found inside the model's folder
+     * (Caffe resolves it against its working directory, which graft does not know; a path
+     * outside the folder is only recorded, never read). Null when not found.
+     */
+    static float[] meanFileChannels(Path model, String meanFile) {
+        Path f;
+        try {
+            f = graft.io.ModelFiles.resolveInside(model, meanFile);
+        } catch (MalformedModelException e) {
+            return null;
+        }
+        if (!java.nio.file.Files.isRegularFile(f)) {
+            return null;
+        }
+        graft.caffe.proto.Caffe.BlobProto b;
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(f)) {
+            com.google.protobuf.CodedInputStream cin = com.google.protobuf.CodedInputStream.newInstance(in);
+            cin.setSizeLimit(Integer.MAX_VALUE);
+            b = graft.caffe.proto.Caffe.BlobProto.parseFrom(cin);
+        } catch (java.io.IOException e) {
+            throw new MalformedModelException(f, "is not a Caffe mean file (BlobProto): " + e.getMessage());
+        }
+        long[] shape = b.hasShape() ? b.getShape().getDimList().stream().mapToLong(Long::longValue).toArray()
+                : new long[] {b.getNum(), b.getChannels(), b.getHeight(), b.getWidth()};
+        int n = Math.max(b.getDataCount(), b.getDoubleDataCount());
+        if (shape.length < 3 || n == 0 || n != Shape.elementCount(shape)) {
+            throw new MalformedModelException(f, "holds " + n + " values for the mean shape " + java.util.Arrays.toString(shape));
+        }
+        int ch = (int) shape[shape.length - 3];
+        int plane = n / Math.max(1, ch);
+        float[] r = new float[ch];
+        for (int c = 0; c < ch; c++) {
+            double sum = 0;
+            for (int i = 0; i < plane; i++) {
+                sum += b.getDataCount() > 0 ? b.getData(c * plane + i) : b.getDoubleData(c * plane + i);
+            }
+            r[c] = (float) (sum / plane);
+        }
+        return r;
+    }
+
+    static void preprocess(Graph g, TransformationParameter tp, long channels, Path model) {
+        if (tp.hasMeanFile() && tp.getMeanValueCount() == 0) {
+            float[] m = meanFileChannels(model, tp.getMeanFile());
+            if (m != null) {
+                TransformationParameter.Builder b = tp.toBuilder();
+                for (float v : m) {
+                    b.addMeanValue(v);
+                }
+                tp = b.build();
+                g.metadata().put("preprocess.mean_value_from", "channel averages of the mean file");
+            }
+        }
         if (tp.hasScale() && tp.getScale() != 1) {
             g.metadata().put("preprocess.scale", fmt(tp.getScale()));
         }

@@ -136,7 +136,7 @@ final class DataInputs {
         dims.add(w > 0 ? Dim.of(w) : Dim.sym("W"));
         CaffeImporter.input(c, l.getTop(0), new Shape(dims));
         if (c.g.inputs().size() == 1) {
-            CaffeImporter.preprocess(c.g, tp, channels);
+            CaffeImporter.preprocess(c.g, tp, channels, c.file);
         }
         labels(c, l);
     }
