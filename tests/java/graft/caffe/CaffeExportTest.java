@@ -71,6 +71,11 @@ class CaffeExportTest {
         Path onnx = dir.resolve("graft.onnx");
         new OnnxFormat().write(g, onnx, Options.none());
 
+        // lr_mult/decay_mult travel back out of Graph.training() into the written param blocks.
+        Graph back = caffe.read(dir.resolve("graft.prototxt"), Options.none().set("weights", ours));
+        assertThat(back.training()).isEqualTo(g.training());
+        assertThat(back.parameterCount()).isEqualTo(g.parameterCount());
+
         Value in = g.inputs().get(0);
         long[] shape = g.type(in.name()).shape().toArray();
         Tensor x = Tensor.random(DataType.FLOAT, shape, 11);
