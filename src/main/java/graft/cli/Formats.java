@@ -14,6 +14,7 @@ final class Formats {
         // One line per format package; the IR and the formats never see this list.
         ALL.add(new graft.onnx.OnnxFormat());
         ALL.add(new graft.keras.KerasFormat());
+        ALL.add(new graft.caffe.CaffeFormat());
     }
 
     private Formats() {

@@ -18,7 +18,10 @@ final class InputOptions {
     @Option(names = "--phase", paramLabel = "PHASE", defaultValue = "TEST", description = "Caffe phase of a train_val net: TRAIN or TEST (default: ${DEFAULT-VALUE}).")
     String phase;
 
+    @Option(names = "--data-shape", paramLabel = "CxHxW", description = "Caffe: image size of a Data layer whose database is not at hand, e.g. 1x28x28.")
+    String dataShape;
+
     Options toOptions() {
-        return Options.none().set("weights", weights).set("config", config).set("phase", phase);
+        return Options.none().set("weights", weights).set("config", config).set("phase", phase).set("data-shape", dataShape);
     }
 }

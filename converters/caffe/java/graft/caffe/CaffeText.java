@@ -1,0 +1,61 @@
+package graft.caffe;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.TextFormat;
+import graft.error.MalformedModelException;
+import graft.io.ModelFiles;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Reads protobuf text format files (prototxt, solver.prototxt) into a message, reporting
+ * syntax errors with the line and column protobuf's parser found them at.
+ */
+public final class CaffeText {
+    /** A prototxt larger than this is not a network description. */
+    static final long MAX_TEXT = 64L << 20;
+
+    private CaffeText() {
+    }
+
+    /** Parses {@code file} as text format into {@code builder}; returns the built message. */
+    @SuppressWarnings("unchecked")
+    public static <T extends Message> T read(Path file, Message.Builder builder) {
+        long size = ModelFiles.checkReadable(file);
+        if (size > MAX_TEXT) {
+            throw new MalformedModelException(file, "is " + size + " bytes, too large for a text prototxt (is it a binary caffemodel?)");
+        }
+        String text;
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new MalformedModelException(file, "is not text (it holds bytes that are not UTF-8); a binary .caffemodel goes in --weights");
+        } catch (IOException e) {
+            throw new MalformedModelException(file, "cannot be read: " + e.getMessage());
+        }
+        try {
+            TextFormat.Parser parser = TextFormat.Parser.newBuilder().setAllowUnknownFields(false).build();
+            parser.merge(text, builder);
+        } catch (TextFormat.ParseException e) {
+            throw new MalformedModelException(file, "syntax error at line " + e.getLine() + ", column " + e.getColumn()
+                    + ": " + stripPosition(e.getMessage()));
+        } catch (RuntimeException e) {
+            throw new MalformedModelException(file, "is not a valid prototxt: " + e.getMessage());
+        }
+        return (T) builder.build();
+    }
+
+    /** protobuf prefixes its message with "line:column: "; the position is already in ours. */
+    private static String stripPosition(String m) {
+        if (m == null) {
+            return "unreadable";
+        }
+        return m.replaceFirst("^\\d+:\\d+: ", "").replace('\n', ' ');
+    }
+}
