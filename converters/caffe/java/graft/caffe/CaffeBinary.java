@@ -221,7 +221,10 @@ final class CaffeBinary {
                 throw new MalformedModelException(file, "blob " + index + " of layer '" + layer + "' holds a partial value ("
                         + dataLen + " bytes)");
             }
-            data = WeightData.of(map.slice(Math.max(dataAt, 0), dataLen));
+            // Packed floats are exactly ONNX raw_data: writers may copy the region file to file.
+            data = dataAt >= 0
+                    ? WeightData.mapped(map.slice(dataAt, dataLen), new graft.ir.FileRegion(file, dataAt, dataLen))
+                    : WeightData.of(map.slice(0, dataLen));
             have = dataLen / dtype.size();
         }
         if (have != count) {
