@@ -36,18 +36,18 @@ import org.junit.jupiter.api.Test;
  * features + a re-initialised head, (c) fine-tuning the last conv block + a re-initialised head.
  * Accuracy is measured on the 5,000 test images of classes 5-9.
  *
- * <p>Measured here (see docs-proposed/train.md): (a) 0.9408, (b) 0.9410, (c) 0.9420. On these
- * 28x28 images the target classes (sandal, shirt, sneaker, bag, ankle boot) are learnt from 500
- * images nearly as well from scratch as from the source's features, so transfer does not beat
- * scratch clearly as it does on large natural images; what the test holds graft to is what was
- * observed: transfer at least as accurate as scratch within one point, every run far above chance,
- * and the bottleneck run (cached features) several times faster than training from scratch.
+ * <p>Measured here (see docs-proposed/train.md), mean of 2 seeds with every learning rate chosen
+ * on a validation split: (a) 0.9393, (b) 0.9424, (c) 0.9423 (source: 91.4% on its own classes).
+ * On these 28x28 images the target classes (sandal, shirt, sneaker, bag, ankle boot) are learnt
+ * from 500 images nearly as well from scratch as from the source's features: transfer gains about
+ * 0.3 points, not the clear margin seen on large natural images. What the test holds graft to is
+ * what was observed: transfer at least as accurate as scratch within one point, every run far
+ * above chance, and the bottleneck run (cached features) several times faster than scratch.
  */
 @Tag("slow")
 class FashionTransferTest {
     static final Path FASHION = Path.of("/usr/share/datasets/fashion-mnist");
     static Path source;
-    static Samples train;
     static Samples test;
 
     @BeforeAll
@@ -57,9 +57,7 @@ class FashionTransferTest {
         if (!Files.exists(source)) {
             Python.run(TestPaths.fixtures().resolve("train/fashion_source.py"), FASHION.toString(), source.toString());
         }
-        long[] target = {5, 6, 7, 8, 9};
-        train = Idx.read(FASHION, "train").selectClasses(target, 100, 42).preprocessed(Preprocess.RAW_0_1);
-        test = Idx.read(FASHION, "t10k").selectClasses(target, 0, 0).preprocessed(Preprocess.RAW_0_1);
+        test = Idx.read(FASHION, "t10k").selectClasses(new long[] {5, 6, 7, 8, 9}, 0, 0).preprocessed(Preprocess.RAW_0_1);
     }
 
     /** Layers (by source layer name) that own the parameters whose names start with a prefix. */
@@ -82,68 +80,128 @@ class FashionTransferTest {
         return g;
     }
 
-    record Run(Graph model, double accuracy, double seconds) {
+    record Run(Graph model, double accuracy, double seconds, double lr) {
     }
 
-    static Run run(String name, Graph g, int epochs, Optimizer opt, double lr, List<String> out) {
+    /** One training run on {@code set}; returns the trained model and its accuracy on {@code eval}. */
+    static Run fit(Graph g, Samples set, Samples eval, int epochs, Optimizer opt, double lr, long seed) {
         long t0 = System.nanoTime();
-        Trainer.Config c = new Trainer.Config(epochs, 32, opt, Schedule.fixed(lr), Loss.SOFTMAX_CROSS_ENTROPY, true, false, 1, 0,
+        Trainer.Config c = new Trainer.Config(epochs, 32, opt, Schedule.fixed(lr), Loss.SOFTMAX_CROSS_ENTROPY, true, false, seed, 0,
                 null, false, Device.CPU, true);
-        PrintWriter log = new PrintWriter(System.out, true);
-        Trainer.Result r = Trainer.fit(g, train, null, c, log);
-        double acc = accuracy(r.model());
+        Trainer.Result r = Trainer.fit(g, set, null, c, new PrintWriter(java.io.Writer.nullWriter()));
         double secs = (System.nanoTime() - t0) / 1e9;
-        String line = String.format(Locale.ROOT, "%s: test accuracy on classes 5-9 %.4f, %d epochs, %.1f s, bottleneck cached: %s",
-                name, acc, epochs, secs, r.cached());
+        return new Run(r.model(), accuracy(r.model(), eval), secs, lr);
+    }
+
+    /**
+     * The fair protocol every method gets: each learning rate of a fixed grid is tried on 400 of
+     * the 500 training images and scored on the other 100 (a validation split; the test images
+     * are never looked at), then the best one is trained on all 500 images and scored on the test
+     * set. {@code start} makes a fresh starting graph for a given training subset.
+     */
+    static Run protocol(String name, java.util.function.Function<Samples, Graph> start, Samples all, long seed, int epochs,
+                        Optimizer opt, double[] grid, List<String> out) {
+        Samples[] split = all.split(0.2, seed);
+        double bestLr = grid[0];
+        double bestVal = -1;
+        StringBuilder val = new StringBuilder();
+        for (double lr : grid) {
+            double v = fit(start.apply(split[0]), split[0], split[1], epochs, opt, lr, seed).accuracy();
+            val.append(String.format(Locale.ROOT, " %.0e:%.2f", lr, v));
+            if (v > bestVal) {
+                bestVal = v;
+                bestLr = lr;
+            }
+        }
+        Run r = fit(start.apply(all), all, test, epochs, opt, bestLr, seed);
+        String line = String.format(Locale.ROOT, "seed %d %s: lr %.0e (validation%s), %d epochs, test accuracy %.4f, %.1f s", seed,
+                name, bestLr, val, epochs, r.accuracy(), r.seconds());
         System.out.println(line);
         out.add(line);
-        return new Run(r.model(), acc, secs);
+        return r;
     }
 
-    static double accuracy(Graph trained) {
+    static double accuracy(Graph trained, Samples set) {
         TrainingStep.Built eval = TrainingStep.build(trained, new TrainingStep.Spec(Loss.SOFTMAX_CROSS_ENTROPY,
                 Optimizer.sgd(0, false, 0), false, true));
         TrainingStep.Built dummy = TrainingStep.build(trained, new TrainingStep.Spec(Loss.SOFTMAX_CROSS_ENTROPY,
                 Optimizer.sgd(0, false, 0), false, false));
         try (StepSession s = new StepSession(dummy, eval, Device.CPU)) {
-            return Trainer.evaluate(s, test, 250, 5)[1];
+            return Trainer.evaluate(s, set, 250, 5)[1];
         }
     }
 
-    /**
-     * The classic protocol: (b) trains a new head on the frozen source's bottleneck features;
-     * (c) starts from (b)'s result and fine-tunes the last conv block with the head by SGD with
-     * momentum at a small learning rate; (a) trains the same network from a seeded random start.
-     */
-    @Test
-    void transferBeatsScratch() {
-        List<String> report = new ArrayList<>();
+    static Graph scratch(long seed) {
         Graph a = load();
         for (String l : a.layers()) {
             if (a.nodes().stream().anyMatch(n -> n.layer().equals(l) && n.op() != null && !n.op().weightSlots().isEmpty())) {
-                Init.reinit(a, l, 3);
+                Init.reinit(a, l, seed);
             }
         }
-        Run ra = run("(a) from scratch", a, 20, Optimizer.adam(0.9, 0.999, 1e-7, 0), 1e-3, report);
-        double scratch = ra.accuracy();
+        return a;
+    }
 
+    static Graph bottleneck(long seed) {
         Graph b = load();
         freezeAllBut(b, layers(b, "head."));
-        layers(b, "head.").forEach(l -> Init.reinit(b, l, 3));
-        Run rb = run("(b) bottleneck + new head", b, 20, Optimizer.adam(0.9, 0.999, 1e-7, 0), 1e-3, report);
+        layers(b, "head.").forEach(l -> Init.reinit(b, l, seed));
+        return b;
+    }
 
-        Graph c = rb.model();
+    /** (c)'s start: the graph (b) trained, with block2 unfrozen as well. */
+    static Graph unfreezeBlock2(Graph trainedB) {
+        Graph c = trainedB;
         c.training().clear();
         Set<String> trainable = layers(c, "head.");
         trainable.addAll(layers(c, "block2."));
         freezeAllBut(c, trainable);
-        Run rc = run("(c) fine-tune block2 + head of (b)", c, 15, Optimizer.sgd(0.9, false, 0), 1e-3, report);
+        return c;
+    }
 
+    /**
+     * The classic protocol, over {@value #SEEDS} seeds (each its own 100 images per class, its own
+     * initialisation and shuffling): (a) trains the same network from a He/Glorot start for 30
+     * epochs with Adam; (b) trains a new head on the frozen source's block2 pool features for 20
+     * epochs with Adam; (c) starts from (b)'s result and fine-tunes block2 with the head for 10 more
+     * epochs by SGD with momentum, so (c) has the same 30-epoch budget as (a). Every method picks
+     * its learning rate from the same kind of 3-point grid on a validation split.
+     */
+    @Test
+    void transferBeatsScratch() {
+        List<String> report = new ArrayList<>();
+        double[] sum = new double[3];
+        double[] secs = new double[3];
+        Optimizer adam = Optimizer.adam(0.9, 0.999, 1e-7, 0);
+        for (long seed = 1; seed <= SEEDS; seed++) {
+            long sd = seed;
+            Samples all = trainFor(seed);
+            Run ra = protocol("(a) from scratch", t -> scratch(sd), all, seed, 30, adam, new double[] {3e-4, 1e-3, 3e-3}, report);
+            Run rb = protocol("(b) bottleneck + new head", t -> bottleneck(sd), all, seed, 20, adam, new double[] {3e-4, 1e-3, 3e-3},
+                    report);
+            double lrB = rb.lr();
+            Run rc = protocol("(c) fine-tune block2 + head of (b)",
+                    t -> unfreezeBlock2(t == all ? rb.model() : fit(bottleneck(sd), t, t, 20, adam, lrB, sd).model()), all, seed, 10,
+                    Optimizer.sgd(0.9, false, 0), new double[] {1e-4, 3e-4, 1e-3}, report);
+            Run[] runs = {ra, rb, rc};
+            for (int i = 0; i < 3; i++) {
+                sum[i] += runs[i].accuracy() / SEEDS;
+                secs[i] += runs[i].seconds() / SEEDS;
+            }
+        }
+        String mean = String.format(Locale.ROOT, "mean over %d seeds: (a) %.4f %.1f s, (b) %.4f %.1f s, (c) %.4f %.1f s", SEEDS, sum[0],
+                secs[0], sum[1], secs[1], sum[2], secs[2]);
+        report.add(mean);
         report.forEach(System.out::println);
-        assertThat(scratch).isGreaterThan(0.85);
-        assertThat(rb.accuracy()).isGreaterThan(scratch - 0.01);
-        assertThat(rc.accuracy()).isGreaterThan(scratch - 0.01);
-        assertThat(rb.seconds()).isLessThan(ra.seconds() / 3);
+        assertThat(sum[0]).isGreaterThan(0.85);
+        assertThat(sum[1]).isGreaterThan(sum[0] - 0.01);
+        assertThat(sum[2]).isGreaterThan(sum[0] - 0.01);
+        assertThat(secs[1]).isLessThan(secs[0] / 3);
+    }
+
+    static final int SEEDS = 2;
+
+    static Samples trainFor(long seed) {
+        return Idx.read(FASHION, "train").selectClasses(new long[] {5, 6, 7, 8, 9}, 100, 41 + seed).preprocessed(Preprocess.RAW_0_1);
     }
 
     static void freezeAllBut(Graph g, Set<String> trainable) {
