@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "graft", mixinStandardHelpOptions = true, version = "graft 0.1.0",
         description = "Import pretrained CNNs from Keras, Caffe and ONNX, edit, export, validate and fine-tune them.",
-        subcommands = {DemoCommand.class, InspectCommand.class, ConvertCommand.class, RunCommand.class, SurgeryCommand.class, ValidateCommand.class, DiffCommand.class, FeaturesCommand.class, FinetuneCommand.class},
+        subcommands = {DemoCommand.class, InspectCommand.class, ConvertCommand.class, RunCommand.class, SurgeryCommand.class, ValidateCommand.class, DiffCommand.class, FeaturesCommand.class, FinetuneCommand.class, WarmupCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 validation failure, 2 usage, 3 bad or unsupported input, 4 internal error."})
 public final class Main implements Runnable {
     @Option(names = {"-v", "--verbose"}, description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
