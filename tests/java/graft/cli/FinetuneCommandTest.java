@@ -112,6 +112,28 @@ class FinetuneCommandTest {
     }
 
     @Test
+    void recipeGivesTheNewHeadAndTheFrozenTrunk() throws IOException {
+        Path dir = TestPaths.scratch("finetune-recipe");
+        Path data = images(dir.resolve("data"), 6);
+        Path recipe = dir.resolve("head.yaml");
+        String pool = lastPoolLayer();
+        Files.writeString(recipe, "edits:\n  - \"cut-after " + pool + "\"\n"
+                + "  - attach-head flatten, dense 16 relu, dense 3 softmax --seed 1\n  - \"freeze .." + pool + "\"\n");
+        Path out = dir.resolve("run");
+        Cli.Result r = Cli.run("finetune", model.toString(), data.toString(), "-o", out.toString(), "--recipe", recipe.toString(),
+                "--epochs", "1", "--batch-size", "6", "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--nesterov");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("applied recipe head.yaml").contains("bottleneck caching").contains("epoch 1/1");
+        try (graft.runtime.OrtRunner run = graft.runtime.OrtRunner.open(out.resolve("model.onnx"), graft.runtime.Device.CPU)) {
+            assertThat(run.outputs().values().iterator().next().shape()).endsWith(3);
+        }
+        graft.ir.Graph g = graft.onnx.OnnxImporter.read(out.resolve("model.onnx"));
+        String firstConv = g.nodes().stream().filter(n -> n.opType().equals("Conv")).findFirst().orElseThrow().layer();
+        assertThat(g.trainingOf(firstConv).trainable()).as(firstConv + " frozen by the recipe").isFalse();
+        assertThat(g.layers()).contains("dense", "dense_1");
+    }
+
+    @Test
     void caffeSolverSetsHyperParameters() throws IOException {
         Path dir = TestPaths.scratch("solver");
         Path data = images(dir.resolve("data"), 10);

@@ -33,6 +33,7 @@ import picocli.CommandLine.Spec;
                 "  graft finetune vgg16.h5 images/ -o run/ --freeze-upto block5_pool --epochs 10 --optimizer sgd --lr 1e-4 --momentum 0.9",
                 "  graft finetune source.onnx /usr/share/datasets/fashion-mnist --classes 5-9 --per-class 100 -o run/ --reinit fc2",
                 "  graft finetune model.onnx images/ -o run/ --resume",
+                "  graft finetune vgg16.onnx images/ -o run/ --recipe recipes/vgg16_finetune.yaml --optimizer sgd --nesterov",
                 "", "OUT gets model.onnx (--save-as), history.csv/json/png and checkpoint/ (one per epoch, for --resume).",
                 "Optimizers follow torch.optim's formulas; --decay is Keras's lr / (1 + decay * step)."})
 final class FinetuneCommand implements Callable<Integer> {
@@ -61,6 +62,10 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--eps", defaultValue = "1e-7") double eps;
     @Option(names = "--loss", defaultValue = "softmax", description = "softmax or sigmoid cross-entropy.") String loss;
     @Option(names = "--freeze-upto", paramLabel = "LAYER", description = "Freeze every layer up to and including LAYER.") String freezeUpto;
+    @Option(names = "--recipe", paramLabel = "R.yaml",
+            description = "Apply a surgery recipe (new head, freezing, multipliers) to MODEL before training.")
+    Path recipe;
+
     @Option(names = "--reinit", paramLabel = "LAYER", arity = "1..*", description = "Re-initialise these layers (He/Glorot, seeded).") List<String> reinit = new ArrayList<>();
     @Option(names = "--val", paramLabel = "DATA", description = "Validation data (else the source's own split, else --val-fraction).") Path val;
     @Option(names = "--val-fraction", defaultValue = "0.1") double valFraction;
@@ -109,6 +114,11 @@ final class FinetuneCommand implements Callable<Integer> {
             optimizer = sv.fields().getOrDefault("type", "SGD");
         }
         Graph g = ModelLoader.load(model, input.from, input.toOptions());
+        if (recipe != null) {
+            // checked whole before any edit runs; a mistake is exit 2 before any data is read
+            g = graft.surgery.Recipe.read(recipe).apply(g);
+            spec.commandLine().getOut().println("applied recipe " + recipe.getFileName() + ": " + g.layers().size() + " layers");
+        }
         DataSource.Loaded d = dataOptions.load(data, g);
         Samples train = d.train();
         Samples v = null;
