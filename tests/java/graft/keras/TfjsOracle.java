@@ -95,18 +95,7 @@ final class TfjsOracle {
 
     /** max |a-b| / max |ref|: the error relative to the output's magnitude. */
     static double relError(Tensor a, Tensor ref) {
-        float[] x = a.toFloats();
-        float[] y = ref.toFloats();
-        if (x.length != y.length) {
-            return Double.POSITIVE_INFINITY;
-        }
-        double maxDiff = 0;
-        double maxRef = 1e-30;
-        for (int i = 0; i < x.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs((double) x[i] - y[i]));
-            maxRef = Math.max(maxRef, Math.abs(y[i]));
-        }
-        return maxDiff / maxRef;
+        return graft.testing.Errors.relativeToMagnitude(a, ref);
     }
 
     static Map<String, Tensor> feeds(List<String> names, List<Tensor> ts) {

@@ -45,16 +45,7 @@ class OnnxRoundTripTest {
 
     /** max |a-b| / max(|b|) over the tensor: error relative to the output's magnitude. */
     static double relError(Tensor a, Tensor b) {
-        float[] x = a.toFloats();
-        float[] y = b.toFloats();
-        assertThat(x.length).isEqualTo(y.length);
-        double maxDiff = 0;
-        double maxRef = 1e-30;
-        for (int i = 0; i < x.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs((double) x[i] - y[i]));
-            maxRef = Math.max(maxRef, Math.abs(y[i]));
-        }
-        return maxDiff / maxRef;
+        return graft.testing.Errors.relativeToMagnitude(a, b);
     }
 
     @Test

@@ -1,0 +1,28 @@
+package graft.testing;
+
+import graft.runtime.Tensor;
+
+/** The error measure the numeric tests state their tolerances in. */
+public final class Errors {
+    private Errors() {
+    }
+
+    /**
+     * max |a - ref| / max |ref| over the whole tensor: the error relative to the output's
+     * magnitude (so near-zero elements do not blow it up). Infinite when the sizes differ.
+     */
+    public static double relativeToMagnitude(Tensor a, Tensor ref) {
+        float[] x = a.toFloats();
+        float[] y = ref.toFloats();
+        if (x.length != y.length) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double maxDiff = 0;
+        double maxRef = 1e-30;
+        for (int i = 0; i < x.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs((double) x[i] - y[i]));
+            maxRef = Math.max(maxRef, Math.abs(y[i]));
+        }
+        return maxDiff / maxRef;
+    }
+}
