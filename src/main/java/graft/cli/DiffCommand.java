@@ -1,6 +1,5 @@
 package graft.cli;
 
-import graft.io.Options;
 import graft.ir.Graph;
 import graft.validate.DiffReport;
 import graft.validate.GraphDiff;
@@ -28,14 +27,8 @@ final class DiffCommand implements Callable<Integer> {
     @Mixin
     InputOptions input = new InputOptions();
 
-    @Option(names = "--b-from", paramLabel = "FORMAT", description = "Format of MODEL_B when its extension does not tell.")
-    String fromB;
-
-    @Option(names = "--b-weights", paramLabel = "FILE", description = "Weights file of MODEL_B (a .caffemodel for a .prototxt).")
-    Path weightsB;
-
-    @Option(names = "--b-config", paramLabel = "FILE", description = "Architecture JSON of a Keras weights-only MODEL_B.")
-    Path configB;
+    @Mixin
+    SecondModelOptions second = new SecondModelOptions();
 
     @Option(names = "--json", description = "Print the differences as JSON.")
     boolean json;
@@ -47,7 +40,7 @@ final class DiffCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         Graph a = ModelLoader.load(modelA, input.from, input.toOptions());
-        Graph b = ModelLoader.load(modelB, fromB, Options.none().set("weights", weightsB).set("config", configB).set("phase", input.phase));
+        Graph b = second.load(modelB, input);
         GraphDiff.Result r = GraphDiff.of(a, b);
         String na = modelA.getFileName().toString();
         String nb = modelB.getFileName().toString();

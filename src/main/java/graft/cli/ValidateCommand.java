@@ -2,7 +2,6 @@ package graft.cli;
 
 import graft.error.ExitCodes;
 import graft.error.UsageException;
-import graft.io.Options;
 import graft.ir.Graph;
 import graft.runtime.Tensor;
 import graft.validate.Compare;
@@ -44,14 +43,8 @@ final class ValidateCommand implements Callable<Integer> {
     @Mixin
     InputOptions input = new InputOptions();
 
-    @Option(names = "--b-from", paramLabel = "FORMAT", description = "Format of MODEL_B when its extension does not tell.")
-    String fromB;
-
-    @Option(names = "--b-weights", paramLabel = "FILE", description = "Weights file of MODEL_B (a .caffemodel for a .prototxt).")
-    Path weightsB;
-
-    @Option(names = "--b-config", paramLabel = "FILE", description = "Architecture JSON of a Keras weights-only MODEL_B.")
-    Path configB;
+    @Mixin
+    SecondModelOptions second = new SecondModelOptions();
 
     @Option(names = "--input", paramLabel = "NAME=FILE.npy", description = "Feed an input of MODEL_A from a .npy file (repeatable); MODEL_B gets the same values.")
     Map<String, Path> inputs = new LinkedHashMap<>();
@@ -90,8 +83,7 @@ final class ValidateCommand implements Callable<Integer> {
             throw new UsageException("--images and --input: give one source of inputs, not both");
         }
         Graph a = ModelLoader.load(modelA, input.from, input.toOptions());
-        Graph b = modelB == null ? a : ModelLoader.load(modelB, fromB,
-                Options.none().set("weights", weightsB).set("config", configB).set("phase", input.phase));
+        Graph b = modelB == null ? a : second.load(modelB, input);
         long[] hw = hw(size);
         Map<String, Tensor> feedsA = images != null ? Images.feeds(images, a, hw) : Feeds.make(a, inputs, seed, new Feeds.Sizes(batch, hw));
         Map<String, Tensor> feedsB = modelB == null ? feedsA : images != null ? Images.feeds(images, b, hw) : Feeds.carryOver(feedsA, b);
