@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run a model in ONNX Runtime on seeded random inputs or .npy files and summarise its outputs.",
         footer = {"", "Examples:", "  graft run fixtures/onnx/small_vgg.onnx", "  graft run vgg16.onnx --input input=batch.npy --out outputs/",
-                "  graft run vgg16_notop.h5 --batch 2 --size 160x160", "  graft run model.onnx --device cuda   (needs a build with -Pcuda)"})
+                "  graft run vgg16_notop.h5 --batch 2 --size 160x160",
+                "  graft run deploy.prototxt --weights bvlc_reference_caffenet.caffemodel --images pics/", "  graft run model.onnx --device cuda   (needs a build with -Pcuda)"})
 final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model file in any format graft reads.")
     Path model;
@@ -38,6 +39,11 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--input", paramLabel = "NAME=FILE.npy", description = "Feed an input from a .npy file (repeatable).")
     Map<String, Path> inputs = new LinkedHashMap<>();
+
+    @Option(names = "--images", paramLabel = "DIR",
+            description = "Feed the images in DIR as one batch, resized and preprocessed as the model's preprocess.* metadata says "
+                    + "(Caffe transform_param: BGR, mean, scale).")
+    Path images;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the random inputs (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -74,8 +80,23 @@ final class RunCommand implements Callable<Integer> {
         try (OrtRunner runner = onnx && small ? OrtRunner.open(model, dev) : Sessions.open(g, dev)) {
             long t1 = System.nanoTime();
             Map<String, Tensor> feeds = new LinkedHashMap<>();
+            if (images != null) {
+                if (!inputs.isEmpty()) {
+                    throw new UsageException("--images and --input: give one source of inputs, not both");
+                }
+                feeds.putAll(graft.validate.Images.feeds(images, g, ValidateCommand.hw(size)));
+                for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
+                    TensorType t = g.type(e.getKey());
+                    graft.ir.Dim n = t == null || t.shape() == null ? null : t.shape().dim(0);
+                    long fixed = n != null && n.isFixed() ? n.value() : -1;
+                    if (fixed >= 0 && fixed != e.getValue().shape()[0]) {
+                        throw new UsageException("--images '" + images + "': " + e.getValue().shape()[0] + " images, but input '"
+                                + e.getKey() + "' takes a fixed batch of " + fixed + ". Put " + fixed + " images in the folder");
+                    }
+                }
+            }
             long k = 0;
-            for (Value v : g.inputs()) {
+            for (Value v : images != null ? java.util.List.<Value>of() : g.inputs()) {
                 Path npy = inputs.remove(v.name());
                 if (npy != null) {
                     Npy.Array a = Npy.read(npy);
