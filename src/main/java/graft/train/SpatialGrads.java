@@ -64,34 +64,22 @@ final class SpatialGrads {
         long[] kernel = Arrays.copyOfRange(sw, 2, sw.length);
         Window w = window(n, kernel);
         long group = n.intAttr("group", 1);
-        if (want[0]) {
+        boolean plain2d = group == 1 && sx.length == 4;
+        if (want[0] && plain2d && allOnes(w.strides) && allOnes(w.dilations) && fitsFlipped(w)) {
+            dx[0] = inputGradByConv(dy, wName, w);
+        } else if (want[0]) {
             dx[0] = e.op("ConvTranspose", List.of(dy, wName), Emitter.attrs("strides", w.strides, "pads", w.pads,
                     "dilations", w.dilations, "group", group, "kernel_shape", kernel, "output_padding", outputPadding(sx, sy, w)));
         }
         if (want[1]) {
-            if (group != 1) {
+            if (plain2d) {
+                dx[1] = weightGradIm2col(x, dy, sx, sy, sw, w);
+            } else if (group != 1) {
                 throw new UnsupportedModelException("Conv '" + n.name() + "' (training step): grouped convolution weights "
                         + "(group " + group + ") are not differentiated. Freeze this layer");
+            } else {
+                dx[1] = weightGradByConv(x, dy, sx, kernel, w);
             }
-            long[] perm = new long[sx.length];
-            for (int i = 0; i < perm.length; i++) {
-                perm[i] = i;
-            }
-            perm[0] = 1;
-            perm[1] = 0;
-            String xt = e.transpose(x, perm);
-            String dyt = e.transpose(dy, perm);
-            // Strides and dilations swap roles: dW[o,c,i] = sum_{n,p} dY[n,o,p] * Xpad[n,c,p*s+i*d].
-            String g = e.op("Conv", List.of(xt, dyt), Emitter.attrs("strides", w.dilations, "dilations", w.strides,
-                    "pads", w.pads));
-            // With a remainder in (H + pads - k) / s the result is larger than the kernel; its tail is unused.
-            long[] starts = new long[kernel.length];
-            long[] axes = new long[kernel.length];
-            for (int i = 0; i < axes.length; i++) {
-                axes[i] = i + 2;
-            }
-            g = e.op("Slice", g, e.ints(starts), e.ints(kernel), e.ints(axes));
-            dx[1] = e.transpose(g, perm);
         }
         if (dx.length > 2 && want[2]) {
             long[] axes = new long[sy.length - 1];
@@ -101,6 +89,101 @@ final class SpatialGrads {
             }
             dx[2] = e.reduceSum(dy, axes, false);
         }
+    }
+
+    /** General (N-D) weight gradient: a Conv over batch/channel-transposed X with dY^T as the kernel. */
+    private String weightGradByConv(String x, String dy, long[] sx, long[] kernel, Window w) {
+        long[] perm = new long[sx.length];
+        for (int i = 0; i < perm.length; i++) {
+            perm[i] = i;
+        }
+        perm[0] = 1;
+        perm[1] = 0;
+        String xt = e.transpose(x, perm);
+        String dyt = e.transpose(dy, perm);
+        // Strides and dilations swap roles: dW[o,c,i] = sum_{n,p} dY[n,o,p] * Xpad[n,c,p*s+i*d].
+        String g = e.op("Conv", List.of(xt, dyt), Emitter.attrs("strides", w.dilations, "dilations", w.strides,
+                "pads", w.pads));
+        // With a remainder in (H + pads - k) / s the result is larger than the kernel; its tail is unused.
+        long[] starts = new long[kernel.length];
+        long[] axes = new long[kernel.length];
+        for (int i = 0; i < axes.length; i++) {
+            axes[i] = i + 2;
+        }
+        g = e.op("Slice", g, e.ints(starts), e.ints(kernel), e.ints(axes));
+        return e.transpose(g, perm);
+    }
+
+    private static boolean allOnes(long[] v) {
+        for (long x : v) {
+            if (x != 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Stride-1 input gradient as a Conv needs pads k-1-p to be non-negative. */
+    private static boolean fitsFlipped(Window w) {
+        for (int i = 0; i < w.kernel.length; i++) {
+            if (w.pads[i] > w.kernel[i] - 1 || w.pads[i + w.kernel.length] > w.kernel[i] - 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Stride-1 input gradient as a plain Conv of dY with the spatially flipped, channel-swapped
+     * kernel and pads k-1-p: ONNX Runtime's ConvTranspose is several times slower than its Conv
+     * (im2col + one GEMM) at VGG sizes.
+     */
+    private String inputGradByConv(String dy, String wName, Window w) {
+        String wt = e.transpose(wName, 1, 0, 2, 3);
+        String flipped = e.op("Slice", wt, e.ints(-1, -1), e.ints(Long.MIN_VALUE, Long.MIN_VALUE), e.ints(2, 3),
+                e.ints(-1, -1));
+        long[] pads = new long[4];
+        for (int i = 0; i < 4; i++) {
+            pads[i] = w.kernel[i % 2] - 1 - w.pads[i];
+        }
+        return e.op("Conv", List.of(dy, flipped), Emitter.attrs("pads", pads, "kernel_shape", w.kernel));
+    }
+
+    /**
+     * 2-D, group-1 weight gradient as one large GEMM over an im2col tensor:
+     * dW[o, (c,i,j)] = sum_{n,p,q} dY[n,o,p,q] * Xpad[n,c,p*s+i*d,q*s+j*d]. The columns are kh*kw
+     * strided slices of the channel-major padded input; the transposed-Conv form it replaces runs
+     * in ONNX Runtime as ci tiny GEMMs.
+     */
+    private String weightGradIm2col(String x, String dy, long[] sx, long[] sy, long[] sw, Window w) {
+        long c = sx[1];
+        long o = sy[1];
+        long oh = sy[2];
+        long ow = sy[3];
+        long kh = w.kernel[0];
+        long kw = w.kernel[1];
+        String xt = e.transpose(x, 1, 0, 2, 3);
+        if (w.pads[0] + w.pads[1] + w.pads[2] + w.pads[3] != 0) {
+            xt = e.op("Pad", xt, e.ints(0, 0, w.pads[0], w.pads[1], 0, 0, w.pads[2], w.pads[3]));
+        }
+        List<String> cols = new ArrayList<>();
+        String colShape = e.ints(c, 1, -1);
+        String axes = e.ints(2, 3);
+        String steps = e.ints(w.strides[0], w.strides[1]);
+        for (long i = 0; i < kh; i++) {
+            for (long j = 0; j < kw; j++) {
+                long h0 = i * w.dilations[0];
+                long w0 = j * w.dilations[1];
+                String s = e.op("Slice", xt, e.ints(h0, w0),
+                        e.ints(h0 + (oh - 1) * w.strides[0] + 1, w0 + (ow - 1) * w.strides[1] + 1), axes, steps);
+                cols.add(e.reshape(s, colShape));
+            }
+        }
+        String col = cols.size() == 1 ? cols.get(0) : e.op("Concat", cols, Emitter.attrs("axis", 1L));
+        col = e.reshape(col, e.ints(c * kh * kw, -1));
+        String dyt = e.reshape(e.transpose(dy, 1, 0, 2, 3), e.ints(o, -1));
+        String g = e.op("Gemm", List.of(dyt, col), Emitter.attrs("transB", 1L));
+        return e.reshape(g, e.ints(sw));
     }
 
     /** ONNX MaxPool Indices are flat over the whole input tensor: scatter-add dY there. */
