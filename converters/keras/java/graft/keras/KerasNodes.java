@@ -80,9 +80,8 @@ final class KerasNodes {
     }
 
     /**
-     * An activation consuming {@code n}'s output alone and belonging to the same source layer:
-     * the same layer tag, or (after a trip through ONNX, where the tag is the node name) a node
-     * named "LAYER/..." followed by the activation named LAYER, as graft's Keras import names them.
+     * An activation consuming {@code n}'s output alone and belonging to the same source layer (the
+     * same layer tag; an ONNX file graft wrote keeps the tags in its {@code graft.layers} metadata).
      */
     private static Fused fusedActivation(KerasExporter x, Node n) {
         List<Node> cons = x.graph().consumers(n.output(0));
@@ -91,7 +90,7 @@ final class KerasNodes {
             return null;
         }
         Node a = cons.get(0);
-        if (!a.layer().equals(n.layer()) && !n.layer().startsWith(a.layer() + "/")) {
+        if (!a.layer().equals(n.layer())) {
             return null;
         }
         String act = switch (a.opType()) {
