@@ -91,14 +91,7 @@ final class ConvMapper {
         if (theano) {
             kernel = kernel.with(LayoutTransform.flipSpatial());
         }
-        List<String> ins = new ArrayList<>(List.of(x, b.weight(kernel.renamed(l.name() + "/kernel"))));
-        if (w.size() > 1) {
-            m.checkShape(l, w.get(1), filters);
-            ins.add(b.weight(w.get(1).renamed(l.name() + "/bias")));
-        }
-        String act = c.path("activation").asText("linear");
-        String y = b.node(Op.CONV, l.name(), act.equals("linear") ? l.name() : l.name() + "/conv", ins, convAttrs(x, c, k, groups), f);
-        return m.activation(l.name(), y, act, l.name());
+        return activated(l, Op.CONV, "conv", kernelAndBias(l, x, kernel, "kernel", w, 1, filters), convAttrs(x, c, k, groups), f);
     }
 
     String convTranspose(KerasConfig.Layer l, String x0) {
@@ -117,11 +110,7 @@ final class ConvMapper {
         if (theano) {
             kernel = kernel.with(LayoutTransform.flipSpatial());
         }
-        List<String> ins = new ArrayList<>(List.of(x, b.weight(kernel.renamed(l.name() + "/kernel"))));
-        if (w.size() > 1) {
-            m.checkShape(l, w.get(1), filters);
-            ins.add(b.weight(w.get(1).renamed(l.name() + "/bias")));
-        }
+        List<String> ins = kernelAndBias(l, x, kernel, "kernel", w, 1, filters);
         long[] pads = new long[4];
         long[] outPad = new long[2];
         boolean same = c.path("padding").asText("valid").equals("same");
@@ -143,9 +132,7 @@ final class ConvMapper {
         if (outPad[0] != 0 || outPad[1] != 0) {
             a.put("output_padding", Attr.ints(outPad));
         }
-        String act = c.path("activation").asText("linear");
-        String y = b.node(Op.CONV_TRANSPOSE, l.name(), act.equals("linear") ? l.name() : l.name() + "/deconv", ins, a, f);
-        return m.activation(l.name(), y, act, l.name());
+        return activated(l, Op.CONV_TRANSPOSE, "deconv", ins, a, f);
     }
 
     /** Keras depthwise kernel (kh, kw, in, mult) as ONNX grouped-conv weight (in*mult, 1, kh, kw). */
@@ -164,14 +151,8 @@ final class ConvMapper {
         long inC = b.dim(x, 1);
         long mult = c.path("depth_multiplier").asLong(1);
         Weight kernel = depthwiseKernel(l, w.get(0), k, inC, mult);
-        List<String> ins = new ArrayList<>(List.of(x, b.weight(kernel.renamed(l.name() + "/depthwise_kernel"))));
-        if (w.size() > 1) {
-            m.checkShape(l, w.get(1), inC * mult);
-            ins.add(b.weight(w.get(1).renamed(l.name() + "/bias")));
-        }
-        String act = c.path("activation").asText("linear");
-        String y = b.node(Op.CONV, l.name(), act.equals("linear") ? l.name() : l.name() + "/conv", ins, convAttrs(x, c, k, inC), f);
-        return m.activation(l.name(), y, act, l.name());
+        return activated(l, Op.CONV, "conv", kernelAndBias(l, x, kernel, "depthwise_kernel", w, 1, inC * mult),
+                convAttrs(x, c, k, inC), f);
     }
 
     String separable(KerasConfig.Layer l, String x0) {
@@ -189,16 +170,29 @@ final class ConvMapper {
         Weight pk = w.get(1);
         m.checkShape(l, pk, 1, 1, inC * mult, filters);
         pk = pk.with(LayoutTransform.transpose(pk.shape(), 3, 2, 0, 1));
-        List<String> ins = new ArrayList<>(List.of(dw, b.weight(pk.renamed(l.name() + "/pointwise_kernel"))));
-        if (w.size() > 2) {
-            m.checkShape(l, w.get(2), filters);
-            ins.add(b.weight(w.get(2).renamed(l.name() + "/bias")));
-        }
-        String act = c.path("activation").asText("linear");
         Map<String, Attr> a = new LinkedHashMap<>();
         a.put("kernel_shape", Attr.ints(1, 1));
         a.put("pads", Attr.ints(0, 0, 0, 0));
-        String y = b.node(Op.CONV, l.name(), act.equals("linear") ? l.name() : l.name() + "/pointwise", ins, a, f);
+        return activated(l, Op.CONV, "pointwise", kernelAndBias(l, dw, pk, "pointwise_kernel", w, 2, filters), a, f);
+    }
+
+    /** The input, the kernel, and the bias when the layer has one (at {@code biasAt}, checked against {@code channels}). */
+    private List<String> kernelAndBias(KerasConfig.Layer l, String x, Weight kernel, String role, List<Weight> w, int biasAt, long channels) {
+        List<String> ins = new ArrayList<>(List.of(x, b.weight(kernel.renamed(l.name() + "/" + role))));
+        if (w.size() > biasAt) {
+            m.checkShape(l, w.get(biasAt), channels);
+            ins.add(b.weight(w.get(biasAt).renamed(l.name() + "/bias")));
+        }
+        return ins;
+    }
+
+    /**
+     * The convolution node, named after the layer when no activation follows (else LAYER/suffix),
+     * then the layer's fused activation as a node of its own tagged with the same layer.
+     */
+    private String activated(KerasConfig.Layer l, Op op, String suffix, List<String> ins, Map<String, Attr> attrs, Layout f) {
+        String act = l.cfg().path("activation").asText("linear");
+        String y = b.node(op, l.name(), act.equals("linear") ? l.name() : l.name() + "/" + suffix, ins, attrs, f);
         return m.activation(l.name(), y, act, l.name());
     }
 }
