@@ -13,7 +13,6 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "graft", mixinStandardHelpOptions = true, version = "graft 0.1.0",
         description = "Import pretrained CNNs from Keras, Caffe and ONNX, edit, export, validate and fine-tune them.",
-        subcommands = {DemoCommand.class, InspectCommand.class, ConvertCommand.class, RunCommand.class, SurgeryCommand.class, ValidateCommand.class, DiffCommand.class, FeaturesCommand.class, FinetuneCommand.class, WarmupCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 validation failure, 2 usage, 3 bad or unsupported input, 4 internal error."})
 public final class Main implements Runnable {
     @Option(names = {"-v", "--verbose"}, description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
@@ -21,6 +20,39 @@ public final class Main implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /**
+     * The subcommands, by name. Picocli builds a command's model by reflection when it is added,
+     * which for all of them costs about 0.2 s of start-up, longer than a VGG16 conversion's own
+     * work; so a run adds only the subcommand it names, and all of them only for help or errors.
+     */
+    private static final java.util.Map<String, java.util.function.Supplier<Object>> SUBCOMMANDS = subcommands();
+
+    private static java.util.Map<String, java.util.function.Supplier<Object>> subcommands() {
+        java.util.Map<String, java.util.function.Supplier<Object>> m = new java.util.LinkedHashMap<>();
+        m.put("demo", DemoCommand::new);
+        m.put("inspect", InspectCommand::new);
+        m.put("convert", ConvertCommand::new);
+        m.put("run", RunCommand::new);
+        m.put("surgery", SurgeryCommand::new);
+        m.put("validate", ValidateCommand::new);
+        m.put("diff", DiffCommand::new);
+        m.put("features", FeaturesCommand::new);
+        m.put("finetune", FinetuneCommand::new);
+        m.put("warmup", WarmupCommand::new);
+        return m;
+    }
+
+    /** The first argument that is not a global option: the subcommand's name, if it is one. */
+    private static String named(String[] args) {
+        for (String a : args) {
+            if (a.equals("-v") || a.equals("--verbose")) {
+                continue;
+            }
+            return SUBCOMMANDS.containsKey(a) ? a : null;
+        }
+        return null;
+    }
 
     @Override
     public void run() {
@@ -39,6 +71,12 @@ public final class Main implements Runnable {
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         boolean verbose = java.util.Arrays.asList(args).contains("-v") || java.util.Arrays.asList(args).contains("--verbose");
         CommandLine cl = new CommandLine(new Main());
+        String only = named(args);
+        for (var e : SUBCOMMANDS.entrySet()) {
+            if (only == null || only.equals(e.getKey())) {
+                cl.addSubcommand(e.getKey(), e.getValue().get());
+            }
+        }
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, line, parse) -> {
