@@ -1,12 +1,13 @@
 package graft.onnx;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import graft.ir.Graph;
 import graft.ir.Node;
+import java.util.HashMap;
 import java.util.List;
 import java.util.ListIterator;
+import java.util.Map;
 
 /**
  * Which source layer each node belongs to, for nodes whose layer is not their own name (a Keras
@@ -16,7 +17,6 @@ import java.util.ListIterator;
  */
 final class LayerMetadata {
     static final String KEY = "graft.layers";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private LayerMetadata() {
     }
@@ -27,9 +27,21 @@ final class LayerMetadata {
         if (text == null || text.isBlank()) {
             return;
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(text);
+        Map<String, String> layers = new HashMap<>();
+        try (JsonParser p = MetadataJson.parser(text)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return; // not an object: no node names a layer
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String node = p.currentName();
+                JsonToken v = p.nextToken();
+                if (v == JsonToken.VALUE_STRING) {
+                    layers.put(node, p.getText());
+                } else {
+                    layers.remove(node);
+                    p.skipChildren();
+                }
+            }
         } catch (java.io.IOException e) {
             g.metadata().put(KEY + ".unreadable", text);
             return;
@@ -37,21 +49,30 @@ final class LayerMetadata {
         List<Node> nodes = g.nodes();
         for (ListIterator<Node> it = nodes.listIterator(); it.hasNext();) {
             Node n = it.next();
-            JsonNode layer = root.get(n.name());
-            if (layer != null && layer.isTextual() && !layer.asText().isEmpty()) {
-                it.set(n.withName(n.name(), layer.asText()));
+            String layer = layers.get(n.name());
+            if (layer != null && !layer.isEmpty()) {
+                it.set(n.withName(n.name(), layer));
             }
         }
     }
 
     /** The entry for a graph, or null when every node is its own layer. */
     static String write(Graph g) {
-        ObjectNode root = JSON.createObjectNode();
+        boolean any = false;
         for (Node n : g.nodes()) {
-            if (!n.layer().equals(n.name())) {
-                root.put(n.name(), n.layer());
-            }
+            any |= !n.layer().equals(n.name());
         }
-        return root.isEmpty() ? null : root.toString();
+        if (!any) {
+            return null;
+        }
+        return MetadataJson.write(j -> {
+            j.writeStartObject();
+            for (Node n : g.nodes()) {
+                if (!n.layer().equals(n.name())) {
+                    j.writeStringField(n.name(), n.layer());
+                }
+            }
+            j.writeEndObject();
+        });
     }
 }

@@ -72,8 +72,10 @@ public final class Main implements Runnable {
         boolean verbose = java.util.Arrays.asList(args).contains("-v") || java.util.Arrays.asList(args).contains("--verbose");
         CommandLine cl = new CommandLine(new Main());
         String only = named(args);
+        // --version needs no subcommand at all; help and errors list them all.
+        boolean none = only == null && args.length > 0 && (args[0].equals("-V") || args[0].equals("--version"));
         for (var e : SUBCOMMANDS.entrySet()) {
-            if (only == null || only.equals(e.getKey())) {
+            if (!none && (only == null || only.equals(e.getKey()))) {
                 cl.addSubcommand(e.getKey(), e.getValue().get());
             }
         }
