@@ -42,3 +42,5 @@ awk -v mc="$mc" -v mg="$mg" -v mk="$mk" -v peak="$peak" -v size="$size" -v runs=
   printf "graft, hashing   %.3f s   (ratio %.2fx cp; GRAFT_HASH_CACHE=0: SHA-256 of the source on the second core)\n", mk, mk/mc;
   printf "graft peak RSS   %.1f MB  (%.2fx model size; target <= 1.5x)\n", peak/1024, peak*1024/size;
 }'
+# the machine's load during the runs: on a shared machine the medians mean little without it
+echo "load average     $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
