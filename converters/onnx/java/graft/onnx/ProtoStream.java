@@ -59,34 +59,44 @@ final class ProtoStream implements AutoCloseable {
     }
 
     /**
-     * Writes a weight's final bytes. A weight with nothing pending whose bytes are a plain file
-     * region is copied file to file by the kernel ({@code transferTo}), never faulting the
-     * source mapping into this process; any other weight streams its pending layout transforms
-     * (see {@link graft.ir.Weight#writeTo}).
+     * Writes a weight's final bytes. A weight whose bytes are a plain file region is copied file
+     * to file by the kernel ({@code transferTo}), never faulting the source mapping into this
+     * process: whole when nothing is pending, row run by row run when the one pending transform
+     * is a permutation that keeps rows whole (the Flatten row order of a Dense kernel). Any other
+     * weight streams its pending layout transforms (see {@link graft.ir.Weight#writeTo}).
      */
     void weight(graft.ir.Weight w) throws IOException {
-        graft.ir.FileRegion r = w.isDirect() ? w.source().region() : null;
-        if (r == null) {
-            flush();
-            w.writeTo(out);
-            written += w.byteSize();
-            return;
-        }
+        graft.ir.FileRegion r = w.source().region();
         flush();
+        if (r != null && w.isDirect()) {
+            copy(r, 0, r.length());
+        } else if (r != null && w.pending().size() == 1 && w.pending().get(0) instanceof graft.ir.LayoutTransform.Permute p && p.keepsRows()) {
+            p.rowRuns(w.dtype(), (off, len) -> copy(r, off, len));
+        } else {
+            w.writeTo(out);
+        }
+        written += w.byteSize();
+    }
+
+    /** Copies {@code length} bytes at {@code offset} inside region {@code r} to the output. */
+    private void copy(graft.ir.FileRegion r, long offset, long length) throws IOException {
+        if (offset + length > r.length()) {
+            throw new IOException("run @" + offset + "+" + length + " lies outside " + r);
+        }
         FileChannel src = sources.get(r.file());
         if (src == null) {
             src = FileChannel.open(r.file(), java.nio.file.StandardOpenOption.READ);
             sources.put(r.file(), src);
         }
+        long from = r.offset() + offset;
         long done = 0;
-        while (done < r.length()) {
-            long n = src.transferTo(r.offset() + done, r.length() - done, out);
+        while (done < length) {
+            long n = src.transferTo(from + done, length - done, out);
             if (n <= 0) {
-                throw new IOException("'" + r.file() + "' ended before byte " + (r.offset() + r.length()));
+                throw new IOException("'" + r.file() + "' ended before byte " + (from + length));
             }
             done += n;
         }
-        written += r.length();
     }
 
     private void drain(ByteBuffer b) throws IOException {
