@@ -145,7 +145,7 @@ public interface LayoutTransform {
 
         /**
          * A 4-byte transpose that moves the last axis (HWIO to OIHW kernels) done on int arrays:
-         * one bulk copy in, an output-order gather with no per-element buffer calls, one bulk copy
+         * one bulk copy in, a source-order scatter with no per-element buffer calls, one bulk copy
          * out. Used up to 16 MB, so the two arrays are cheap; the result is a copy.
          */
         private ByteBuffer transposeInts(ByteBuffer src) {
@@ -154,34 +154,34 @@ public interface LayoutTransform {
             int[] a = new int[n];
             src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(a);
             int[] b = new int[n];
-            int[] inStride = new int[rank];
+            // Walk the source in order (sequential reads, a long inner loop over its last axis)
+            // and scatter into the output: a kernel's output inner axis (kw) is only a few long.
+            int[] outStride = new int[rank];
             int st = 1;
             for (int i = rank - 1; i >= 0; i--) {
-                inStride[i] = st;
-                st *= (int) view[i];
+                outStride[i] = st;
+                st *= (int) view[perm[i]];
             }
-            int[] dims = new int[rank];
-            int[] strides = new int[rank];
+            int[] strideOfInputAxis = new int[rank];
             for (int i = 0; i < rank; i++) {
-                dims[i] = (int) view[perm[i]];
-                strides[i] = inStride[perm[i]];
+                strideOfInputAxis[perm[i]] = outStride[i];
             }
             int last = rank - 1;
-            int inner = dims[last];
-            int innerStride = strides[last];
+            int inner = (int) view[last];
+            int innerStride = strideOfInputAxis[last];
             int[] idx = new int[rank];
             int off = 0;
-            for (int o = 0; o < n; o += inner) {
-                for (int k = 0, p = off; k < inner; k++, p += innerStride) {
-                    b[o + k] = a[p];
+            for (int i = 0; i < n; i += inner) {
+                for (int k = 0, q = off; k < inner; k++, q += innerStride) {
+                    b[q] = a[i + k];
                 }
                 for (int d = last - 1; d >= 0; d--) {
                     idx[d]++;
-                    off += strides[d];
-                    if (idx[d] < dims[d]) {
+                    off += strideOfInputAxis[d];
+                    if (idx[d] < view[d]) {
                         break;
                     }
-                    off -= strides[d] * dims[d];
+                    off -= strideOfInputAxis[d] * (int) view[d];
                     idx[d] = 0;
                 }
             }
