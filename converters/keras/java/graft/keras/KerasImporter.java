@@ -269,8 +269,9 @@ public final class KerasImporter {
 
     /**
      * A weight over a dataset: for a contiguous little-endian float32 dataset, a view over jhdf's
-     * mapping (no copy); float64 gets a pending conversion; chunked, compressed or big-endian
-     * datasets are decoded by jhdf into one array (the only copy).
+     * mapping (no copy) that also names its file region, so writers copy it file to file;
+     * float64 gets a pending conversion; chunked, compressed or big-endian datasets are decoded
+     * by jhdf into one array (the only copy).
      */
     private static Weight weight(KerasSource src, KerasConfig.Layer layer, Dataset d, String name) {
         String wn = name.endsWith(":0") ? name.substring(0, name.length() - 2) : name;
@@ -292,7 +293,9 @@ public final class KerasImporter {
                 throw new MalformedModelException(src.file, "weight '" + name + "' of layer '" + layer.name() + "' holds " + buf.remaining()
                         + " bytes, its shape needs " + need + "; the file is truncated or corrupted");
             }
-            Weight w = new Weight(wn, jt == float.class ? graft.ir.DataType.FLOAT : graft.ir.DataType.DOUBLE, dims, WeightData.of(buf));
+            graft.ir.FileRegion region = src.region(cd.getDataAddress(), need);
+            WeightData data = region == null ? WeightData.of(buf) : WeightData.mapped(buf, region);
+            Weight w = new Weight(wn, jt == float.class ? graft.ir.DataType.FLOAT : graft.ir.DataType.DOUBLE, dims, data);
             return jt == float.class ? w : w.with(LayoutTransform.toFloat());
         }
         Object flat = d.getDataFlat();

@@ -239,6 +239,7 @@ final class KerasNodes {
         c.putArray("dilation_rate").add(d[0]).add(d[1]);
         c.put("activation", act == null ? "linear" : act.activation());
         c.put("use_bias", n.inputs().size() > 2);
+        defaults(c, depthwise ? "depthwise" : "kernel");
         List<Weight> weights = new ArrayList<>();
         if (depthwise) {
             long mult = ws[0] / inC;
@@ -283,12 +284,31 @@ final class KerasNodes {
         c.put("units", ks[1]);
         c.put("activation", act == null ? "linear" : act.activation());
         c.put("use_bias", bias != null);
+        defaults(c, "kernel");
         List<Weight> weights = new ArrayList<>(List.of(kernel.renamed("kernel:0")));
         if (bias != null) {
             weights.add(bias.renamed("bias:0"));
         }
         String out = act == null ? n.output(0) : act.output();
         x.add(new KLayer("Dense", name, c, List.of(t.layer()), weights), out, false, null);
+    }
+
+    /**
+     * The initializer, regularizer and constraint fields Keras 2.2.4's own save writes for a
+     * weighted layer (glorot_uniform, zeros, none): Keras fills them in when absent, but other
+     * readers of Keras files (DL4J) refuse a layer without them.
+     */
+    private static void defaults(ObjectNode c, String kernel) {
+        ObjectNode init = c.putObject(kernel + "_initializer");
+        init.put("class_name", "VarianceScaling");
+        ObjectNode ic = init.putObject("config");
+        ic.put("scale", 1.0).put("mode", "fan_avg").put("distribution", "uniform").putNull("seed");
+        ObjectNode zeros = c.putObject("bias_initializer");
+        zeros.put("class_name", "Zeros");
+        zeros.putObject("config");
+        for (String k : List.of(kernel + "_regularizer", "bias_regularizer", "activity_regularizer", kernel + "_constraint", "bias_constraint")) {
+            c.putNull(k);
+        }
     }
 
     private static void pool(KerasExporter x, Node n, boolean max) {

@@ -25,7 +25,8 @@ import java.util.zip.ZipFile;
  * An opened Keras file: the architecture JSON, the Keras version and backend that wrote it,
  * and the HDF5 group holding the layer weights. Reads {@code .h5} files directly (jhdf maps
  * the file: contiguous datasets become views) and {@code .keras} zips (config.json plus
- * model.weights.h5, read into memory once; a zip entry escaping its folder is refused).
+ * model.weights.h5, memory-mapped in place when STORED, inflated to a private temporary file
+ * when DEFLATED; a zip entry escaping its folder is refused).
  *
  * <p>Owns the jhdf handle; weight views stay valid after {@link #close()} because they keep
  * their mapping alive. Not thread-safe.
@@ -42,6 +43,9 @@ final class KerasSource implements AutoCloseable {
     /** The group whose children are the layer groups (model_weights, the root, or Keras 3 "layers"). */
     final Group weights;
     final boolean keras3;
+    /** The file holding the HDF5 bytes in place, and where they start in it; null when they were extracted. */
+    private Path regionFile;
+    private long regionBase;
 
     private KerasSource(Path file, HdfFile hdf, JsonNode config, String kerasVersion, String backend, Group weights, boolean keras3) {
         this.file = file;
@@ -73,7 +77,19 @@ final class KerasSource implements AutoCloseable {
         }
         String version = firstNonNull(stringAttr(file, h, "keras_version"), stringAttr(file, w, "keras_version"), cfg.path("keras_version").asText(null));
         String backend = firstNonNull(stringAttr(file, h, "backend"), stringAttr(file, w, "backend"), cfg.path("backend").asText(null));
-        return new KerasSource(file, h, cfg, version, backend, w, false);
+        KerasSource src = new KerasSource(file, h, cfg, version, backend, w, false);
+        src.regionFile = file;
+        src.regionBase = h.getUserBlockSize();
+        return src;
+    }
+
+    /**
+     * Where the {@code length} bytes at HDF5 address {@code address} lie in a file (the .h5, or
+     * the .keras zip around a STORED model.weights.h5), or null when the HDF5 bytes were
+     * extracted to a temporary file that is already gone.
+     */
+    graft.ir.FileRegion region(long address, long length) {
+        return regionFile == null ? null : new graft.ir.FileRegion(regionFile, regionBase + address, length);
     }
 
     private static KerasSource openZip(Path file, Path configFile) {
@@ -104,15 +120,51 @@ final class KerasSource implements AutoCloseable {
                     : parseJson(file, new String(readEntry(file, zip, cfgEntry, 64L << 20), StandardCharsets.UTF_8), "config.json");
             JsonNode meta = metaEntry == null ? null
                     : parseJson(file, new String(readEntry(file, zip, metaEntry, 1L << 20), StandardCharsets.UTF_8), "metadata.json");
-            byte[] w = readEntry(file, zip, weightsEntry, Integer.MAX_VALUE - 64);
-            ByteBuffer direct = ByteBuffer.allocateDirect(w.length);
-            direct.put(w).flip();
-            HdfFile h = openHdf(file, () -> HdfFile.fromByteBuffer(direct));
+            Path[] inPlace = new Path[1];
+            long[] base = new long[1];
+            HdfFile h = openWeights(file, zip, weightsEntry, inPlace, base);
             Group layers = h.getChild("layers") instanceof Group g ? g : h;
             String version = meta == null ? null : meta.path("keras_version").asText(null);
-            return new KerasSource(file, h, cfg, version, "tensorflow", layers, true);
+            KerasSource src = new KerasSource(file, h, cfg, version, "tensorflow", layers, true);
+            src.regionFile = inPlace[0];
+            src.regionBase = base[0] + h.getUserBlockSize();
+            return src;
         } catch (IOException e) {
             throw new MalformedModelException(file, "is not a readable zip (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * Opens model.weights.h5 without reading it into the heap: a STORED entry is memory-mapped
+     * where it lies in the zip ({@code inPlace[0]} and {@code base[0]} then say where); a
+     * DEFLATED one is inflated, streamed, into a file in a private temporary folder, which is
+     * deleted as soon as jhdf holds it open (its mapping outlives the name, so nothing is left
+     * behind even if graft is killed later).
+     */
+    private static HdfFile openWeights(Path file, ZipFile zip, ZipEntry e, Path[] inPlace, long[] base) throws IOException {
+        ZipLocator.Located at = ZipLocator.locate(file, e.getName());
+        if (at != null && at.method() == ZipEntry.STORED && at.size() == at.compressedSize() && at.size() <= Integer.MAX_VALUE) {
+            ByteBuffer mapped;
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+                mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, at.dataOffset(), at.size());
+            }
+            inPlace[0] = file;
+            base[0] = at.dataOffset();
+            return openHdf(file, () -> HdfFile.fromByteBuffer(mapped));
+        }
+        Path dir = Files.createTempDirectory("graft-keras-",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        Path tmp = dir.resolve("model.weights.h5");
+        try {
+            try (InputStream in = zip.getInputStream(e)) {
+                Files.copy(in, tmp);
+            } catch (java.util.zip.ZipException z) {
+                throw new MalformedModelException(file, "zip entry '" + e.getName() + "' cannot be inflated (" + z.getMessage() + "); the file is truncated or corrupted");
+            }
+            return openHdf(file, () -> new HdfFile(tmp));
+        } finally {
+            Files.deleteIfExists(tmp);
+            Files.deleteIfExists(dir);
         }
     }
 

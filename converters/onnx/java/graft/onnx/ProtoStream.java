@@ -14,6 +14,8 @@ final class ProtoStream implements AutoCloseable {
     private final FileChannel out;
     private final java.util.Map<java.nio.file.Path, FileChannel> sources = new java.util.HashMap<>();
     private final ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+    /** Gathers small row runs of a permuted weight before one large write; made on first use. */
+    private ByteBuffer stage;
     private long written;
 
     ProtoStream(FileChannel out) {
@@ -59,34 +61,88 @@ final class ProtoStream implements AutoCloseable {
     }
 
     /**
-     * Writes a weight's final bytes. A weight with nothing pending whose bytes are a plain file
-     * region is copied file to file by the kernel ({@code transferTo}), never faulting the
-     * source mapping into this process; any other weight streams its pending layout transforms
-     * (see {@link graft.ir.Weight#writeTo}).
+     * Writes a weight's final bytes. A weight whose bytes are a plain file region is copied file
+     * to file by the kernel ({@code transferTo}), never faulting the source mapping into this
+     * process: whole when nothing is pending, row run by row run when the one pending transform
+     * is a permutation that keeps rows whole (the Flatten row order of a Dense kernel). Any other
+     * weight streams its pending layout transforms (see {@link graft.ir.Weight#writeTo}).
      */
     void weight(graft.ir.Weight w) throws IOException {
-        graft.ir.FileRegion r = w.isDirect() ? w.source().region() : null;
-        if (r == null) {
-            flush();
-            w.writeTo(out);
-            written += w.byteSize();
-            return;
-        }
+        graft.ir.FileRegion r = w.source().region();
         flush();
-        FileChannel src = sources.get(r.file());
-        if (src == null) {
-            src = FileChannel.open(r.file(), java.nio.file.StandardOpenOption.READ);
-            sources.put(r.file(), src);
+        if (r != null && w.isDirect()) {
+            copy(r, 0, r.length());
+        } else if (r != null && w.pending().size() == 1 && w.pending().get(0) instanceof graft.ir.LayoutTransform.Permute p && p.keepsRows()) {
+            // Rows are small (16 KB for VGG16's fc1): one pread each into a staging buffer and
+            // few large writes cost less than one sendfile per row.
+            ByteBuffer stage = staging();
+            FileChannel src = source(r.file());
+            p.rowRuns(w.dtype(), (off, len) -> {
+                if (len >= stage.capacity() / 2) {
+                    drainStage(stage);
+                    copy(r, off, len);
+                    return;
+                }
+                if (stage.remaining() < len) {
+                    drainStage(stage);
+                }
+                if (off + len > r.length()) {
+                    throw new IOException("run @" + off + "+" + len + " lies outside " + r);
+                }
+                int end = stage.position() + (int) len;
+                ByteBuffer into = stage.duplicate().limit(end);
+                long from = r.offset() + off;
+                while (into.hasRemaining()) {
+                    if (src.read(into, from + into.position() - stage.position()) < 0) {
+                        throw new IOException("'" + r.file() + "' ended before byte " + (from + len));
+                    }
+                }
+                stage.position(end);
+            });
+            drainStage(stage);
+        } else {
+            w.writeTo(out);
         }
+        written += w.byteSize();
+    }
+
+    private ByteBuffer staging() {
+        if (stage == null) {
+            stage = ByteBuffer.allocateDirect(8 << 20);
+        }
+        return stage.clear();
+    }
+
+    private void drainStage(ByteBuffer b) throws IOException {
+        b.flip();
+        drain(b);
+        b.clear();
+    }
+
+    private FileChannel source(java.nio.file.Path file) throws IOException {
+        FileChannel src = sources.get(file);
+        if (src == null) {
+            src = FileChannel.open(file, java.nio.file.StandardOpenOption.READ);
+            sources.put(file, src);
+        }
+        return src;
+    }
+
+    /** Copies {@code length} bytes at {@code offset} inside region {@code r} to the output. */
+    private void copy(graft.ir.FileRegion r, long offset, long length) throws IOException {
+        if (offset + length > r.length()) {
+            throw new IOException("run @" + offset + "+" + length + " lies outside " + r);
+        }
+        FileChannel src = source(r.file());
+        long from = r.offset() + offset;
         long done = 0;
-        while (done < r.length()) {
-            long n = src.transferTo(r.offset() + done, r.length() - done, out);
+        while (done < length) {
+            long n = src.transferTo(from + done, length - done, out);
             if (n <= 0) {
-                throw new IOException("'" + r.file() + "' ended before byte " + (r.offset() + r.length()));
+                throw new IOException("'" + r.file() + "' ended before byte " + (from + length));
             }
             done += n;
         }
-        written += r.length();
     }
 
     private void drain(ByteBuffer b) throws IOException {

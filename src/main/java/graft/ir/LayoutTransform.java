@@ -55,6 +55,9 @@ public interface LayoutTransform {
 
         @Override
         public ByteBuffer apply(ByteBuffer src, DataType dtype, long[] inputShape) {
+            if (arrayTranspose(dtype)) {
+                return transposeInts(src);
+            }
             ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(Shape.elementCount(view) * dtype.size())).order(ByteOrder.LITTLE_ENDIAN);
             try {
                 run(src, dtype, out, null);
@@ -70,8 +73,129 @@ public interface LayoutTransform {
          * whole permuted tensor: a 400 MB Dense kernel costs no extra 400 MB.
          */
         public void stream(ByteBuffer src, DataType dtype, java.nio.channels.WritableByteChannel ch) throws java.io.IOException {
+            if (arrayTranspose(dtype)) {
+                ByteBuffer t = transposeInts(src);
+                while (t.hasRemaining()) {
+                    ch.write(t);
+                }
+                return;
+            }
             long row = view.length == 0 ? dtype.size() : view[perm[view.length - 1]] * dtype.size();
             run(src, dtype, ByteBuffer.allocateDirect((int) Math.max(4 << 20, row)).order(ByteOrder.LITTLE_ENDIAN), ch);
+        }
+
+        /** Receives one contiguous run of source bytes (offset from the source's start, length). */
+        @FunctionalInterface
+        public interface RunSink {
+            void run(long offset, long length) throws java.io.IOException;
+        }
+
+        /** True when the last axis stays last, so the output is a sequence of whole source rows. */
+        public boolean keepsRows() {
+            return view.length > 0 && perm[view.length - 1] == view.length - 1;
+        }
+
+        /**
+         * For a permutation that {@link #keepsRows() keeps rows}: the source byte runs whose
+         * concatenation, in order, is the output (adjacent rows coalesced). Lets a writer copy a
+         * Flatten row permutation file to file, one region per row, with no element loop.
+         */
+        public void rowRuns(DataType dtype, RunSink sink) throws java.io.IOException {
+            if (!keepsRows()) {
+                throw new IllegalStateException("permutation " + describe() + " moves the last axis");
+            }
+            int rank = view.length;
+            long rowBytes = view[rank - 1] * dtype.size();
+            long[] inStride = new long[rank];
+            long s = 1;
+            for (int i = rank - 1; i >= 0; i--) {
+                inStride[i] = s;
+                s *= view[i];
+            }
+            long rows = rowBytes == 0 ? 0 : Shape.elementCount(view) / view[rank - 1];
+            long[] idx = new long[rank - 1];
+            long off = 0;
+            long runStart = -1;
+            long runLen = 0;
+            for (long r = 0; r < rows; r++) {
+                long at = off * dtype.size();
+                if (runStart >= 0 && runStart + runLen == at) {
+                    runLen += rowBytes;
+                } else {
+                    if (runStart >= 0) {
+                        sink.run(runStart, runLen);
+                    }
+                    runStart = at;
+                    runLen = rowBytes;
+                }
+                for (int d = rank - 2; d >= 0; d--) {
+                    idx[d]++;
+                    off += inStride[perm[d]];
+                    if (idx[d] < view[perm[d]]) {
+                        break;
+                    }
+                    off -= inStride[perm[d]] * view[perm[d]];
+                    idx[d] = 0;
+                }
+            }
+            if (runStart >= 0) {
+                sink.run(runStart, runLen);
+            }
+        }
+
+        /**
+         * A 4-byte transpose that moves the last axis (HWIO to OIHW kernels) done on int arrays:
+         * one bulk copy in, a source-order scatter with no per-element buffer calls, one bulk copy
+         * out. Used up to 16 MB, so the two arrays are cheap; the result is a copy.
+         */
+        private ByteBuffer transposeInts(ByteBuffer src) {
+            int rank = view.length;
+            int n = Math.toIntExact(Shape.elementCount(view));
+            int[] a = new int[n];
+            src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(a);
+            int[] b = new int[n];
+            // Walk the source in order (sequential reads, a long inner loop over its last axis)
+            // and scatter into the output: a kernel's output inner axis (kw) is only a few long.
+            int[] outStride = new int[rank];
+            int st = 1;
+            for (int i = rank - 1; i >= 0; i--) {
+                outStride[i] = st;
+                st *= (int) view[perm[i]];
+            }
+            int[] strideOfInputAxis = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                strideOfInputAxis[perm[i]] = outStride[i];
+            }
+            int last = rank - 1;
+            int inner = (int) view[last];
+            int innerStride = strideOfInputAxis[last];
+            int[] idx = new int[rank];
+            int off = 0;
+            for (int i = 0; i < n; i += inner) {
+                for (int k = 0, q = off; k < inner; k++, q += innerStride) {
+                    b[q] = a[i + k];
+                }
+                for (int d = last - 1; d >= 0; d--) {
+                    idx[d]++;
+                    off += strideOfInputAxis[d];
+                    if (idx[d] < view[d]) {
+                        break;
+                    }
+                    off -= strideOfInputAxis[d] * (int) view[d];
+                    idx[d] = 0;
+                }
+            }
+            ByteBuffer out = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+            out.asIntBuffer().put(b);
+            return out;
+        }
+
+        /**
+         * Whether {@link #transposeInts} applies: 4-byte elements, last axis moved, at most 16 MB
+         * (conv kernels; bigger Dense transposes stream through a small buffer to keep peak RSS low).
+         */
+        private boolean arrayTranspose(DataType dtype) {
+            return dtype.size() == 4 && view.length > 1 && !keepsRows() && Shape.elementCount(view) <= (4L << 20);
         }
 
         private void run(ByteBuffer src, DataType dtype, ByteBuffer out, java.nio.channels.WritableByteChannel ch) throws java.io.IOException {
