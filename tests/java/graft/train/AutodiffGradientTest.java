@@ -33,6 +33,17 @@ class AutodiffGradientTest {
     }
 
     @Test
+    void groupedConv() {
+        // CaffeNet's conv2/4/5 form: two groups, padded; each group's weights see half the channels.
+        GradCheck.of("Conv", "group", 2L, "pads", new long[] {1, 1, 1, 1})
+                .in("x", 2, 4, 5, 5).in("w", 6, 2, 3, 3).in("b", 6).check();
+        // Strided, three groups, and a 1-D grouped conv (the N-D weight-gradient form).
+        GradCheck.of("Conv", "group", 3L, "strides", new long[] {2, 2})
+                .in("x", 1, 3, 6, 6).in("w", 3, 1, 2, 2).check();
+        GradCheck.of("Conv", "group", 2L).in("x", 2, 4, 7).in("w", 4, 2, 3).check();
+    }
+
+    @Test
     void maxPool() {
         GradCheck.of("MaxPool", "kernel_shape", new long[] {2, 2}, "strides", new long[] {2, 2})
                 .in("x", 2, 3, 4, 4).check();

@@ -64,22 +64,14 @@ final class SpatialGrads {
         long[] kernel = Arrays.copyOfRange(sw, 2, sw.length);
         Window w = window(n, kernel);
         long group = n.intAttr("group", 1);
-        boolean plain2d = group == 1 && sx.length == 4;
-        if (want[0] && plain2d && allOnes(w.strides) && allOnes(w.dilations) && fitsFlipped(w)) {
+        if (want[0] && group == 1 && sx.length == 4 && allOnes(w.strides) && allOnes(w.dilations) && fitsFlipped(w)) {
             dx[0] = inputGradByConv(dy, wName, w);
         } else if (want[0]) {
             dx[0] = e.op("ConvTranspose", List.of(dy, wName), Emitter.attrs("strides", w.strides, "pads", w.pads,
                     "dilations", w.dilations, "group", group, "kernel_shape", kernel, "output_padding", outputPadding(sx, sy, w)));
         }
         if (want[1]) {
-            if (plain2d) {
-                dx[1] = weightGradIm2col(x, dy, sx, sy, sw, w);
-            } else if (group != 1) {
-                throw new UnsupportedModelException("Conv '" + n.name() + "' (training step): grouped convolution weights "
-                        + "(group " + group + ") are not differentiated. Freeze this layer");
-            } else {
-                dx[1] = weightGradByConv(x, dy, sx, kernel, w);
-            }
+            dx[1] = group == 1 ? weightGrad(x, dy, sx, sy, sw, kernel, w) : groupedWeightGrad(x, dy, sx, sy, sw, kernel, w, group);
         }
         if (dx.length > 2 && want[2]) {
             long[] axes = new long[sy.length - 1];
@@ -89,6 +81,42 @@ final class SpatialGrads {
             }
             dx[2] = e.reduceSum(dy, axes, false);
         }
+    }
+
+    private String weightGrad(String x, String dy, long[] sx, long[] sy, long[] sw, long[] kernel, Window w) {
+        return sx.length == 4 ? weightGradIm2col(x, dy, sx, sy, sw, w) : weightGradByConv(x, dy, sx, kernel, w);
+    }
+
+    /**
+     * Grouped convolution (CaffeNet conv2/4/5 have group 2): group k's filters see only input
+     * channels [k*C/g, (k+1)*C/g) and write output channels [k*O/g, (k+1)*O/g), so its weight
+     * gradient is the group-1 gradient of that channel slice; the groups' results stack along
+     * the filter axis in the weight's own order.
+     */
+    private String groupedWeightGrad(String x, String dy, long[] sx, long[] sy, long[] sw, long[] kernel, Window w,
+            long group) {
+        if (sx[1] % group != 0 || sy[1] % group != 0) {
+            throw new UnsupportedModelException("Conv input '" + x + "' (training step): " + sx[1] + " input and " + sy[1]
+                    + " output channels do not divide into " + group + " groups. Check the model's group attribute");
+        }
+        int g = (int) group;
+        long[] xSizes = new long[g];
+        long[] ySizes = new long[g];
+        Arrays.fill(xSizes, sx[1] / group);
+        Arrays.fill(ySizes, sy[1] / group);
+        String[] xs = e.ops("Split", List.of(x, e.ints(xSizes)), g, Emitter.attrs("axis", 1L));
+        String[] dys = e.ops("Split", List.of(dy, e.ints(ySizes)), g, Emitter.attrs("axis", 1L));
+        long[] gx = sx.clone();
+        long[] gy = sy.clone();
+        long[] gw = sw.clone();
+        gx[1] = sx[1] / group;
+        gy[1] = sy[1] / group;
+        gw[0] = sw[0] / group;
+        List<String> parts = new ArrayList<>();
+        for (int k = 0; k < g; k++) {
+            parts.add(weightGrad(xs[k], dys[k], gx, gy, gw, kernel, w));
+        }
+        return e.op("Concat", parts, Emitter.attrs("axis", 0L));
     }
 
     /** General (N-D) weight gradient: a Conv over batch/channel-transposed X with dY^T as the kernel. */

@@ -82,6 +82,11 @@ public final class StepSession implements AutoCloseable {
                                 + "'mvn -Pcuda package' on a machine with CUDA");
                     }
                 }
+                String profile = System.getenv("GRAFT_ORT_PROFILE");
+                if (profile != null && !profile.isEmpty()) {
+                    // Per-node timings (ONNX Runtime's JSON trace) for bench/profiling; off by default.
+                    o.enableProfiling(profile);
+                }
                 return env.createSession(file.toString(), o);
             }
         } catch (IOException | OrtException e) {
@@ -253,6 +258,10 @@ public final class StepSession implements AutoCloseable {
         releaseState();
         ownedInitial.forEach(OnnxTensor::close);
         try {
+            String profile = System.getenv("GRAFT_ORT_PROFILE");
+            if (profile != null && !profile.isEmpty()) {
+                trainSession.endProfiling();
+            }
             trainSession.close();
             if (evalSession != null) {
                 evalSession.close();
