@@ -56,7 +56,7 @@ public interface LayoutTransform {
         @Override
         public ByteBuffer apply(ByteBuffer src, DataType dtype, long[] inputShape) {
             if (arrayTranspose(dtype)) {
-                return transposeInts(src);
+                return transposeInts(src, null);
             }
             ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(Shape.elementCount(view) * dtype.size())).order(ByteOrder.LITTLE_ENDIAN);
             try {
@@ -74,7 +74,7 @@ public interface LayoutTransform {
          */
         public void stream(ByteBuffer src, DataType dtype, java.nio.channels.WritableByteChannel ch) throws java.io.IOException {
             if (arrayTranspose(dtype)) {
-                ByteBuffer t = transposeInts(src);
+                ByteBuffer t = transposeInts(src, Scratch.get());
                 while (t.hasRemaining()) {
                     ch.write(t);
                 }
@@ -148,12 +148,12 @@ public interface LayoutTransform {
          * one bulk copy in, a source-order scatter with no per-element buffer calls, one bulk copy
          * out. Used up to 16 MB, so the two arrays are cheap; the result is a copy.
          */
-        private ByteBuffer transposeInts(ByteBuffer src) {
+        private ByteBuffer transposeInts(ByteBuffer src, Scratch scratch) {
             int rank = view.length;
             int n = Math.toIntExact(Shape.elementCount(view));
-            int[] a = new int[n];
-            src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(a);
-            int[] b = new int[n];
+            int[] a = scratch == null ? new int[n] : scratch.ints(0, n);
+            src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(a, 0, n);
+            int[] b = scratch == null ? new int[n] : scratch.ints(1, n);
             // Walk the source in order (sequential reads, a long inner loop over its last axis)
             // and scatter into the output: a kernel's output inner axis (kw) is only a few long.
             int[] outStride = new int[rank];
@@ -185,9 +185,46 @@ public interface LayoutTransform {
                     idx[d] = 0;
                 }
             }
-            ByteBuffer out = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.LITTLE_ENDIAN);
-            out.asIntBuffer().put(b);
+            ByteBuffer out = scratch == null ? ByteBuffer.allocateDirect(n * 4).order(ByteOrder.LITTLE_ENDIAN) : scratch.bytes(n * 4);
+            out.asIntBuffer().put(b, 0, n);
             return out;
+        }
+
+        /**
+         * Per-thread arrays and output buffer reused by {@link #stream} across weights (at most
+         * 3 x 16 MB, softly held): a conversion's kernels are transposed one after another, and
+         * fresh memory is not free (each new page is a fault; on a VM, a host fault too), so
+         * VGG16's 13 kernels reuse the first ones' pages instead of touching 176 MB of new ones.
+         */
+        private static final class Scratch {
+            private static final ThreadLocal<java.lang.ref.SoftReference<Scratch>> MINE = new ThreadLocal<>();
+            private final int[][] ints = {new int[0], new int[0]};
+            private ByteBuffer bytes = ByteBuffer.allocateDirect(0);
+
+            static Scratch get() {
+                java.lang.ref.SoftReference<Scratch> r = MINE.get();
+                Scratch s = r == null ? null : r.get();
+                if (s == null) {
+                    s = new Scratch();
+                    MINE.set(new java.lang.ref.SoftReference<>(s));
+                }
+                return s;
+            }
+
+            int[] ints(int which, int n) {
+                if (ints[which].length < n) {
+                    ints[which] = new int[n];
+                }
+                return ints[which];
+            }
+
+            /** A cleared little-endian buffer of exactly {@code n} bytes, valid until the next call. */
+            ByteBuffer bytes(int n) {
+                if (bytes.capacity() < n) {
+                    bytes = ByteBuffer.allocateDirect(n).order(ByteOrder.LITTLE_ENDIAN);
+                }
+                return bytes.clear().limit(n).slice().order(ByteOrder.LITTLE_ENDIAN);
+            }
         }
 
         /**
