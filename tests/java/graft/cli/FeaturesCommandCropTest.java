@@ -75,17 +75,36 @@ class FeaturesCommandCropTest {
         Npy.Array fb = Npy.read(b);
         assertThat(fa.shape()).containsExactly(9, 8, 2, 2);
         assertThat(fb.shape()).containsExactly(fa.shape());
-        float[] x = fa.toFloats();
-        float[] y = fb.toFloats();
+        assertThat(maxDiff(a, b)).as("max |center crop - cropped files|").isLessThanOrEqualTo(1e-6);
+        // the default from the model: a Caffe transform_param crop_size, as the Caffe importer records it
+        graft.ir.Graph g = graft.onnx.OnnxImporter.read(FinetuneCommandTest.model);
+        g.metadata().put("preprocess.crop_size", "8");
+        Path meta = dir.resolve("meta.onnx");
+        graft.onnx.OnnxExporter.write(g, meta, graft.onnx.OnnxExporter.Settings.defaults());
+        Path c = dir.resolve("c.npy");
+        Cli.Result rc = Cli.run("features", meta.toString(), data.toString(), "--upto", pool, "--size", "11", "-o", c.toString());
+        assertThat(rc.code()).as(rc.err()).isZero();
+        Path d = dir.resolve("d.npy");
+        Cli.Result rd = Cli.run("features", meta.toString(), cropped.toString(), "--upto", pool, "--size", "8", "--crop", "0",
+                "-o", d.toString());
+        assertThat(rd.code()).as(rd.err()).isZero();
+        assertThat(Npy.read(c).shape()).containsExactly(9, 8, 2, 2);
+        assertThat(maxDiff(c, d)).as("max |metadata crop - cropped files|").isLessThanOrEqualTo(1e-6);
+        // not a vacuous match: the uncropped 11x11 images do not fit the 8x8 model
+        Cli.Result bad = Cli.run("features", FinetuneCommandTest.model.toString(), data.toString(), "--upto", pool, "--size", "11",
+                "--crop", "12", "-o", dir.resolve("e.npy").toString());
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("crop size '12'");
+    }
+
+    static double maxDiff(Path a, Path b) {
+        float[] x = Npy.read(a).toFloats();
+        float[] y = Npy.read(b).toFloats();
+        assertThat(y).hasSameSizeAs(x);
         double max = 0;
         for (int i = 0; i < x.length; i++) {
             max = Math.max(max, Math.abs(x[i] - y[i]));
         }
-        assertThat(max).as("max |center crop - cropped files|").isLessThanOrEqualTo(1e-6);
-        // not a vacuous match: the uncropped 11x11 images do not fit the 8x8 model
-        Cli.Result bad = Cli.run("features", FinetuneCommandTest.model.toString(), data.toString(), "--upto", pool, "--size", "11",
-                "--crop", "12", "-o", dir.resolve("c.npy").toString());
-        assertThat(bad.code()).isEqualTo(2);
-        assertThat(bad.err()).contains("crop size '12'");
+        return max;
     }
 }
