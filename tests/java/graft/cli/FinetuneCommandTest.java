@@ -150,6 +150,26 @@ class FinetuneCommandTest {
     }
 
     @Test
+    void randomCropTrainsWithoutCaching() throws IOException {
+        Path dir = TestPaths.scratch("finetune-crop");
+        Path data = FeaturesCommandCropTest.images(dir.resolve("data"), 6, 11);
+        Path out = dir.resolve("run");
+        // the frozen prefix would be cached without --crop (see finetuneTrainsCachesCheckpointsAndResumes)
+        Cli.Result r = Cli.run("finetune", model.toString(), data.toString(), "-o", out.toString(), "--epochs", "2",
+                "--batch-size", "6", "--optimizer", "adam", "--lr", "0.01", "--freeze-upto", lastPoolLayer(), "--val-fraction", "0.2",
+                "--size", "11", "--crop", "8", "--seed", "3");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("bottleneck caching: off (random cropping is on").contains("epoch 2/2");
+        List<String> csv = Files.readAllLines(out.resolve("history.csv"));
+        assertThat(csv).hasSize(3);
+        double loss = Double.parseDouble(csv.get(2).split(",")[1]);
+        double valLoss = Double.parseDouble(csv.get(2).split(",")[3]);
+        assertThat(loss).isFinite();
+        assertThat(valLoss).as("validation on the center window").isFinite();
+        assertThat(out.resolve("model.onnx")).exists();
+    }
+
+    @Test
     void brokenDataFailsBeforeTraining() throws IOException {
         Path dir = TestPaths.scratch("broken");
         Path data = images(dir.resolve("data"), 2);

@@ -27,6 +27,13 @@ final class DataOptions {
     @Option(names = "--size", paramLabel = "S", description = "Image side after resize and center crop (default: the model's input, else 224).")
     Integer size;
 
+    @Option(names = "--crop", paramLabel = "SIZE", description = {"Caffe crop_size: training batches take a random SIZExSIZE "
+            + "window of each image (offsets drawn with --seed, combined with --mirror; turns bottleneck caching off); "
+            + "validation, test and features take the center window. The model input must be SIZE. "
+            + "Default: the model's preprocess.crop_size (Caffe transform_param), else none; 0 turns it off. "
+            + "With a crop, --size defaults to 256 (Caffe's ImageNet convention) or SIZE if larger."})
+    Integer crop;
+
     @Option(names = "--mean", paramLabel = "M,M,M", description = "Override the model's preprocessing mean (per channel, after --scale).")
     String mean;
 
@@ -42,17 +49,40 @@ final class DataOptions {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of sampling, splits, shuffling and initialisation (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    /** Reads DATA shaped for the model's input, and fixes the model's symbolic input dims to it. */
+    /** The crop side: --crop, else the model's Caffe {@code preprocess.crop_size}, else 0 (none). */
+    int crop(Graph g) {
+        if (crop != null) {
+            if (crop < 0) {
+                throw new UsageException("--crop " + crop + ": not a size. Give a positive side or 0 for none");
+            }
+            return crop;
+        }
+        String m = g.metadata().get("preprocess.crop_size");
+        if (m == null) {
+            return 0;
+        }
+        try {
+            return Math.max(0, Integer.parseInt(m.trim()));
+        } catch (NumberFormatException e) {
+            throw new UsageException("model metadata 'preprocess.crop_size' (" + m + "): not an integer. Pass --crop");
+        }
+    }
+
+    /**
+     * Reads DATA shaped for the model's input, and fixes the model's symbolic input dims to it
+     * (to the crop window when {@link #crop} is on; the samples themselves stay uncropped).
+     */
     DataSource.Loaded load(Path data, Graph g) {
+        int window = crop(g);
         Value in = g.inputs().get(0);
         TensorType t = in.type() != null ? in.type() : g.type(in.name());
         int channels = 3;
-        int side = size != null ? size : 224;
+        int side = size != null ? size : window > 0 ? Math.max(256, window) : 224;
         if (t != null && t.shape() != null && t.shape().rank() == 4) {
             if (t.shape().dim(1).isFixed()) {
                 channels = (int) t.shape().dim(1).value();
             }
-            if (size == null && t.shape().dim(2).isFixed()) {
+            if (size == null && window == 0 && t.shape().dim(2).isFixed()) {
                 side = (int) t.shape().dim(2).value();
             }
         }
@@ -79,7 +109,11 @@ final class DataOptions {
             }
             tr = tr.selectClasses(all, perClass, seed);
         }
-        long[] s = tr.sampleShape();
+        long[] s = tr.sampleShape().clone();
+        if (window > 0 && s.length == 3) {
+            s[1] = window;
+            s[2] = window;
+        }
         if (t != null && t.shape() != null && t.shape().rank() == s.length + 1) {
             Dim[] dims = new Dim[s.length + 1];
             dims[0] = t.shape().dim(0).isFixed() ? Dim.sym("N") : t.shape().dim(0);

@@ -72,7 +72,9 @@ final class FeaturesCommand implements Callable<Integer> {
         DataSource.Loaded d = dataOptions.load(data, g);
         ShapeInference.run(g);
         Graph prefix = Subgraphs.prefix(g, Subgraphs.outputOf(g, upto));
-        Samples s = d.train();
+        int window = dataOptions.crop(g);
+        // features are Caffe's TEST phase: the center window, never a random one
+        Samples s = window > 0 ? graft.data.Crops.centered(d.train(), window) : d.train();
         long t0 = System.nanoTime();
         Samples f = Trainer.features(prefix, s, batch, Device.parse(device), done -> progress(log, done, s.size(), t0));
         log.println();

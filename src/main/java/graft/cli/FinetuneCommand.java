@@ -70,7 +70,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--val", paramLabel = "DATA", description = "Validation data (else the source's own split, else --val-fraction).") Path val;
     @Option(names = "--val-fraction", defaultValue = "0.1") double valFraction;
     @Option(names = "--patience", defaultValue = "0", description = "Stop after this many epochs without a better validation loss (0: never).") int patience;
-    @Option(names = "--mirror", description = "Random horizontal mirroring (turns bottleneck caching off).") boolean mirror;
+    @Option(names = "--mirror", description = "Random horizontal mirroring (turns bottleneck caching off); with --crop, Caffe's "
+            + "crop_size + mirror.") boolean mirror;
     @Option(names = "--no-dropout", description = "Run Dropout as identity while training.") boolean noDropout;
     @Option(names = "--no-cache", description = "Never cache the bottleneck.") boolean noCache;
     @Option(names = "--resume", description = "Continue from OUT/checkpoint.") boolean resume;
@@ -152,7 +153,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 train.size(), train.classes().size(), v == null ? 0 : v.size(), optimizer, lr, batch, epochs);
         Files.createDirectories(out);
         Trainer.Config c = new Trainer.Config(epochs, batch, opt, sched, l, !noDropout, mirror, dataOptions.seed, patience, out,
-                resume, dev, !noCache);
+                resume, dev, !noCache, dataOptions.crop(g));
         Trainer.Result r = Trainer.fit(g, train, v, c, log);
         Path target = out.resolve(saveAs);
         ModelFormat f = Formats.forFile(target, null);

@@ -40,6 +40,27 @@ public record Crops(int[] top, int[] left, int size) {
         return new Crops(t, l, size);
     }
 
+    /**
+     * A new {@link Samples} holding the center window of every sample of {@code s} (CHW): what
+     * Caffe's TEST phase feeds. Copies the windows; {@code s} is left as it is.
+     */
+    public static Samples centered(Samples s, int size) {
+        long[] shape = s.sampleShape();
+        if (shape.length != 3) {
+            throw new graft.error.UsageException("crop (data): samples of shape " + java.util.Arrays.toString(shape)
+                    + " are not images. Crop only CHW images");
+        }
+        int n = s.size();
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+        }
+        FloatBuffer b = center(n, (int) shape[1], (int) shape[2], size).batch(s, idx, null);
+        float[] all = new float[b.remaining()];
+        b.get(all);
+        return new Samples(all, s.labels(), new long[] {shape[0], size, size}, s.classes());
+    }
+
     private static void check(int h, int w, int size) {
         if (size < 1 || size > h || size > w) {
             throw new graft.error.UsageException("crop size '" + size + "' (data): larger than the " + h + "x" + w

@@ -1,5 +1,6 @@
 package graft.train;
 
+import graft.data.Crops;
 import graft.data.Samples;
 import graft.error.UsageException;
 import graft.ir.DataType;
@@ -29,9 +30,19 @@ import java.util.SplittableRandom;
  * Shuffling is seeded per epoch, so a resumed run sees the same batches as an uninterrupted one.
  */
 public final class Trainer {
-    /** Hyper-parameters and run options. {@code out} may be null (no history, no checkpoints). */
+    /**
+     * Hyper-parameters and run options. {@code out} may be null (no history, no checkpoints).
+     * {@code crop} is Caffe's {@code crop_size} (0: none): a seeded random window per training
+     * image and the center window for validation.
+     */
     public record Config(int epochs, int batchSize, Optimizer optimizer, Schedule schedule, Loss loss, boolean dropout,
-                         boolean mirror, long seed, int patience, Path out, boolean resume, Device device, boolean cache) {
+                         boolean mirror, long seed, int patience, Path out, boolean resume, Device device, boolean cache,
+                         int crop) {
+        /** Without cropping. */
+        public Config(int epochs, int batchSize, Optimizer optimizer, Schedule schedule, Loss loss, boolean dropout,
+                      boolean mirror, long seed, int patience, Path out, boolean resume, Device device, boolean cache) {
+            this(epochs, batchSize, optimizer, schedule, loss, dropout, mirror, seed, patience, out, resume, device, cache, 0);
+        }
     }
 
     /** The model with trained weights, its history, and whether the bottleneck was cached. */
@@ -43,9 +54,20 @@ public final class Trainer {
 
     public static Result fit(Graph model, Samples train, Samples val, Config c, PrintWriter log) {
         ShapeInference.run(model);
-        check(model, train, "training");
+        int crop = c.crop();
+        long[] trShape = train.sampleShape();
+        if (crop > 0) {
+            if (trShape.length != 3) {
+                throw new UsageException("--crop " + crop + " (training data): samples of shape " + java.util.Arrays.toString(trShape)
+                        + " are not images. Crop only CHW images");
+            }
+            Crops.center(1, (int) trShape[1], (int) trShape[2], crop); // fails early when the window does not fit
+            trShape = new long[] {trShape[0], crop, crop};
+            val = val == null ? null : Crops.centered(val, crop);
+        }
+        check(model, train, trShape, "training");
         if (val != null) {
-            check(model, val, "validation");
+            check(model, val, val.sampleShape(), "validation");
         }
         List<String> trainable = TrainingStep.trainableParams(model);
         if (trainable.isEmpty()) {
@@ -55,7 +77,7 @@ public final class Trainer {
         Samples tr = train;
         Samples va = val;
         boolean cached = false;
-        if (c.cache() && !c.mirror()) {
+        if (c.cache() && !c.mirror() && crop == 0) {
             Optional<Subgraphs.Split> split = Subgraphs.frozenPrefix(model, trainable);
             if (split.isPresent()) {
                 Subgraphs.Split s = split.get();
@@ -68,8 +90,11 @@ public final class Trainer {
             }
         }
         if (!cached) {
-            log.println("bottleneck caching: off (" + (c.mirror() ? "random mirroring is on" : !c.cache() ? "disabled"
-                    : "the frozen layers do not form a prefix") + ")");
+            String why = crop > 0 && c.mirror() ? "random cropping and random mirroring are on"
+                    : crop > 0 ? "random cropping is on" : c.mirror() ? "random mirroring is on" : !c.cache() ? "disabled"
+                    : "the frozen layers do not form a prefix";
+            log.println("bottleneck caching: off (" + why + (crop > 0 || c.mirror()
+                    ? ": every epoch feeds different pixels" : "") + ")");
         }
         TrainingStep.Built step = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), c.dropout(), false));
         TrainingStep.Built eval = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), false, true));
@@ -102,6 +127,8 @@ public final class Trainer {
                 long t0 = System.nanoTime();
                 int[] order = Samples.shuffled(tr.size(), c.seed() * 1_000_003L + epoch);
                 SplittableRandom flips = new SplittableRandom(c.seed() ^ (epoch * 0x9E3779B97F4A7C15L));
+                // its own stream, so turning --crop on does not change the mirror draws of a run
+                SplittableRandom windows = new SplittableRandom((c.seed() + 0x5DEECE66DL) ^ (epoch * 0xBF58476D1CE4E5B9L));
                 double lossSum = 0;
                 long correct = 0;
                 double lr = 0;
@@ -117,7 +144,14 @@ public final class Trainer {
                     }
                     lr = c.schedule().lr((long) (epoch - 1) * perEpoch + b);
                     long[] labels = tr.labels(idx);
-                    StepSession.Out o = s.step(tr.batch(idx, mirror), tr.batchShape(idx.length), labels, (float) lr);
+                    StepSession.Out o;
+                    if (crop > 0) {
+                        long[] full = tr.sampleShape();
+                        Crops w = Crops.random(windows, idx.length, (int) full[1], (int) full[2], crop);
+                        o = s.step(w.batch(tr, idx, mirror), new long[] {idx.length, full[0], crop, crop}, labels, (float) lr);
+                    } else {
+                        o = s.step(tr.batch(idx, mirror), tr.batchShape(idx.length), labels, (float) lr);
+                    }
                     lossSum += o.loss() * idx.length;
                     correct += correct(o.logits(), labels, (int) step.classes());
                 }
@@ -218,7 +252,7 @@ public final class Trainer {
     }
 
     /** Fails before training when the data cannot feed the model or its head. */
-    static void check(Graph model, Samples set, String what) {
+    static void check(Graph model, Samples set, long[] want, String what) {
         if (set.size() == 0) {
             throw new UsageException(what + " data: holds no samples. Point DATA at a folder with images");
         }
@@ -230,13 +264,13 @@ public final class Trainer {
             }
         }
         TensorType in = model.type(model.inputs().get(0).name());
-        long[] want = set.sampleShape();
         if (in != null && in.shape() != null) {
             for (int i = 1; i < in.shape().rank(); i++) {
                 var d = in.shape().dim(i);
                 if (i - 1 >= want.length || (d.isFixed() && d.value() != want[i - 1])) {
                     throw new UsageException(what + " data: samples are " + java.util.Arrays.toString(want) + " but model input '"
-                            + model.inputs().get(0).name() + "' is " + in + ". Resize the images (--size) or use another model");
+                            + model.inputs().get(0).name() + "' is " + in + ". Resize the images (--size), crop them (--crop) or use "
+                            + "another model");
                 }
             }
         }
