@@ -57,14 +57,10 @@ final class DataOptions {
             }
             return crop;
         }
-        String m = g.metadata().get("preprocess.crop_size");
-        if (m == null) {
-            return 0;
-        }
         try {
-            return Math.max(0, Integer.parseInt(m.trim()));
-        } catch (NumberFormatException e) {
-            throw new UsageException("model metadata 'preprocess.crop_size' (" + m + "): not an integer. Pass --crop");
+            return graft.ir.Preprocessing.cropSize(g.metadata());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage() + ". Pass --crop");
         }
     }
 

@@ -14,7 +14,8 @@ import java.util.Map;
  * mean/std lists (aliases {@code color_order}, {@code color}); {@code preprocess.pixel_scale}
  * (torchvision: 1/255); {@code preprocess.mean} (alias {@code mean_value}, as Caffe's
  * transform_param names it); {@code preprocess.std}; {@code preprocess.scale}, Caffe's
- * transform_param scale, applied after the mean. Lists are comma-separated; a number may be
+ * transform_param scale, applied after the mean; {@code preprocess.crop_size}, Caffe's crop_size
+ * (read by {@link #cropSize}, used by training data). Lists are comma-separated; a number may be
  * written as a fraction ({@code 1/255}). Caffe VGG / Keras VGG16: BGR, mean 103.939,116.779,123.68.
  * The one reader of these keys, shared by validation and training data.
  */
@@ -33,6 +34,27 @@ public record Preprocessing(boolean bgr, double pixelScale, double[] mean, doubl
                 number(meta, "preprocess.pixel_scale", 1),
                 list(meta, key(meta, "preprocess.mean", "preprocess.mean_value")),
                 list(meta, "preprocess.std"), number(meta, "preprocess.scale", 1));
+    }
+
+    /**
+     * Caffe's transform_param {@code crop_size} ({@code preprocess.crop_size}): the side of the
+     * square window the data layer cuts, 0 when absent. Throws IllegalArgumentException naming
+     * the key when it is not a non-negative integer.
+     */
+    public static int cropSize(Map<String, String> meta) {
+        String v = meta.get("preprocess.crop_size");
+        if (v == null) {
+            return 0;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the key
+        }
+        throw new IllegalArgumentException("model metadata 'preprocess.crop_size' (" + v + ") is not a non-negative integer");
     }
 
     /** Mean of channel c (0 when none is given; one value serves every channel). */
