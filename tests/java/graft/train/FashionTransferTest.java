@@ -87,7 +87,7 @@ class FashionTransferTest {
     static Run fit(Graph g, Samples set, Samples eval, int epochs, Optimizer opt, double lr, long seed) {
         long t0 = System.nanoTime();
         Trainer.Config c = new Trainer.Config(epochs, 32, opt, Schedule.fixed(lr), Loss.SOFTMAX_CROSS_ENTROPY, true, false, seed, 0,
-                null, false, Device.CPU, true);
+                null, false, Device.CPU, true, 0);
         Trainer.Result r = Trainer.fit(g, set, null, c, new PrintWriter(java.io.Writer.nullWriter()));
         double secs = (System.nanoTime() - t0) / 1e9;
         return new Run(r.model(), accuracy(r.model(), eval), secs, lr);

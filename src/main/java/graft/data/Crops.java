@@ -20,7 +20,7 @@ public record Crops(int[] top, int[] left, int size) {
 
     /** Random windows for {@code n} samples of height {@code h} and width {@code w}. */
     public static Crops random(SplittableRandom r, int n, int h, int w, int size) {
-        check(h, w, size);
+        requireFits(h, w, size);
         int[] t = new int[n];
         int[] l = new int[n];
         for (int k = 0; k < n; k++) {
@@ -32,7 +32,7 @@ public record Crops(int[] top, int[] left, int size) {
 
     /** The center window for each of {@code n} samples. */
     public static Crops center(int n, int h, int w, int size) {
-        check(h, w, size);
+        requireFits(h, w, size);
         int[] t = new int[n];
         int[] l = new int[n];
         java.util.Arrays.fill(t, (h - size) / 2);
@@ -61,7 +61,8 @@ public record Crops(int[] top, int[] left, int size) {
         return new Samples(all, s.labels(), new long[] {shape[0], size, size}, s.classes());
     }
 
-    private static void check(int h, int w, int size) {
+    /** Refuses a window that does not fit h x w images (one line, exit 2). */
+    public static void requireFits(int h, int w, int size) {
         if (size < 1 || size > h || size > w) {
             throw new graft.error.UsageException("crop size '" + size + "' (data): larger than the " + h + "x" + w
                     + " images or not positive. Resize the images to at least the crop size");

@@ -14,9 +14,7 @@ public record DecayMult(String layer, float weights, float bias) implements Edit
     @Override
     public void check(Graph g) {
         Layers.require(g, describe(), layer);
-        if (weights < 0 || bias < 0 || !Float.isFinite(weights) || !Float.isFinite(bias)) {
-            throw new EditException(describe(), "multipliers must be finite and not negative");
-        }
+        Num.requireMultipliers(describe(), weights, bias);
     }
 
     @Override

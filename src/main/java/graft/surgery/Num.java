@@ -12,4 +12,11 @@ final class Num {
     static String text(float v) {
         return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Float.toString(v);
     }
+
+    /** Refuses Caffe multipliers (weights, bias) that are negative or not finite, for {@code edit}. */
+    static void requireMultipliers(String edit, float weights, float bias) {
+        if (weights < 0 || bias < 0 || !Float.isFinite(weights) || !Float.isFinite(bias)) {
+            throw new EditException(edit, "multipliers must be finite and not negative");
+        }
+    }
 }

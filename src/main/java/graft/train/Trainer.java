@@ -38,11 +38,6 @@ public final class Trainer {
     public record Config(int epochs, int batchSize, Optimizer optimizer, Schedule schedule, Loss loss, boolean dropout,
                          boolean mirror, long seed, int patience, Path out, boolean resume, Device device, boolean cache,
                          int crop) {
-        /** Without cropping. */
-        public Config(int epochs, int batchSize, Optimizer optimizer, Schedule schedule, Loss loss, boolean dropout,
-                      boolean mirror, long seed, int patience, Path out, boolean resume, Device device, boolean cache) {
-            this(epochs, batchSize, optimizer, schedule, loss, dropout, mirror, seed, patience, out, resume, device, cache, 0);
-        }
     }
 
     /** The model with trained weights, its history, and whether the bottleneck was cached. */
@@ -61,7 +56,7 @@ public final class Trainer {
                 throw new UsageException("--crop " + crop + " (training data): samples of shape " + java.util.Arrays.toString(trShape)
                         + " are not images. Crop only CHW images");
             }
-            Crops.center(1, (int) trShape[1], (int) trShape[2], crop); // fails early when the window does not fit
+            Crops.requireFits((int) trShape[1], (int) trShape[2], crop);
             trShape = new long[] {trShape[0], crop, crop};
             val = val == null ? null : Crops.centered(val, crop);
         }
