@@ -65,6 +65,7 @@ public final class OnnxExporter {
         }
         GraphValidator.check(g);
         Plan plan = plan(g, s.opset());
+        graft.io.Timing.mark("onnx write: planned");
         long weightBytes = 0;
         for (Weight w : plan.weights) {
             weightBytes += w.byteSize();
@@ -355,8 +356,10 @@ public final class OnnxExporter {
                     ps.weight(w);
                 }
             }
+            graft.io.Timing.mark("onnx write: weights copied");
             ps.bytes(metadata(g).toByteArray());
         }
+        graft.io.Timing.mark("onnx write: metadata written");
         if (data != null) {
             try (ProtoStream ds = new ProtoStream(data.channel())) {
                 for (int i = 0; i < headers.size(); i++) {

@@ -61,6 +61,7 @@ public final class OnnxImporter {
         if (size > Integer.MAX_VALUE) {
             throw new MalformedModelException(file, "is " + size + " bytes; an ONNX protobuf cannot exceed 2 GB (use external data)");
         }
+        graft.io.Timing.mark("onnx read: start");
         ByteBuffer mapped = ModelFiles.map(file);
         sniff(file, mapped);
         ModelProto model;
@@ -76,6 +77,7 @@ public final class OnnxImporter {
         } catch (RuntimeException e) {
             throw new MalformedModelException(file, "is corrupted: " + e.getClass().getSimpleName());
         }
+        graft.io.Timing.mark("onnx read: protobuf parsed");
         try {
             return convert(model, file, size, RawDataIndex.of(mapped));
         } catch (InvalidGraphException e) {

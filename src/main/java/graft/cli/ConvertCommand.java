@@ -61,10 +61,13 @@ final class ConvertCommand implements Callable<Integer> {
             inputs.add(input.config);
         }
         graft.io.AtomicOutput.checkTarget(out, force, inputs);
+        graft.io.Timing.mark("convert: options parsed");
         Graph g = ModelLoader.load(in, input.from, input.toOptions());
+        graft.io.Timing.mark("convert: model read");
         Options o = Options.none().set("opset", opset).set("external-data", externalData).set("force", force).set("inputs", inputs)
                 .set("explicit-padding", kerasExplicitPadding);
         target.write(g, out, o);
+        graft.io.Timing.mark("convert: model written");
         spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
                 g.layers().size(), g.parameterCount());
         return 0;

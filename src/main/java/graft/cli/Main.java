@@ -60,7 +60,10 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        graft.io.Timing.mark("main");
+        int code = execute(args);
+        graft.io.Timing.mark("exit");
+        System.exit(code);
     }
 
     /** Runs the command line and returns the exit code (used by tests without forking a JVM). */
@@ -71,6 +74,7 @@ public final class Main implements Runnable {
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         boolean verbose = java.util.Arrays.asList(args).contains("-v") || java.util.Arrays.asList(args).contains("--verbose");
         CommandLine cl = new CommandLine(new Main());
+        graft.io.Timing.mark("picocli: root built");
         String only = named(args);
         // --version needs no subcommand at all; help and errors list them all.
         boolean none = only == null && args.length > 0 && (args[0].equals("-V") || args[0].equals("--version"));
@@ -79,6 +83,7 @@ public final class Main implements Runnable {
                 cl.addSubcommand(e.getKey(), e.getValue().get());
             }
         }
+        graft.io.Timing.mark("picocli: subcommand added");
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, line, parse) -> {

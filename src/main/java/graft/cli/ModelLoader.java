@@ -16,6 +16,7 @@ final class ModelLoader {
         ModelFormat f = Formats.forFile(file, from);
         CompletableFuture<String> sha = CompletableFuture.supplyAsync(() -> sha256(file));
         Graph g = f.read(file, options);
+        graft.io.Timing.mark("read: " + f.name() + " parsed");
         g.metadata().put("graft.source", file.getFileName().toString());
         g.metadata().put("graft.source_format", f.name());
         g.putDeferredMetadata("graft.source_sha256", sha);
