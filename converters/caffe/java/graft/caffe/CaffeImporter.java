@@ -47,7 +47,9 @@ public final class CaffeImporter {
         NetParameter net;
         Map<String, List<Weight>> blobs = Map.of();
         if (CaffeFormat.isBinary(file)) {
+            graft.io.Timing.mark("caffe read: start");
             CaffeBinary.Parsed parsed = CaffeBinary.read(file);
+            graft.io.Timing.mark("caffe read: binary parsed");
             net = parsed.net();
             blobs = parsed.blobs();
         } else {
