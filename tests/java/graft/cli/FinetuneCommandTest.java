@@ -176,7 +176,7 @@ class FinetuneCommandTest {
         Files.writeString(data.resolve("red/broken.png"), "not a png");
         Cli.Result r = Cli.run("finetune", model.toString(), data.toString(), "-o", dir.resolve("o1").toString());
         assertThat(r.code()).isEqualTo(3);
-        assertThat(r.err()).contains("broken.png").contains("not a readable JPEG or PNG image").doesNotContain("epoch");
+        assertThat(r.err()).contains("broken.png").contains("not a readable image").doesNotContain("epoch");
         Files.delete(data.resolve("red/broken.png"));
 
         Files.createDirectories(data.resolve("yellow"));

@@ -1,9 +1,6 @@
 package graft.data;
 
-import graft.error.MalformedModelException;
 import graft.error.UsageException;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,7 +12,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 
 /**
  * A folder with one subfolder per class (Keras {@code flow_from_directory}): JPEG and PNG
@@ -97,44 +93,13 @@ public final class ImageFolder {
     }
 
     private static void decode(Path file, float[] out, int offset, int size, int resize, int channels, Preprocess pre) {
-        BufferedImage img;
-        try {
-            img = ImageIO.read(file.toFile());
-        } catch (IOException | RuntimeException e) {
-            throw new MalformedModelException(file, "is not a readable JPEG or PNG image: " + e.getMessage(), e);
-        }
-        if (img == null) {
-            throw new MalformedModelException(file, "is not a readable JPEG or PNG image");
-        }
+        BufferedImage img = ImageDecoder.read(file);
         int w = img.getWidth();
         int h = img.getHeight();
         double f = (double) Math.max(resize, size) / Math.min(w, h);
         int rw = Math.max(size, (int) Math.round(w * f));
         int rh = Math.max(size, (int) Math.round(h * f));
-        BufferedImage scaled = new BufferedImage(rw, rh, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = scaled.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-        g.drawImage(img, 0, 0, rw, rh, null);
-        g.dispose();
-        int x0 = (rw - size) / 2;
-        int y0 = (rh - size) / 2;
-        int plane = size * size;
-        for (int y = 0; y < size; y++) {
-            for (int x = 0; x < size; x++) {
-                int rgb = scaled.getRGB(x0 + x, y0 + y);
-                int r = (rgb >> 16) & 0xff;
-                int gg = (rgb >> 8) & 0xff;
-                int b = rgb & 0xff;
-                int k = y * size + x;
-                if (channels == 1) {
-                    out[offset + k] = (float) (0.299 * r + 0.587 * gg + 0.114 * b);
-                } else {
-                    out[offset + k] = r;
-                    out[offset + plane + k] = gg;
-                    out[offset + 2 * plane + k] = b;
-                }
-            }
-        }
-        pre.apply(out, channels, offset, plane);
+        ImageDecoder.pixels(ImageDecoder.resized(img, rw, rh), (rw - size) / 2, (rh - size) / 2, size, size, channels, out, offset);
+        pre.apply(out, channels, offset, size * size);
     }
 }

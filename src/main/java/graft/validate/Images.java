@@ -1,15 +1,11 @@
 package graft.validate;
 
-import graft.error.MalformedModelException;
 import graft.error.UsageException;
 import graft.ir.Dim;
 import graft.ir.Graph;
 import graft.ir.TensorType;
 import graft.ir.Value;
 import graft.runtime.Tensor;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,11 +13,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 
 /**
  * A batch of real images for a model's single image input: every .png/.jpg/.jpeg/.bmp/.gif of
- * a folder (sorted by name), decoded with javax.imageio, resized (bilinear) to the input's
+ * a folder (sorted by name), decoded by {@link graft.data.ImageDecoder}, resized (bilinear) to the input's
  * H x W, laid out as the input is (NCHW or NHWC), and preprocessed with the model's own
  * metadata, read from the {@code preprocess.*} keys:
  * <pre>
@@ -91,17 +86,15 @@ public final class Images {
         List<Path> files = files(dir);
         int n = files.size();
         float[] data = new float[n * c * h * w];
+        int plane = h * w;
+        float[] chw = new float[c * plane];
         for (int i = 0; i < n; i++) {
-            BufferedImage img = resized(files.get(i), w, h);
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    int rgb = img.getRGB(x, y);
-                    int[] px = {(rgb >> 16) & 0xff, (rgb >> 8) & 0xff, rgb & 0xff};
-                    for (int ch = 0; ch < c; ch++) {
-                        double p = c == 1 ? 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2] : px[pre.bgr() ? 2 - ch : ch];
-                        int at = last ? ((i * h + y) * w + x) * c + ch : ((i * c + ch) * h + y) * w + x;
-                        data[at] = (float) pre.apply(p, ch);
-                    }
+            graft.data.ImageDecoder.pixels(graft.data.ImageDecoder.resized(graft.data.ImageDecoder.read(files.get(i)), w, h), 0, 0, w, h, c, chw, 0);
+            for (int ch = 0; ch < c; ch++) {
+                int src = c == 3 && pre.bgr() ? 2 - ch : ch;
+                for (int k = 0; k < plane; k++) {
+                    int at = last ? (i * plane + k) * c + ch : (i * c + ch) * plane + k;
+                    data[at] = (float) pre.apply(chw[src * plane + k], ch);
                 }
             }
         }
@@ -115,23 +108,5 @@ public final class Images {
 
     private static long pick(long fixed, long dflt) {
         return fixed > 0 ? fixed : dflt;
-    }
-
-    private static BufferedImage resized(Path file, int w, int h) {
-        BufferedImage src;
-        try {
-            src = ImageIO.read(file.toFile());
-        } catch (IOException e) {
-            throw new MalformedModelException(file, "cannot decode the image (" + e.getMessage() + ")");
-        }
-        if (src == null) {
-            throw new MalformedModelException(file, "not an image javax.imageio can decode");
-        }
-        BufferedImage dst = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = dst.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-        g.drawImage(src, 0, 0, w, h, null);
-        g.dispose();
-        return dst;
     }
 }
