@@ -111,6 +111,50 @@ class FinetuneCommandTest {
         assertThat(run.code()).as(run.err()).isZero();
     }
 
+    /**
+     * Random crops and mirrors come from streams seeded by (seed, epoch), so a run interrupted
+     * after epoch 2 and resumed trains epoch 3 on the same windows and flips as a run that never
+     * stopped, from the same parameters and optimizer state: the same loss, to float rounding.
+     */
+    @Test
+    void resumeWithRandomCropsContinuesAsAnUninterruptedRun() throws IOException {
+        Path dir = TestPaths.scratch("finetune-crop-resume");
+        Path data = images(dir.resolve("data"), 6);
+        String[] common = {"--batch-size", "6", "--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.01", "--freeze-upto",
+                lastPoolLayer(), "--val-fraction", "0.25", "--size", "10", "--crop", "8", "--mirror", "--seed", "7"};
+        Path straight = dir.resolve("straight");
+        Cli.Result a = Cli.run(concat(new String[] {"finetune", model.toString(), data.toString(), "-o", straight.toString(),
+                "--epochs", "3"}, common));
+        assertThat(a.code()).as(a.err()).isZero();
+        assertThat(a.out()).contains("bottleneck caching: off (random cropping and random mirroring are on");
+        Path resumed = dir.resolve("resumed");
+        Cli.Result b1 = Cli.run(concat(new String[] {"finetune", model.toString(), data.toString(), "-o", resumed.toString(),
+                "--epochs", "2"}, common));
+        assertThat(b1.code()).as(b1.err()).isZero();
+        Cli.Result b2 = Cli.run(concat(new String[] {"finetune", model.toString(), data.toString(), "-o", resumed.toString(),
+                "--epochs", "3", "--resume"}, common));
+        assertThat(b2.code()).as(b2.err()).isZero();
+        assertThat(b2.out()).contains("resumed from the checkpoint of epoch 2").contains("epoch 3/3").doesNotContain("epoch 2/3");
+        List<String> ha = Files.readAllLines(straight.resolve("history.csv"));
+        List<String> hb = Files.readAllLines(resumed.resolve("history.csv"));
+        assertThat(hb).hasSameSizeAs(ha).hasSize(4);
+        for (int row = 1; row <= 3; row++) {
+            String[] x = ha.get(row).split(",");
+            String[] y = hb.get(row).split(",");
+            for (int col = 1; col <= 4; col++) { // loss, acc, val_loss, val_acc
+                double u = Double.parseDouble(x[col]);
+                double v = Double.parseDouble(y[col]);
+                assertThat(v).as("epoch %d, %s", row, ha.get(0).split(",")[col]).isCloseTo(u, org.assertj.core.data.Offset.offset(1e-5 * Math.max(1, Math.abs(u))));
+            }
+        }
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
     @Test
     void recipeGivesTheNewHeadAndTheFrozenTrunk() throws IOException {
         Path dir = TestPaths.scratch("finetune-recipe");
