@@ -42,5 +42,18 @@ awk -v mc="$mc" -v mg="$mg" -v mk="$mk" -v peak="$peak" -v size="$size" -v runs=
   printf "graft, hashing   %.3f s   (ratio %.2fx cp; GRAFT_HASH_CACHE=0: SHA-256 of the source on the second core)\n", mk, mk/mc;
   printf "graft peak RSS   %.1f MB  (%.2fx model size; target <= 1.5x)\n", peak/1024, peak*1024/size;
 }'
+# Where the time goes: GRAFT_TIMING=1 marks (graft.io.Timing), median ms after the launch over 3 runs.
+echo "phases (ms after launch, median of 3; GRAFT_TIMING=1):"
+for i in 1 2 3; do
+  rm -f "$work/out$ext" "$work/out$ext.data"
+  t0=$(date +%s%3N)
+  GRAFT_TIMING=1 ./graft convert "$model" "$work/out$ext" 2>"$work/timing.txt" >/dev/null
+  t1=$(date +%s%3N)
+  awk -v t0="$t0" '/^graft-timing/ {k++; printf "%02d\t%s\t%d\n", k, substr($0, index($0, $3)), $2 - t0}' "$work/timing.txt"
+  printf '99\tprocess ended\t%d\n' $((t1 - t0))
+done | sort -t$'\t' -k1,1n -s | awk -F'\t' '{v[$1] = v[$1] " " $3; n[$1] = $2} END {for (k in v) print k "\t" n[k] "\t" v[k]}' | sort -n |
+  while IFS=$'\t' read -r k name vals; do
+    printf '  %6d  %s\n' "$(printf '%s\n' $vals | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "$name"
+  done
 # the machine's load during the runs: on a shared machine the medians mean little without it
 echo "load average     $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
