@@ -64,13 +64,19 @@ final class SpatialGrads {
         long[] kernel = Arrays.copyOfRange(sw, 2, sw.length);
         Window w = window(n, kernel);
         long group = n.intAttr("group", 1);
-        if (want[0] && group == 1 && sx.length == 4 && allOnes(w.strides) && allOnes(w.dilations) && fitsFlipped(w)) {
+        Winograd wino = new Winograd(e);
+        boolean winograd = Winograd.enabled() && Winograd.applies(n, sx, sw);
+        if (want[0] && winograd) {
+            dx[0] = wino.inputGrad(dy, wName, sx, sw);
+        } else if (want[0] && group == 1 && sx.length == 4 && allOnes(w.strides) && allOnes(w.dilations) && fitsFlipped(w)) {
             dx[0] = inputGradByConv(dy, wName, w);
         } else if (want[0]) {
             dx[0] = e.op("ConvTranspose", List.of(dy, wName), Emitter.attrs("strides", w.strides, "pads", w.pads,
                     "dilations", w.dilations, "group", group, "kernel_shape", kernel, "output_padding", outputPadding(sx, sy, w)));
         }
-        if (want[1]) {
+        if (want[1] && winograd && wino.hasTiles(n)) {
+            dx[1] = wino.weightGrad(n, dy, sx, sw);
+        } else if (want[1]) {
             dx[1] = group == 1 ? weightGrad(x, dy, sx, sy, sw, kernel, w) : groupedWeightGrad(x, dy, sx, sy, sw, kernel, w, group);
         }
         if (dx.length > 2 && want[2]) {
