@@ -5,16 +5,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Winograd F(2x2, 3x3) convolution (Lavin and Gray) for the wide 3x3, stride-1, pad-1 layers of
- * VGG-style networks, written with standard ONNX ops: the padded input is cut into overlapping
- * 4x4 tiles at stride 2, each tile transformed (B^T d B), multiplied channel-wise with the
- * transformed kernel (G g G^T) as 16 batched matrix products, and transformed back (A^T m A)
- * into 2x2 output blocks. The 16 products need 16/36 of a direct convolution's multiplies.
+ * Winograd convolution (Lavin and Gray) for the wide 3x3, stride-1, pad-1 layers of VGG-style
+ * networks, written with standard ONNX ops: the padded input is cut into overlapping
+ * (m+2)x(m+2) tiles at stride m, each tile transformed (B^T d B), multiplied channel-wise with
+ * the transformed kernel (G g G^T) as (m+2)^2 batched matrix products, and transformed back
+ * (A^T p A) into m x m output blocks. F(4x4, 3x3) (the default) needs 36/144 of a direct
+ * convolution's multiplies per output, F(2x2, 3x3) ({@code GRAFT_WINOGRAD=2}) 16/36;
+ * {@code GRAFT_WINOGRAD=0} keeps the direct convolutions.
  *
- * <p>The same transforms give the weight gradient (the transposition principle: F(3x3, 2x2)
+ * <p>The same transforms give the weight gradient (the transposition principle: F(3x3, m x m)
  * uses the same data transform B, A as its filter transform and G^T as its output transform),
  * so the forward pass's transformed input is reused there, and the input gradient is another
- * F(2x2, 3x3) convolution of dY whose kernel transform absorbs the flip. Only used where the
+ * F(m x m, 3x3) convolution of dY whose kernel transform absorbs the flip. Only used where the
  * matrix products dominate (both channel counts at least {@link #MIN_CHANNELS}): for narrow
  * layers the transforms cost more than they save. Stateless apart from the emitter.
  */
@@ -25,14 +27,30 @@ final class Winograd {
     /** Suffix of the forward pass's transformed input, looked up by the weight gradient. */
     private static final String TILES = "__winograd_tiles";
 
-    private static final double[][] BT = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-    private static final double[][] G = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    private static final double[][] AT = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    private static final double[][] BT2 = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+    private static final double[][] G2 = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    private static final double[][] AT2 = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    private static final double[][] BT4 = {{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+        {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+    private static final double[][] G4 = {{1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+        {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    private static final double[][] AT4 = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
 
     private final Emitter e;
+    /** Output block size m of F(m x m, 3x3); tiles are (m + 2) x (m + 2) at stride m. */
+    private final long m;
+    private final long t;
+    private final double[][] bt;
+    private final double[][] g;
+    private final double[][] at;
 
     Winograd(Emitter e) {
         this.e = e;
+        this.m = "2".equals(System.getenv("GRAFT_WINOGRAD")) ? 2 : 4;
+        this.t = m + 2;
+        this.bt = m == 4 ? BT4 : BT2;
+        this.g = m == 4 ? G4 : G2;
+        this.at = m == 4 ? AT4 : AT2;
     }
 
     /** Off with GRAFT_WINOGRAD=0 (the direct convolutions instead), for comparisons. */
@@ -107,61 +125,63 @@ final class Winograd {
         return e.graph().nodes().stream().anyMatch(m -> m.outputs().contains(t));
     }
 
-    /** dX of a qualifying conv: the F(2x2, 3x3) convolution of dY with the flipped, channel-swapped kernel. */
+    /** dX of a qualifying conv: the Winograd convolution of dY with the flipped, channel-swapped kernel. */
     String inputGrad(String dy, String w, long[] sx, long[] sw) {
         String tiles = tiles(dy, sw[0], sx[2], sx[3]);
         return products(tiles, kernel(w, true, sw[0], sw[1]), sw[1], sx[2], sx[3], null);
     }
 
     /**
-     * dW of a qualifying conv whose forward went through {@link #forward}: for each of the 16
-     * tile positions, (A dY A^T) times the forward's (B^T X B), summed over tiles by one batched
-     * product [16, O, T] x [16, T, C], then G^T (.) G back to 3x3.
+     * dW of a qualifying conv whose forward went through {@link #forward}: for each of the
+     * (m+2)^2 tile positions, (A dY A^T) of dY's m x m blocks times the forward's (B^T X B),
+     * summed over tiles by one batched product [(m+2)^2, O, T] x [(m+2)^2, T, C], then G^T (.) G
+     * back to 3x3.
      */
     String weightGrad(Node n, String dy, long[] sx, long[] sw) {
         long o = sw[0];
         long c = sw[1];
-        long th = (sx[2] + 1) / 2;
-        long tw = (sx[3] + 1) / 2;
-        String d = padTo(dy, sx[2], sx[3], 2 * th, 2 * tw);
-        d = e.reshape(d, e.ints(-1, o, th, 2, tw, 2));
-        // [n, o, th, i, tw, j] -> [i, j, o, n, th, tw]: the 2x2 block index first, tiles last.
-        d = e.reshape(e.transpose(d, 3, 5, 1, 0, 2, 4), e.ints(4, -1));
-        String dt = e.reshape(e.op("MatMul", constant(kron(transpose(AT), transpose(AT))), d), e.ints(16, o, -1));
-        String m = e.op("MatMul", dt, n.output(0) + TILES);
-        String g = e.op("MatMul", constant(kron(transpose(G), transpose(G))), e.reshape(m, e.ints(16, -1)));
-        g = e.transpose(e.reshape(g, e.ints(9, o, c)), 1, 2, 0);
-        return e.reshape(g, e.ints(o, c, 3, 3));
+        long th = (sx[2] + m - 1) / m;
+        long tw = (sx[3] + m - 1) / m;
+        String d = padTo(dy, sx[2], sx[3], m * th, m * tw);
+        d = e.reshape(d, e.ints(-1, o, th, m, tw, m));
+        // [n, o, th, i, tw, j] -> [i, j, o, n, th, tw]: the m x m block index first, tiles last.
+        d = e.reshape(e.transpose(d, 3, 5, 1, 0, 2, 4), e.ints(m * m, -1));
+        String dt = e.reshape(e.op("MatMul", constant(kron(transpose(at), transpose(at))), d), e.ints(t * t, o, -1));
+        String p = e.op("MatMul", dt, n.output(0) + TILES);
+        String gw = e.op("MatMul", constant(kron(transpose(g), transpose(g))), e.reshape(p, e.ints(t * t, -1)));
+        gw = e.transpose(e.reshape(gw, e.ints(9, o, c)), 1, 2, 0);
+        return e.reshape(gw, e.ints(o, c, 3, 3));
     }
 
     /**
-     * B^T d B of every 4x4 tile (stride 2) of {@code x} [N, C, H, W] zero-padded by one (and
-     * by one more at the bottom/right when H or W is odd): [16, T, C], T = N * tiles.
+     * B^T d B of every (m+2)x(m+2) tile (stride m) of {@code x} [N, C, H, W] zero-padded by one
+     * (and at the bottom/right up to whole tiles): [(m+2)^2, T, C], T = N * tiles.
      */
     private String tiles(String x, long c, long h, long w) {
-        long th = (h + 1) / 2;
-        long tw = (w + 1) / 2;
+        long th = (h + m - 1) / m;
+        long tw = (w + m - 1) / m;
         String nhwc = e.transpose(x, 0, 2, 3, 1);
-        String padded = e.op("Pad", nhwc, e.ints(0, 1, 1, 0, 0, 2 * th + 1 - h, 2 * tw + 1 - w, 0));
+        String padded = e.op("Pad", nhwc, e.ints(0, 1, 1, 0, 0, m * th + 1 - h, m * tw + 1 - w, 0));
         List<String> parts = new ArrayList<>();
         String flat = e.ints(1, -1);
         String axes = e.ints(1, 2);
-        String steps = e.ints(2, 2);
-        for (long a = 0; a < 4; a++) {
-            for (long b = 0; b < 4; b++) {
-                String s = e.op("Slice", padded, e.ints(a, b), e.ints(a + 2 * th - 1, b + 2 * tw - 1), axes, steps);
+        String steps = e.ints(m, m);
+        for (long a = 0; a < t; a++) {
+            for (long b = 0; b < t; b++) {
+                String s = e.op("Slice", padded, e.ints(a, b), e.ints(a + m * (th - 1) + 1, b + m * (tw - 1) + 1), axes, steps);
                 parts.add(e.reshape(s, flat));
             }
         }
         String d = e.op("Concat", parts, Emitter.attrs("axis", 0L));
-        return e.reshape(e.op("MatMul", constant(kron(BT, BT)), d), e.ints(16, -1, c));
+        return e.reshape(e.op("MatMul", constant(kron(bt, bt)), d), e.ints(t * t, -1, c));
     }
 
     /**
-     * G g G^T of W [O, C, 3, 3] as [16, C, O]; flipped: of the input-gradient kernel, [16, O, C].
+     * G g G^T of W [O, C, 3, 3] as [(m+2)^2, C, O]; flipped: of the input-gradient kernel,
+     * [(m+2)^2, O, C].
      * Both start from the taps-first [9, O, C] copy of W, made once per weight and step: ONNX
      * Runtime transposes [O, C, 9] to [9, O, C] in an eighth of the time [9, C, O] takes, and
-     * [16, O, C] to [16, C, O] afterwards is a plain batched matrix transpose.
+     * the forward's [(m+2)^2, O, C] to [(m+2)^2, C, O] afterwards folds into its product.
      */
     private String kernel(String w, boolean flipped, long o, long c) {
         String taps = w + "__winograd_taps";
@@ -169,34 +189,34 @@ final class Winograd {
             String t = e.transpose(e.reshape(w, e.ints(0, 0, 9)), 2, 0, 1);
             renameLast(e.reshape(t, e.ints(9, -1)), taps);
         }
-        double[][] k = kron(G, G);
+        double[][] k = kron(g, g);
         if (flipped) {
             // W'[c, o, r, s] = W[o, c, 2 - r, 2 - s]: tap rs of W' is tap 8 - rs of W.
-            double[][] f = new double[16][9];
-            for (int i = 0; i < 16; i++) {
+            double[][] f = new double[k.length][9];
+            for (int i = 0; i < k.length; i++) {
                 for (int j = 0; j < 9; j++) {
                     f[i][j] = k[i][8 - j];
                 }
             }
             k = f;
         }
-        String u = e.reshape(e.op("MatMul", constant(k), taps), e.ints(16, o, c));
+        String u = e.reshape(e.op("MatMul", constant(k), taps), e.ints(t * t, o, c));
         return flipped ? u : e.transpose(u, 0, 2, 1);
     }
 
-    /** [16, T, C] x [16, C, O], then A^T (.) A into [N, O, H, W] (cropped when H or W is odd). */
+    /** [(m+2)^2, T, C] x [(m+2)^2, C, O], then A^T (.) A into [N, O, H, W] (cropped to H x W). */
     private String products(String tiles, String u, long o, long h, long w, String bias) {
-        long th = (h + 1) / 2;
-        long tw = (w + 1) / 2;
-        String m = e.op("MatMul", tiles, u);
-        String y = e.op("MatMul", constant(kron(AT, AT)), e.reshape(m, e.ints(16, -1)));
+        long th = (h + m - 1) / m;
+        long tw = (w + m - 1) / m;
+        String p = e.op("MatMul", tiles, u);
+        String y = e.op("MatMul", constant(kron(at, at)), e.reshape(p, e.ints(t * t, -1)));
         if (bias != null) {
-            y = e.add(e.reshape(y, e.ints(4, -1, o)), bias);
+            y = e.add(e.reshape(y, e.ints(m * m, -1, o)), bias);
         }
-        y = e.reshape(y, e.ints(2, 2, -1, th, tw, o));
+        y = e.reshape(y, e.ints(m, m, -1, th, tw, o));
         // [i, j, n, th, tw, o] -> [n, o, th, i, tw, j]
-        y = e.reshape(e.transpose(y, 2, 5, 3, 0, 4, 1), e.ints(-1, o, 2 * th, 2 * tw));
-        if (2 * th != h || 2 * tw != w) {
+        y = e.reshape(e.transpose(y, 2, 5, 3, 0, 4, 1), e.ints(-1, o, m * th, m * tw));
+        if (m * th != h || m * tw != w) {
             y = e.op("Slice", y, e.ints(0, 0), e.ints(h, w), e.ints(2, 3));
         }
         return y;
