@@ -227,8 +227,11 @@ final class Winograd {
             y = e.add(e.reshape(y, e.ints(m * m, -1, o)), bias);
         }
         y = e.reshape(y, e.ints(m, m, -1, th, tw, o));
-        // [i, j, n, th, tw, o] -> [n, o, th, i, tw, j]
-        y = e.reshape(e.transpose(y, 2, 5, 3, 0, 4, 1), e.ints(-1, o, m * th, m * tw));
+        // [i, j, n, th, tw, o] -> [n, th, i, tw, j, o] (NHWC; rows of O channels move whole), then
+        // NHWC -> NCHW: two block copies, where the one six-axis transpose to [n, o, th, i, tw, j]
+        // went element by element.
+        y = e.reshape(e.transpose(y, 2, 3, 0, 4, 1, 5), e.ints(-1, m * th, m * tw, o));
+        y = e.transpose(y, 0, 3, 1, 2);
         if (m * th != h || m * tw != w) {
             y = e.op("Slice", y, e.ints(0, 0), e.ints(h, w), e.ints(2, 3));
         }
