@@ -64,13 +64,19 @@ final class SpatialGrads {
         long[] kernel = Arrays.copyOfRange(sw, 2, sw.length);
         Window w = window(n, kernel);
         long group = n.intAttr("group", 1);
-        if (want[0] && group == 1 && sx.length == 4 && allOnes(w.strides) && allOnes(w.dilations) && fitsFlipped(w)) {
+        Winograd wino = new Winograd(e);
+        boolean winograd = Winograd.enabled() && Winograd.applies(n, sx, sw);
+        if (want[0] && winograd) {
+            dx[0] = wino.inputGrad(dy, wName, sx, sw);
+        } else if (want[0] && group == 1 && sx.length == 4 && allOnes(w.strides) && allOnes(w.dilations) && fitsFlipped(w)) {
             dx[0] = inputGradByConv(dy, wName, w);
         } else if (want[0]) {
             dx[0] = e.op("ConvTranspose", List.of(dy, wName), Emitter.attrs("strides", w.strides, "pads", w.pads,
                     "dilations", w.dilations, "group", group, "kernel_shape", kernel, "output_padding", outputPadding(sx, sy, w)));
         }
-        if (want[1]) {
+        if (want[1] && winograd && wino.hasTiles(n)) {
+            dx[1] = wino.weightGrad(n, dy, sx, sw);
+        } else if (want[1]) {
             dx[1] = group == 1 ? weightGrad(x, dy, sx, sy, sw, kernel, w) : groupedWeightGrad(x, dy, sx, sy, sw, kernel, w, group);
         }
         if (dx.length > 2 && want[2]) {
@@ -217,6 +223,14 @@ final class SpatialGrads {
     /** ONNX MaxPool Indices are flat over the whole input tensor: scatter-add dY there. */
     String maxPool(Node n, String dy) {
         String x = n.input(0);
+        long[] kernel = n.intsAttr("kernel_shape", null);
+        if (kernel != null && nonOverlapping(n, kernel)) {
+            // Each input wins at most one window, so scattering is writing: MaxUnpool, the
+            // inverse ONNX defines for MaxPool's indices, runs in a fraction of ScatterElements'
+            // time (no zero tensor to fill, no reduction).
+            return e.op("MaxUnpool", List.of(dy, n.output(1), e.op("Shape", x)),
+                    Emitter.attrs("kernel_shape", kernel, "strides", n.intsAttr("strides", ones(kernel.length))));
+        }
         String flatX = e.reshape(x, e.ints(-1));
         String zeros = e.op("ConstantOfShape", List.of(e.op("Shape", flatX)),
                 Map.of("value", Attr.tensor(zeroWeight())));
@@ -224,6 +238,18 @@ final class SpatialGrads {
         String src = e.reshape(dy, e.ints(-1));
         String scattered = e.op("ScatterElements", List.of(zeros, idx, src), Emitter.attrs("axis", 0L, "reduction", "add"));
         return e.reshapeLike(scattered, x);
+    }
+
+    private static boolean nonOverlapping(Node n, long[] kernel) {
+        long[] strides = n.intsAttr("strides", ones(kernel.length));
+        for (int i = 0; i < kernel.length; i++) {
+            if (strides[i] < kernel[i]) {
+                return false;
+            }
+        }
+        return allOnes(n.intsAttr("dilations", ones(kernel.length))) && n.intAttr("ceil_mode", 0) == 0
+                && n.stringAttr("auto_pad", "NOTSET").equals("NOTSET")
+                && Arrays.stream(n.intsAttr("pads", new long[2 * kernel.length])).allMatch(p -> p == 0);
     }
 
     private graft.ir.Weight zeroWeight() {

@@ -148,7 +148,17 @@ public final class TrainingStep {
             }
         }
         List<Node> nodes = Autodiff.prepare(fwd, model, e, spec.dropout() && !spec.evalOnly());
-        nodes.forEach(e::add);
+        Winograd wino = new Winograd(e);
+        for (Node n : nodes) {
+            long[] sx = Winograd.shapeOf(model, n.input(0));
+            long[] sw = n.inputs().size() > 1 ? Winograd.shapeOf(model, n.input(1)) : null;
+            if (!spec.evalOnly() && Winograd.enabled() && params.contains(n.inputs().size() > 1 ? n.input(1) : "")
+                    && Winograd.applies(n, sx, sw)) {
+                wino.forward(n, sx, sw);
+            } else {
+                e.add(n);
+            }
+        }
         Loss.Emitted loss = spec.loss().emit(e, logits, LABELS, classes);
         identity(e, loss.loss(), LOSS);
         if (!logits.equals(LOGITS)) {
