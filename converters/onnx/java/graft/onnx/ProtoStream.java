@@ -14,8 +14,8 @@ final class ProtoStream implements AutoCloseable {
     private final FileChannel out;
     private final java.util.Map<java.nio.file.Path, FileChannel> sources = new java.util.HashMap<>();
     private final ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-    /** Gathers small row runs of a permuted weight before one large write; made on first use. */
-    private ByteBuffer stage;
+    /** Gathers the small row runs of a permuted weight before one large write. */
+    private final RowGather rows = new RowGather();
     private long written;
 
     ProtoStream(FileChannel out) {
@@ -73,50 +73,20 @@ final class ProtoStream implements AutoCloseable {
         if (r != null && w.isDirect()) {
             copy(r, 0, r.length());
         } else if (r != null && w.pending().size() == 1 && w.pending().get(0) instanceof graft.ir.LayoutTransform.Permute p && p.keepsRows()) {
-            // Rows are small (16 KB for VGG16's fc1): one pread each into a staging buffer and
-            // few large writes cost less than one sendfile per row.
-            ByteBuffer stage = staging();
-            FileChannel src = source(r.file());
-            p.rowRuns(w.dtype(), (off, len) -> {
-                if (len >= stage.capacity() / 2) {
-                    drainStage(stage);
-                    copy(r, off, len);
-                    return;
-                }
-                if (stage.remaining() < len) {
-                    drainStage(stage);
-                }
-                if (off + len > r.length()) {
-                    throw new IOException("run @" + off + "+" + len + " lies outside " + r);
-                }
-                int end = stage.position() + (int) len;
-                ByteBuffer into = stage.duplicate().limit(end);
-                long from = r.offset() + off;
-                while (into.hasRemaining()) {
-                    if (src.read(into, from + into.position() - stage.position()) < 0) {
-                        throw new IOException("'" + r.file() + "' ended before byte " + (from + len));
-                    }
-                }
-                stage.position(end);
-            });
-            drainStage(stage);
+            // Rows are small (16 KB for VGG16's fc1): gathered by scattering reads, written in large chunks.
+            rows.write(source(r.file()), r, p, w.dtype(), out, (off, len) -> copy(r, off, len));
         } else {
-            w.writeTo(out);
+            // Large transposes gather through the row stage (allocated once, 8 MB); small ones through a buffer their size.
+            if (w.byteSize() >= (1 << 20)) {
+                w.writeTo(out, rows.stage());
+            } else {
+                w.writeTo(out);
+            }
         }
         written += w.byteSize();
-    }
-
-    private ByteBuffer staging() {
-        if (stage == null) {
-            stage = ByteBuffer.allocateDirect(8 << 20);
+        if (graft.io.Timing.on()) {
+            graft.io.Timing.mark("onnx write: " + w.name() + " (" + w.byteSize() + " B)");
         }
-        return stage.clear();
-    }
-
-    private void drainStage(ByteBuffer b) throws IOException {
-        b.flip();
-        drain(b);
-        b.clear();
     }
 
     private FileChannel source(java.nio.file.Path file) throws IOException {
