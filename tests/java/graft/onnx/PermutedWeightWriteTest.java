@@ -22,7 +22,9 @@ import org.junit.jupiter.api.Test;
  * (fixtures/onnx/make_permuted_weights.py): a 9.6 MB HWIO conv kernel written as OIHW by the
  * tiled gather (several tiles, a stage flush), the same through a thread's own buffer, a small
  * kernel, and a 9.6 MB Dense kernel whose Flatten rows are gathered by scattering reads (more
- * runs than one stage-full takes). Sources sit at an odd file offset, as in an HDF5 file.
+ * runs than one stage-full takes), and all of them in one stream, where the large conv kernels
+ * are written by a second thread into the places left for them. Sources sit at an odd file
+ * offset, as in an HDF5 file.
  */
 class PermutedWeightWriteTest {
     static final long HEADER = 123;
@@ -84,6 +86,40 @@ class PermutedWeightWriteTest {
         long at = HEADER + (graft.ir.Shape.elementCount(CONV) + graft.ir.Shape.elementCount(DENSE)) * 4;
         Weight w = hwioToOihw(mapped("small", at, SMALL));
         assertThat(Files.mismatch(viaProtoStream(w, "small"), dir.resolve("small_oihw.bin"))).isEqualTo(-1);
+    }
+
+    @Test
+    void weightsHandedToTheSecondThreadLandInTheirPlaces() throws Exception {
+        // conv (second thread), small conv (in line), Dense rows (gathered), conv again, a plain region: one stream.
+        long smallAt = HEADER + (graft.ir.Shape.elementCount(CONV) + graft.ir.Shape.elementCount(DENSE)) * 4;
+        Weight conv = hwioToOihw(mapped("conv", HEADER, CONV));
+        Weight small = hwioToOihw(mapped("small", smallAt, SMALL));
+        Weight dense = mapped("dense", HEADER + graft.ir.Shape.elementCount(CONV) * 4, DENSE)
+                .with(LayoutTransform.permute(new long[] {7, 7, 128, 384}, new int[] {2, 0, 1, 3}, DENSE));
+        Weight plain = mapped("plain", smallAt, SMALL);
+        Path out = TestPaths.scratch("permuted-mixed").resolve("mixed.bin");
+        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+             ProtoStream ps = new ProtoStream(ch)) {
+            for (Weight w : java.util.List.of(conv, small, dense, conv, plain)) {
+                ps.varint(7); // a byte of structure between weights, as the ONNX writer puts headers there
+                ps.weight(w);
+            }
+        }
+        java.io.ByteArrayOutputStream want = new java.io.ByteArrayOutputStream();
+        byte[] source = Files.readAllBytes(dir.resolve("source.bin"));
+        for (String f : java.util.List.of("conv_oihw.bin", "small_oihw.bin", "dense_chw.bin", "conv_oihw.bin")) {
+            want.write(7);
+            want.write(Files.readAllBytes(dir.resolve(f)));
+        }
+        want.write(7);
+        want.write(source, (int) smallAt, (int) graft.ir.Shape.elementCount(SMALL) * 4);
+        assertThat(Files.mismatch(out, writeTemp(want.toByteArray()))).isEqualTo(-1);
+    }
+
+    static Path writeTemp(byte[] b) throws Exception {
+        Path p = TestPaths.scratch("permuted-mixed-want").resolve("want.bin");
+        Files.write(p, b);
+        return p;
     }
 
     @Test

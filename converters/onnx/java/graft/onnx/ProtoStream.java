@@ -16,6 +16,8 @@ final class ProtoStream implements AutoCloseable {
     private final ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
     /** Gathers the small row runs of a permuted weight before one large write. */
     private final RowGather rows = new RowGather();
+    /** Writes large transposes on a second thread into the places this stream leaves for them. */
+    private final TransposeWriter transposes = new TransposeWriter();
     private long written;
 
     ProtoStream(FileChannel out) {
@@ -75,13 +77,13 @@ final class ProtoStream implements AutoCloseable {
         } else if (r != null && w.pending().size() == 1 && w.pending().get(0) instanceof graft.ir.LayoutTransform.Permute p && p.keepsRows()) {
             // Rows are small (16 KB for VGG16's fc1): gathered by scattering reads, written in large chunks.
             rows.write(source(r.file()), r, p, w.dtype(), out, (off, len) -> copy(r, off, len));
+        } else if (TransposeWriter.suits(w)) {
+            // Large transposes (conv kernels) go to the second core; the main thread skips their bytes.
+            long at = out.position();
+            transposes.submit(w, out, at);
+            out.position(at + w.byteSize());
         } else {
-            // Large transposes gather through the row stage (allocated once, 8 MB); small ones through a buffer their size.
-            if (w.byteSize() >= (1 << 20)) {
-                w.writeTo(out, rows.stage());
-            } else {
-                w.writeTo(out);
-            }
+            w.writeTo(out);
         }
         written += w.byteSize();
         if (graft.io.Timing.on()) {
@@ -147,11 +149,14 @@ final class ProtoStream implements AutoCloseable {
         return CodedOutputStream.computeTagSize(field) + CodedOutputStream.computeUInt64SizeNoTag(length);
     }
 
+    /** Closes the sources and flushes; returns only when every weight handed to the second thread is written. */
     @Override
     public void close() throws IOException {
-        for (FileChannel c : sources.values()) {
-            c.close();
+        try (TransposeWriter t = transposes) {
+            for (FileChannel c : sources.values()) {
+                c.close();
+            }
+            flush();
         }
-        flush();
     }
 }
