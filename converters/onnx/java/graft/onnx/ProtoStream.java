@@ -9,6 +9,10 @@ import java.nio.channels.FileChannel;
  * Writes protobuf wire format straight to a file channel: small pieces go through one
  * buffer, large weight bytes are written from their (usually memory-mapped) source with no
  * intermediate copy. Lets graft emit a 500 MB model without building it in memory.
+ *
+ * <p>Threading: called by one thread; large transposes are written by a helper thread this
+ * stream owns, positionally, and {@link #close()} returns only once they are all written. The
+ * channel must not be in append mode (skipped bytes are filled in later).
  */
 final class ProtoStream implements AutoCloseable {
     private final FileChannel out;
@@ -66,8 +70,10 @@ final class ProtoStream implements AutoCloseable {
      * Writes a weight's final bytes. A weight whose bytes are a plain file region is copied file
      * to file by the kernel ({@code transferTo}), never faulting the source mapping into this
      * process: whole when nothing is pending, row run by row run when the one pending transform
-     * is a permutation that keeps rows whole (the Flatten row order of a Dense kernel). Any other
-     * weight streams its pending layout transforms (see {@link graft.ir.Weight#writeTo}).
+     * is a permutation that keeps rows whole (the Flatten row order of a Dense kernel). A large
+     * transpose that moves the last axis (a conv kernel) is handed to a second thread, which
+     * writes it into the bytes this stream skips (see {@link TransposeWriter}). Any other weight
+     * streams its pending layout transforms (see {@link graft.ir.Weight#writeTo}).
      */
     void weight(graft.ir.Weight w) throws IOException {
         graft.ir.FileRegion r = w.source().region();

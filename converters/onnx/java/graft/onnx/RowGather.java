@@ -44,8 +44,8 @@ final class RowGather {
     private int runs;
     private int used;
 
-    /** A staging buffer of {@link #STAGE} bytes, shared with other writers of this stream. */
-    ByteBuffer stage() {
+    /** The staging buffer of {@link #STAGE} bytes, made on first use, cleared. */
+    private ByteBuffer stage() {
         if (stage == null) {
             stage = ByteBuffer.allocateDirect(STAGE);
         }
