@@ -117,7 +117,7 @@ class KerasRoundTripTest {
         assertThat(g2.trainingOf("fc1").trainable()).isFalse();
         assertThat(g2.trainingOf("block1_conv2").trainable()).isTrue();
         try (HdfFile f = new HdfFile(back); HdfFile o = new HdfFile(h5)) {
-            JsonNode cfg = KerasSource.JSON.readTree((String) f.getAttribute("model_config").getData());
+            JsonNode cfg = new com.fasterxml.jackson.databind.ObjectMapper().readTree((String) f.getAttribute("model_config").getData());
             List<String> classes = new ArrayList<>();
             for (JsonNode l : cfg.path("config").path("layers")) {
                 classes.add(l.path("class_name").asText() + ":" + l.path("name").asText() + ":" + l.path("config").path("trainable").asBoolean());

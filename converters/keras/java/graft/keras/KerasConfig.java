@@ -54,7 +54,7 @@ record KerasConfig(String name, String className, List<Layer> layers, List<Strin
                 names.add(l.name());
                 continue;
             }
-            ObjectNode wrapped = KerasSource.JSON.createObjectNode();
+            ObjectNode wrapped = JsonTree.NODES.objectNode();
             wrapped.put("class_name", l.cls());
             wrapped.set("config", l.cfg().path("nested_config"));
             KerasConfig inner = parse(file, wrapped);
@@ -117,7 +117,7 @@ record KerasConfig(String name, String className, List<Layer> layers, List<Strin
                 if (shape == null) {
                     throw new MalformedModelException(file, "first layer '" + lname + "' declares no input shape (batch_input_shape)");
                 }
-                ObjectNode in = KerasSource.JSON.createObjectNode();
+                ObjectNode in = JsonTree.NODES.objectNode();
                 in.put("name", lname + "_input");
                 in.set("batch_input_shape", shape);
                 layers.add(new Layer("InputLayer", lname + "_input", in, List.of()));
@@ -209,7 +209,7 @@ record KerasConfig(String name, String className, List<Layer> layers, List<Strin
             }
         }
         if (cfg.path("input_shape").isArray()) {
-            ArrayNode a = KerasSource.JSON.createArrayNode();
+            ArrayNode a = JsonTree.NODES.arrayNode();
             a.addNull();
             cfg.get("input_shape").forEach(a::add);
             return a;
@@ -236,12 +236,12 @@ record KerasConfig(String name, String className, List<Layer> layers, List<Strin
     /** Rewrites Keras 1 arguments (nb_filter, border_mode, dim_ordering ...) to Keras 2 ones. */
     static JsonNode normalise(String cls, JsonNode cfg) {
         if (isModel(cls)) {
-            ObjectNode m = KerasSource.JSON.createObjectNode();
+            ObjectNode m = JsonTree.NODES.objectNode();
             m.set("nested_config", cfg);
             m.put("name", cfg.isObject() ? cfg.path("name").asText("") : "");
             return m;
         }
-        ObjectNode c = cfg.isObject() ? ((ObjectNode) cfg).deepCopy() : KerasSource.JSON.createObjectNode();
+        ObjectNode c = cfg.isObject() ? ((ObjectNode) cfg).deepCopy() : JsonTree.NODES.objectNode();
         rename(c, "nb_filter", "filters");
         rename(c, "border_mode", "padding");
         rename(c, "subsample", "strides");

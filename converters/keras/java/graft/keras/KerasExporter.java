@@ -62,7 +62,7 @@ final class KerasExporter {
 
     private ObjectNode plan() {
         ShapeInference.run(g);
-        ArrayNode inLayers = KerasSource.JSON.createArrayNode();
+        ArrayNode inLayers = JsonTree.NODES.arrayNode();
         for (Value v : g.inputs()) {
             Shape s = g.type(v.name()).shape();
             List<Node> cons = g.consumers(v.name());
@@ -90,7 +90,7 @@ final class KerasExporter {
                 node(n);
             }
         }
-        ArrayNode outLayers = KerasSource.JSON.createArrayNode();
+        ArrayNode outLayers = JsonTree.NODES.arrayNode();
         for (Value v : g.outputs()) {
             KTensor t = tensors.get(v.name());
             if (t != null) {
@@ -101,7 +101,7 @@ final class KerasExporter {
             throw new UnsupportedModelException("graph '" + g.name() + "': " + refused.size() + " node" + (refused.size() == 1 ? "" : "s")
                     + " Keras cannot express: " + String.join(", ", refused) + ". Convert to ONNX instead, or edit these layers out", refused);
         }
-        ArrayNode ls = KerasSource.JSON.createArrayNode();
+        ArrayNode ls = JsonTree.NODES.arrayNode();
         for (KLayer l : layers) {
             ObjectNode o = ls.addObject();
             o.put("name", l.name());
@@ -115,7 +115,7 @@ final class KerasExporter {
                 }
             }
         }
-        ObjectNode root = KerasSource.JSON.createObjectNode();
+        ObjectNode root = JsonTree.NODES.objectNode();
         root.put("class_name", "Model");
         ObjectNode c = root.putObject("config");
         c.put("name", g.name() == null || g.name().isEmpty() ? "model" : g.name());
@@ -153,7 +153,7 @@ final class KerasExporter {
     }
 
     private ObjectNode cfg(String name, String layer) {
-        ObjectNode c = KerasSource.JSON.createObjectNode();
+        ObjectNode c = JsonTree.NODES.objectNode();
         c.put("name", name);
         c.put("trainable", g.trainingOf(layer).trainable());
         c.put("dtype", "float32");

@@ -47,6 +47,7 @@ public final class KerasImporter {
     /** Reads {@code file}; {@code configFile} is the architecture JSON of a weights-only file, or null. */
     public static Graph read(Path file, Path configFile) {
         try (KerasSource src = KerasSource.open(file, configFile)) {
+            graft.io.Timing.mark("keras read: hdf5 opened, config parsed");
             return build(src);
         } catch (GraftException e) {
             throw e;
@@ -133,6 +134,7 @@ public final class KerasImporter {
             }
             g.outputs().add(new Value(v, null));
         }
+        graft.io.Timing.mark("keras read: layers mapped");
         ShapeInference.run(g);
         GraphValidator.check(g);
         return g;

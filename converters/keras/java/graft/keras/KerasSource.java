@@ -1,7 +1,6 @@
 package graft.keras;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import graft.error.MalformedModelException;
 import graft.error.UnsupportedModelException;
 import graft.io.ModelFiles;
@@ -32,7 +31,6 @@ import java.util.zip.ZipFile;
  * their mapping alive. Not thread-safe.
  */
 final class KerasSource implements AutoCloseable {
-    static final ObjectMapper JSON = new ObjectMapper();
     private static final byte[] HDF5_SIGNATURE = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
     final Path file;
@@ -245,7 +243,7 @@ final class KerasSource implements AutoCloseable {
             return null;
         }
         try {
-            JsonNode n = JSON.readTree(text);
+            JsonNode n = JsonTree.parse(text);
             if (n == null || !n.isObject()) {
                 throw new MalformedModelException(file, what + " is not a JSON object");
             }

@@ -9,13 +9,19 @@ import java.nio.channels.FileChannel;
  * Writes protobuf wire format straight to a file channel: small pieces go through one
  * buffer, large weight bytes are written from their (usually memory-mapped) source with no
  * intermediate copy. Lets graft emit a 500 MB model without building it in memory.
+ *
+ * <p>Threading: called by one thread; large transposes are written by a helper thread this
+ * stream owns, positionally, and {@link #close()} returns only once they are all written. The
+ * channel must not be in append mode (skipped bytes are filled in later).
  */
 final class ProtoStream implements AutoCloseable {
     private final FileChannel out;
     private final java.util.Map<java.nio.file.Path, FileChannel> sources = new java.util.HashMap<>();
     private final ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-    /** Gathers small row runs of a permuted weight before one large write; made on first use. */
-    private ByteBuffer stage;
+    /** Gathers the small row runs of a permuted weight before one large write. */
+    private final RowGather rows = new RowGather();
+    /** Writes large transposes on a second thread into the places this stream leaves for them. */
+    private final TransposeWriter transposes = new TransposeWriter();
     private long written;
 
     ProtoStream(FileChannel out) {
@@ -64,8 +70,10 @@ final class ProtoStream implements AutoCloseable {
      * Writes a weight's final bytes. A weight whose bytes are a plain file region is copied file
      * to file by the kernel ({@code transferTo}), never faulting the source mapping into this
      * process: whole when nothing is pending, row run by row run when the one pending transform
-     * is a permutation that keeps rows whole (the Flatten row order of a Dense kernel). Any other
-     * weight streams its pending layout transforms (see {@link graft.ir.Weight#writeTo}).
+     * is a permutation that keeps rows whole (the Flatten row order of a Dense kernel). A large
+     * transpose that moves the last axis (a conv kernel) is handed to a second thread, which
+     * writes it into the bytes this stream skips (see {@link TransposeWriter}). Any other weight
+     * streams its pending layout transforms (see {@link graft.ir.Weight#writeTo}).
      */
     void weight(graft.ir.Weight w) throws IOException {
         graft.ir.FileRegion r = w.source().region();
@@ -73,50 +81,20 @@ final class ProtoStream implements AutoCloseable {
         if (r != null && w.isDirect()) {
             copy(r, 0, r.length());
         } else if (r != null && w.pending().size() == 1 && w.pending().get(0) instanceof graft.ir.LayoutTransform.Permute p && p.keepsRows()) {
-            // Rows are small (16 KB for VGG16's fc1): one pread each into a staging buffer and
-            // few large writes cost less than one sendfile per row.
-            ByteBuffer stage = staging();
-            FileChannel src = source(r.file());
-            p.rowRuns(w.dtype(), (off, len) -> {
-                if (len >= stage.capacity() / 2) {
-                    drainStage(stage);
-                    copy(r, off, len);
-                    return;
-                }
-                if (stage.remaining() < len) {
-                    drainStage(stage);
-                }
-                if (off + len > r.length()) {
-                    throw new IOException("run @" + off + "+" + len + " lies outside " + r);
-                }
-                int end = stage.position() + (int) len;
-                ByteBuffer into = stage.duplicate().limit(end);
-                long from = r.offset() + off;
-                while (into.hasRemaining()) {
-                    if (src.read(into, from + into.position() - stage.position()) < 0) {
-                        throw new IOException("'" + r.file() + "' ended before byte " + (from + len));
-                    }
-                }
-                stage.position(end);
-            });
-            drainStage(stage);
+            // Rows are small (16 KB for VGG16's fc1): gathered by scattering reads, written in large chunks.
+            rows.write(source(r.file()), r, p, w.dtype(), out, (off, len) -> copy(r, off, len));
+        } else if (TransposeWriter.suits(w)) {
+            // Large transposes (conv kernels) go to the second core; the main thread skips their bytes.
+            long at = out.position();
+            transposes.submit(w, out, at);
+            out.position(at + w.byteSize());
         } else {
             w.writeTo(out);
         }
         written += w.byteSize();
-    }
-
-    private ByteBuffer staging() {
-        if (stage == null) {
-            stage = ByteBuffer.allocateDirect(8 << 20);
+        if (graft.io.Timing.on()) {
+            graft.io.Timing.mark("onnx write: " + w.name() + " (" + w.byteSize() + " B)");
         }
-        return stage.clear();
-    }
-
-    private void drainStage(ByteBuffer b) throws IOException {
-        b.flip();
-        drain(b);
-        b.clear();
     }
 
     private FileChannel source(java.nio.file.Path file) throws IOException {
@@ -177,11 +155,14 @@ final class ProtoStream implements AutoCloseable {
         return CodedOutputStream.computeTagSize(field) + CodedOutputStream.computeUInt64SizeNoTag(length);
     }
 
+    /** Closes the sources and flushes; returns only when every weight handed to the second thread is written. */
     @Override
     public void close() throws IOException {
-        for (FileChannel c : sources.values()) {
-            c.close();
+        try (TransposeWriter t = transposes) {
+            for (FileChannel c : sources.values()) {
+                c.close();
+            }
+            flush();
         }
-        flush();
     }
 }

@@ -11,6 +11,11 @@ public final class Timing {
     private Timing() {
     }
 
+    /** Whether marks are printed: lets callers skip building a mark's text. */
+    public static boolean on() {
+        return ON;
+    }
+
     public static void mark(String phase) {
         if (ON) {
             System.err.println("graft-timing " + System.currentTimeMillis() + " " + phase);

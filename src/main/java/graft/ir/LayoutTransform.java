@@ -73,6 +73,12 @@ public interface LayoutTransform {
          * whole permuted tensor: a 400 MB Dense kernel costs no extra 400 MB.
          */
         public void stream(ByteBuffer src, DataType dtype, java.nio.channels.WritableByteChannel ch) throws java.io.IOException {
+            long bytes = Shape.elementCount(view) * dtype.size();
+            int stage = (int) Math.min(8 << 20, bytes);
+            if (TiledTranspose.applies(view, perm, dtype, stage)) {
+                TiledTranspose.write(src, view, perm, ch, Scratch.get().bytes(stage));
+                return;
+            }
             if (arrayTranspose(dtype)) {
                 ByteBuffer t = transposeInts(src, Scratch.get());
                 while (t.hasRemaining()) {
@@ -82,6 +88,19 @@ public interface LayoutTransform {
             }
             long row = view.length == 0 ? dtype.size() : view[perm[view.length - 1]] * dtype.size();
             run(src, dtype, ByteBuffer.allocateDirect((int) Math.max(4 << 20, row)).order(ByteOrder.LITTLE_ENDIAN), ch);
+        }
+
+        /**
+         * As {@link #stream(ByteBuffer, DataType, java.nio.channels.WritableByteChannel)}, gathering
+         * through the caller's {@code stage} (its contents are overwritten) where the permutation
+         * allows: a writer that already holds a staging buffer then touches no fresh memory for it.
+         */
+        public void stream(ByteBuffer src, DataType dtype, java.nio.channels.WritableByteChannel ch, ByteBuffer stage) throws java.io.IOException {
+            if (TiledTranspose.applies(view, perm, dtype, stage.capacity())) {
+                TiledTranspose.write(src, view, perm, ch, stage);
+            } else {
+                stream(src, dtype, ch);
+            }
         }
 
         /** Receives one contiguous run of source bytes (offset from the source's start, length). */

@@ -144,6 +144,18 @@ public final class Weight {
         }
     }
 
+    /**
+     * As {@link #writeTo(WritableByteChannel)}, gathering a permutation through the caller's
+     * {@code stage} buffer (overwritten) instead of one of this thread's own.
+     */
+    public void writeTo(WritableByteChannel out, ByteBuffer stage) throws IOException {
+        if (pending.size() == 1 && pending.get(0) instanceof LayoutTransform.Permute p) {
+            p.stream(data.buffer(), sourceType, out, stage);
+            return;
+        }
+        writeTo(out);
+    }
+
     /** The values as float32 (converting float64/float16/integers). Copies. */
     public float[] toFloats() {
         ByteBuffer b = buffer();

@@ -1,0 +1,125 @@
+package graft.onnx;
+
+import graft.ir.LayoutTransform;
+import graft.ir.Weight;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Writes large transposed weights (conv kernels HWIO to OIHW) on a second thread, each at the
+ * place in the output the writer has left for it: the layout is fixed in advance, so the main
+ * thread skips the weight's bytes and goes on with the next ones (VGG16's Dense kernels, copied
+ * by the kernel) while this thread transposes, on the other core. The output bytes do not depend
+ * on the timing. Positional writes of a file channel take no position lock on Linux, so the two
+ * threads do not wait for each other.
+ *
+ * <p>Owns one helper thread (made on first use, a daemon) with its own 8 MB staging buffer;
+ * {@link #finish()} waits for every weight handed over and reports the first failure. The
+ * weights' source buffers are only read. Used by one writer thread.
+ */
+final class TransposeWriter implements AutoCloseable {
+    /** Smaller transposes are written in line: a thread hand-over costs more than they do. */
+    static final long MIN_BYTES = 1 << 20;
+
+    private ExecutorService helper;
+    private final List<Future<?>> pending = new ArrayList<>();
+    private ByteBuffer stage;
+
+    /** True for a weight this writer should take: one pending axis permutation that moves the last axis, large. */
+    static boolean suits(Weight w) {
+        return w.byteSize() >= MIN_BYTES && w.pending().size() == 1
+                && w.pending().get(0) instanceof LayoutTransform.Permute p && !p.keepsRows();
+    }
+
+    /** Hands {@code w} over, to be written at byte {@code position} of {@code out}. */
+    void submit(Weight w, FileChannel out, long position) {
+        if (helper == null) {
+            helper = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "graft-transpose");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        pending.add(helper.submit(() -> {
+            if (stage == null) {
+                stage = ByteBuffer.allocateDirect(RowGather.STAGE);
+            }
+            w.writeTo(new At(out, position), stage);
+            if (graft.io.Timing.on()) {
+                graft.io.Timing.mark("onnx write: " + w.name() + " transposed on the second thread");
+            }
+            return null;
+        }));
+    }
+
+    /** Waits for every weight handed over; throws the first failure. */
+    void finish() throws IOException {
+        IOException first = null;
+        for (Future<?> f : pending) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (first == null) {
+                    first = c instanceof IOException io ? io : new IOException("transposing a weight failed: " + c, c);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (first == null) {
+                    first = new IOException("interrupted while weights were being transposed");
+                }
+            }
+        }
+        pending.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            finish();
+        } finally {
+            if (helper != null) {
+                helper.shutdown();
+            }
+        }
+    }
+
+    /** Writes sequentially from a fixed start, with positional writes that leave the channel's position alone. */
+    private static final class At implements WritableByteChannel {
+        private final FileChannel out;
+        private long position;
+
+        At(FileChannel out, long position) {
+            this.out = out;
+            this.position = position;
+        }
+
+        @Override
+        public int write(ByteBuffer b) throws IOException {
+            int n = out.write(b, position);
+            position += n;
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return out.isOpen();
+        }
+
+        @Override
+        public void close() {
+            // the channel belongs to the writer
+        }
+    }
+}
