@@ -92,8 +92,8 @@ final class ProtoStream implements AutoCloseable {
             w.writeTo(out);
         }
         written += w.byteSize();
-        if (graft.io.Timing.on()) {
-            graft.io.Timing.mark("onnx write: " + w.name() + " (" + w.byteSize() + " B)");
+        if (graft.io.Timing.detailed()) {
+            graft.io.Timing.detail("onnx write: " + w.name() + " (" + w.byteSize() + " B)");
         }
     }
 

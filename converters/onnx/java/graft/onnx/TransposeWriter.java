@@ -53,8 +53,8 @@ final class TransposeWriter implements AutoCloseable {
                 stage = ByteBuffer.allocateDirect(RowGather.STAGE);
             }
             w.writeTo(new At(out, position), stage);
-            if (graft.io.Timing.on()) {
-                graft.io.Timing.mark("onnx write: " + w.name() + " transposed on the second thread");
+            if (graft.io.Timing.detailed()) {
+                graft.io.Timing.detail("onnx write: " + w.name() + " transposed on the second thread");
             }
             return null;
         }));
