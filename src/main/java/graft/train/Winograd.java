@@ -153,17 +153,7 @@ final class Winograd {
         if (m * th != sx[2] || m * tw != sx[3]) {
             nhwc = e.op("Pad", nhwc, e.ints(0, 0, 0, 0, 0, m * th - sx[2], m * tw - sx[3], 0));
         }
-        List<String> parts = new ArrayList<>();
-        String flat = e.ints(1, -1);
-        String axes = e.ints(1, 2);
-        String steps = e.ints(m, m);
-        for (long i = 0; i < m; i++) {
-            for (long j = 0; j < m; j++) {
-                String s = e.op("Slice", nhwc, e.ints(i, j), e.ints(i + m * (th - 1) + 1, j + m * (tw - 1) + 1), axes, steps);
-                parts.add(e.reshape(s, flat));
-            }
-        }
-        String d = e.op("Concat", parts, Emitter.attrs("axis", 0L));
+        String d = windows(nhwc, m, th, tw);
         String dt = e.reshape(e.op("MatMul", constant(kron(transpose(at), transpose(at))), d), e.ints(t * t, -1, o));
         String p = e.op("MatMul", e.transpose(dt, 0, 2, 1), n.output(0) + TILES);
         String gw = e.op("MatMul", constant(kron(transpose(g), transpose(g))), e.reshape(p, e.ints(t * t, -1)));
@@ -180,18 +170,27 @@ final class Winograd {
         long tw = (w + m - 1) / m;
         String nhwc = e.transpose(x, 0, 2, 3, 1);
         String padded = e.op("Pad", nhwc, e.ints(0, 1, 1, 0, 0, m * th + 1 - h, m * tw + 1 - w, 0));
+        String d = windows(padded, t, th, tw);
+        return e.reshape(e.op("MatMul", constant(kron(bt, bt)), d), e.ints(t * t, -1, c));
+    }
+
+    /**
+     * The k x k windows at stride m of an NHWC tensor holding th x tw of them, as
+     * [k*k, N*th*tw*C]: for each offset (a, b) inside the window, one strided Slice over all
+     * windows, flattened, concatenated offset by offset.
+     */
+    private String windows(String nhwc, long k, long th, long tw) {
         List<String> parts = new ArrayList<>();
         String flat = e.ints(1, -1);
         String axes = e.ints(1, 2);
         String steps = e.ints(m, m);
-        for (long a = 0; a < t; a++) {
-            for (long b = 0; b < t; b++) {
-                String s = e.op("Slice", padded, e.ints(a, b), e.ints(a + m * (th - 1) + 1, b + m * (tw - 1) + 1), axes, steps);
+        for (long a = 0; a < k; a++) {
+            for (long b = 0; b < k; b++) {
+                String s = e.op("Slice", nhwc, e.ints(a, b), e.ints(a + m * (th - 1) + 1, b + m * (tw - 1) + 1), axes, steps);
                 parts.add(e.reshape(s, flat));
             }
         }
-        String d = e.op("Concat", parts, Emitter.attrs("axis", 0L));
-        return e.reshape(e.op("MatMul", constant(kron(bt, bt)), d), e.ints(t * t, -1, c));
+        return e.op("Concat", parts, Emitter.attrs("axis", 0L));
     }
 
     /**
