@@ -35,7 +35,6 @@ final class JsonTree {
             }
             // An explicit stack: a deeply nested document must not overflow the thread's stack.
             ArrayDeque<JsonNode> open = new ArrayDeque<>();
-            ArrayDeque<String> keys = new ArrayDeque<>();
             JsonNode root = null;
             String key = null;
             for (; t != null; t = p.nextToken()) {
@@ -52,13 +51,11 @@ final class JsonTree {
                             root = c;
                         }
                         open.push(c);
-                        keys.push(key == null ? "" : key);
                         key = null;
                         continue;
                     }
                     case END_OBJECT, END_ARRAY -> {
                         open.pop();
-                        keys.pop();
                         if (open.isEmpty()) {
                             return root;
                         }

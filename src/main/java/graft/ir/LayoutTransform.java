@@ -210,43 +210,6 @@ public interface LayoutTransform {
         }
 
         /**
-         * Per-thread arrays and output buffer reused by {@link #stream} across weights (at most
-         * 3 x 16 MB, softly held): a conversion's kernels are transposed one after another, and
-         * fresh memory is not free (each new page is a fault; on a VM, a host fault too), so
-         * VGG16's 13 kernels reuse the first ones' pages instead of touching 176 MB of new ones.
-         */
-        private static final class Scratch {
-            private static final ThreadLocal<java.lang.ref.SoftReference<Scratch>> MINE = new ThreadLocal<>();
-            private final int[][] ints = {new int[0], new int[0]};
-            private ByteBuffer bytes = ByteBuffer.allocateDirect(0);
-
-            static Scratch get() {
-                java.lang.ref.SoftReference<Scratch> r = MINE.get();
-                Scratch s = r == null ? null : r.get();
-                if (s == null) {
-                    s = new Scratch();
-                    MINE.set(new java.lang.ref.SoftReference<>(s));
-                }
-                return s;
-            }
-
-            int[] ints(int which, int n) {
-                if (ints[which].length < n) {
-                    ints[which] = new int[n];
-                }
-                return ints[which];
-            }
-
-            /** A cleared little-endian buffer of exactly {@code n} bytes, valid until the next call. */
-            ByteBuffer bytes(int n) {
-                if (bytes.capacity() < n) {
-                    bytes = ByteBuffer.allocateDirect(n).order(ByteOrder.LITTLE_ENDIAN);
-                }
-                return bytes.clear().limit(n).slice().order(ByteOrder.LITTLE_ENDIAN);
-            }
-        }
-
-        /**
          * Whether {@link #transposeInts} applies: 4-byte elements, last axis moved, at most 16 MB
          * (conv kernels; bigger Dense transposes stream through a small buffer to keep peak RSS low).
          */

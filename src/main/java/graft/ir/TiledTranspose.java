@@ -17,12 +17,11 @@ import java.nio.channels.WritableByteChannel;
  * of the thread. VGG16's 13 kernels (59 MB) took 250-300 ms this way in a fresh JVM against
  * 430-600 ms for a whole-tensor scatter on int arrays, most of the difference being fresh pages.
  *
- * <p>Stateless apart from the per-thread tile; the source buffer is only read.
+ * <p>Stateless apart from the per-thread tile ({@link Scratch}); the source buffer is only read.
  */
 final class TiledTranspose {
     /** Elements in a tile: 1 MB of ints, several output rows of a 3x3x512 kernel. */
     private static final int TILE = 1 << 18;
-    private static final ThreadLocal<java.lang.ref.SoftReference<int[]>> TILES = new ThreadLocal<>();
 
     private TiledTranspose() {
     }
@@ -61,7 +60,7 @@ final class TiledTranspose {
             return;
         }
         int block = Math.max(1, Math.min(rows, TILE / rowLen));
-        int[] tile = tile(block * rowLen);
+        int[] tile = Scratch.get().ints(2, block * rowLen);
         int[] got = new int[block];
         IntBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
         ByteBuffer st = stage.clear().order(ByteOrder.LITTLE_ENDIAN);
@@ -113,15 +112,5 @@ final class TiledTranspose {
         while (b.hasRemaining()) {
             ch.write(b);
         }
-    }
-
-    private static int[] tile(int n) {
-        java.lang.ref.SoftReference<int[]> r = TILES.get();
-        int[] t = r == null ? null : r.get();
-        if (t == null || t.length < n) {
-            t = new int[Math.max(n, Math.min(TILE, 2 * n))];
-            TILES.set(new java.lang.ref.SoftReference<>(t));
-        }
-        return t;
     }
 }
