@@ -176,6 +176,86 @@ final class ConvMapper {
         return activated(l, Op.CONV, "pointwise", kernelAndBias(l, dw, pk, "pointwise_kernel", w, 2, filters), a, f);
     }
 
+    /**
+     * LocallyConnected2D (Keras's local_conv, implementation 1): a convolution whose kernel differs
+     * at every output position. Keras takes each window as a row of kh*kw*C features (in (kh, kw,
+     * C) order for channels_last, (C, kh, kw) for channels_first), multiplies the P = oh*ow rows
+     * by their own (features, filters) slice of the (P, features, filters) kernel, and adds a
+     * (oh, ow, filters) bias. In ONNX: a Conv with a fixed 0/1 kernel cuts the windows out as
+     * features x (oh, ow) (each output is one input value, so exact), a batched MatMul over the
+     * P positions applies the kernel as stored, and Reshape/Transpose put the result back to
+     * (N, filters, oh, ow). Keras's channels_first bias_add reshapes (not transposes) the stored
+     * (oh, ow, filters) bias to (filters, oh, ow); graft reads it the same way.
+     */
+    String locallyConnected(KerasConfig.Layer l, String x0) {
+        JsonNode c = l.cfg();
+        Layout f = LayerMapper.format(c);
+        String x = b.as(x0, f, l.name());
+        String name = l.name();
+        long impl = c.path("implementation").asLong(1);
+        if (impl != 1) {
+            throw new graft.error.UnsupportedModelException("layer '" + name + "' (LocallyConnected2D): implementation " + impl
+                    + " stores its kernel in another layout; graft converts implementation 1 (the default)", List.of(name + " (LocallyConnected2D)"));
+        }
+        if (!c.path("padding").asText("valid").equals("valid")) {
+            throw new graft.error.UnsupportedModelException("layer '" + name + "' (LocallyConnected2D): padding '"
+                    + c.path("padding").asText() + "'; Keras supports only 'valid' here", List.of(name + " (LocallyConnected2D)"));
+        }
+        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
+        long[] s = LayerMapper.pair(c.path("strides"), 1);
+        long filters = c.path("filters").asLong();
+        long inC = b.dim(x, 1);
+        long h = b.dim(x, 2);
+        long w = b.dim(x, 3);
+        if (inC < 0 || h < 0 || w < 0) {
+            throw new graft.error.UnsupportedModelException("layer '" + name + "' (LocallyConnected2D): its input needs fixed channels, height"
+                    + " and width (one kernel per output position)", List.of(name + " (LocallyConnected2D)"));
+        }
+        long oh = (h - k[0]) / s[0] + 1;
+        long ow = (w - k[1]) / s[1] + 1;
+        long features = k[0] * k[1] * inC;
+        long positions = oh * ow;
+        List<Weight> wts = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
+        m.checkShape(l, wts.get(0), positions, features, filters);
+        boolean first = f == Layout.KERAS;
+        float[] onehot = new float[Math.toIntExact(features * inC * k[0] * k[1])];
+        for (int ch = 0; ch < inC; ch++) {
+            for (int i = 0; i < k[0]; i++) {
+                for (int j = 0; j < k[1]; j++) {
+                    long feature = first ? (ch * k[0] + i) * k[1] + j : (i * k[1] + j) * inC + ch;
+                    onehot[Math.toIntExact(((feature * inC + ch) * k[0] + i) * k[1] + j)] = 1f;
+                }
+            }
+        }
+        Map<String, Attr> a = new LinkedHashMap<>();
+        a.put("kernel_shape", Attr.ints(k));
+        a.put("strides", Attr.ints(s));
+        a.put("pads", Attr.ints(0, 0, 0, 0));
+        // a Constant, not an initializer: it is no parameter (inspect, training) but part of the op
+        String selector = b.node(Op.CONSTANT, name, name + "/window_selector", List.of(),
+                Map.of("value", Attr.tensor(Weight.ofFloats(name + "/window_selector", new long[] {features, inC, k[0], k[1]}, onehot))), Layout.KERAS);
+        String windows = b.node(Op.CONV, name, name + "/windows", List.of(x, selector), a, f);
+        String rows = b.node(Op.RESHAPE, name, name + "/rows", List.of(windows, b.longs(name + "/rows_shape", 0, features, positions)),
+                Map.of(), Layout.KERAS);
+        String perPosition = b.node(Op.TRANSPOSE, name, name + "/per_position", List.of(rows), Map.of("perm", Attr.ints(2, 0, 1)), Layout.KERAS);
+        String act = c.path("activation").asText("linear");
+        boolean bias = wts.size() > 1;
+        String product = b.node(Op.MAT_MUL, name, name + "/matmul",
+                List.of(perPosition, b.weight(wts.get(0).renamed(name + "/kernel"))), Map.of(), Layout.KERAS);
+        String back = b.node(Op.TRANSPOSE, name, name + "/to_channels", List.of(product), Map.of("perm", Attr.ints(1, 2, 0)), Layout.KERAS);
+        String y = b.node(Op.RESHAPE, name, !bias && act.equals("linear") ? name : name + "/local",
+                List.of(back, b.longs(name + "/out_shape", 0, filters, oh, ow)), Map.of(), f);
+        if (bias) {
+            Weight bw = wts.get(1);
+            m.checkShape(l, bw, oh, ow, filters);
+            bw = first
+                    ? bw.with(LayoutTransform.permute(new long[] {oh * ow * filters}, new int[] {0}, new long[] {filters, oh, ow}))
+                    : bw.with(LayoutTransform.transpose(bw.shape(), 2, 0, 1));
+            y = b.node(Op.ADD, name, act.equals("linear") ? name : name + "/biased", List.of(y, b.weight(bw.renamed(name + "/bias"))), Map.of(), f);
+        }
+        return m.activation(name, y, act, name);
+    }
+
     /** The input, the kernel, and the bias when the layer has one (at {@code biasAt}, checked against {@code channels}). */
     private List<String> kernelAndBias(KerasConfig.Layer l, String x, Weight kernel, String role, List<Weight> w, int biasAt, long channels) {
         List<String> ins = new ArrayList<>(List.of(x, b.weight(kernel.renamed(l.name() + "/" + role))));

@@ -14,6 +14,7 @@ enum KerasLayer {
     CONV2D_TRANSPOSE("Conv2DTranspose"),
     DEPTHWISE_CONV2D("DepthwiseConv2D"),
     SEPARABLE_CONV2D("SeparableConv2D"),
+    LOCALLY_CONNECTED2D("LocallyConnected2D"),
     MAX_POOLING2D("MaxPooling2D"),
     AVERAGE_POOLING2D("AveragePooling2D"),
     GLOBAL_AVERAGE_POOLING2D("GlobalAveragePooling2D"),

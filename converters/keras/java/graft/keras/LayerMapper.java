@@ -53,6 +53,7 @@ final class LayerMapper {
             case CONV2D_TRANSPOSE -> convs.convTranspose(l, x);
             case DEPTHWISE_CONV2D -> convs.depthwise(l, x);
             case SEPARABLE_CONV2D -> convs.separable(l, x);
+            case LOCALLY_CONNECTED2D -> convs.locallyConnected(l, x);
             case MAX_POOLING2D, AVERAGE_POOLING2D -> pool(l, x, kind == KerasLayer.MAX_POOLING2D);
             case GLOBAL_AVERAGE_POOLING2D, GLOBAL_MAX_POOLING2D -> globalPool(l, x, kind == KerasLayer.GLOBAL_MAX_POOLING2D);
             case ZERO_PADDING2D -> zeroPad(l, x);

@@ -1,0 +1,75 @@
+package graft.keras;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import graft.io.Npy;
+import graft.ir.DataType;
+import graft.ir.LayerTable;
+import graft.runtime.Device;
+import graft.runtime.OrtRunner;
+import graft.runtime.Tensor;
+import graft.testing.Cli;
+import graft.testing.Python;
+import graft.testing.TestPaths;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * LocallyConnected2D in both data formats (fixtures/keras/make_locally_connected.py: a strided,
+ * rectangular-kernel layer with a non-zero bias and relu, then a bias-free one) converts to
+ * ONNX and matches a numpy evaluation of Keras's local_conv and bias_add
+ * (fixtures/keras/locally_connected_oracle.py; TensorFlow.js has no such layer) within 1e-5
+ * relative. The corpus's own LocallyConnected2D files have zero biases, so they cannot show
+ * the channels_first bias, which Keras reshapes (not transposes) to (filters, oh, ow).
+ */
+class KerasLocallyConnectedTest {
+    static final double TOLERANCE = 1e-5;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"channels_first", "channels_last"})
+    void convertsAndMatchesNumpyKeras(String format) {
+        Path dir = TestPaths.scratch("keras-locally-connected");
+        Path h5 = dir.resolve("lc_" + format + ".h5");
+        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString());
+        Path onnx = dir.resolve(format + ".onnx");
+        Cli.Result r = Cli.run("convert", h5.toString(), onnx.toString(), "--force");
+        assertThat(r.code()).as(r.err()).isZero();
+        long[] shape = format.equals("channels_first") ? new long[] {3, 3, 9, 8} : new long[] {3, 9, 8, 3};
+        Tensor x = Tensor.random(DataType.FLOAT, shape, 11);
+        Path in = dir.resolve(format + ".input.npy");
+        Path ref = dir.resolve(format + ".numpy.npy");
+        Npy.write(in, x.dtype(), x.shape(), x.data(), true);
+        Python.run(TestPaths.fixtures().resolve("keras/locally_connected_oracle.py"), h5.toString(), in.toString(), ref.toString());
+        Tensor want = KerasCorpusTest.toFloat(Npy.read(ref));
+        try (OrtRunner ort = OrtRunner.open(onnx, Device.CPU)) {
+            Tensor got = ort.run(Map.of(ort.inputs().keySet().iterator().next(), x)).values().iterator().next();
+            assertThat(got.shape()).containsExactly(want.shape());
+            assertThat(TfjsOracle.relError(got, want)).isLessThanOrEqualTo(TOLERANCE);
+        }
+    }
+
+    @Test
+    void parametersAreKerasCountsAndTheWindowSelectorIsNone() {
+        Path dir = TestPaths.scratch("keras-locally-connected-count");
+        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString());
+        var g = new KerasFormat().read(dir.resolve("lc_channels_last.h5"), graft.io.Options.none());
+        // Keras: lc1 kernel 4*7 positions x 3*2*3 features x 5 filters + bias 4*7*5; lc2 kernel 3*6 x 2*2*5 x 2, no bias
+        Map<String, Long> params = new java.util.HashMap<>();
+        LayerTable.of(g).forEach(row -> params.put(row.layer(), row.params()));
+        assertThat(params).containsEntry("lc1", 28L * 18 * 5 + 28 * 5).containsEntry("lc2", 18L * 20 * 2);
+    }
+
+    @Test
+    void otherImplementationsAreRefusedByName() {
+        Path dir = TestPaths.scratch("keras-locally-connected-impl");
+        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString(), "2");
+        Path h5 = dir.resolve("lc_channels_last.h5");
+        Cli.Result r = Cli.run("convert", h5.toString(), dir.resolve("out.onnx").toString());
+        assertThat(r.code()).isEqualTo(3);
+        assertThat(r.err().strip()).doesNotContain("\n").contains("lc1").contains("implementation 2");
+        assertThat(dir.resolve("out.onnx")).doesNotExist();
+    }
+}
