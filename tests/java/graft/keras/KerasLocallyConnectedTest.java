@@ -51,6 +51,62 @@ class KerasLocallyConnectedTest {
         }
     }
 
+    /**
+     * Keras -> Keras: graft's writer rebuilds the layers (channels_last, as it writes every
+     * layer), and the Keras file it wrote, evaluated by the numpy oracle under Keras's rules,
+     * gives the original's outputs (a channels_first original's input and output transposed to
+     * NHWC); the written file converted back to ONNX matches too.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"channels_first", "channels_last"})
+    void writtenBackToKerasAsLocallyConnected2D(String format) {
+        Path dir = TestPaths.scratch("keras-locally-connected-roundtrip");
+        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString());
+        Path h5 = dir.resolve("lc_" + format + ".h5");
+        Path back = dir.resolve(format + ".back.h5");
+        Cli.Result r = Cli.run("convert", h5.toString(), back.toString(), "--force");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(KerasCorpusTest.usesLocallyConnected(back)).isTrue();
+        boolean first = format.equals("channels_first");
+        Tensor x = Tensor.random(DataType.FLOAT, first ? new long[] {2, 3, 9, 8} : new long[] {2, 9, 8, 3}, 17);
+        Tensor want = oracle(dir, h5, x, format + ".orig");
+        Tensor nhwc = first ? nhwc(x) : x;
+        Tensor got = oracle(dir, back, nhwc, format + ".back");
+        assertThat(TfjsOracle.relError(got, first ? nhwc(want) : want)).isLessThanOrEqualTo(1e-6);
+        Path onnx = dir.resolve(format + ".back.onnx");
+        assertThat(Cli.run("convert", back.toString(), onnx.toString(), "--force").code()).isZero();
+        try (OrtRunner ort = OrtRunner.open(onnx, Device.CPU)) {
+            Tensor y = ort.run(Map.of(ort.inputs().keySet().iterator().next(), nhwc)).values().iterator().next();
+            assertThat(TfjsOracle.relError(y, got)).isLessThanOrEqualTo(TOLERANCE);
+        }
+    }
+
+    private static Tensor oracle(Path dir, Path model, Tensor x, String tag) {
+        Path in = dir.resolve(tag + ".input.npy");
+        Path out = dir.resolve(tag + ".numpy.npy");
+        Npy.write(in, x.dtype(), x.shape(), x.data(), true);
+        Python.run(TestPaths.fixtures().resolve("keras/locally_connected_oracle.py"), model.toString(), in.toString(), out.toString());
+        return KerasCorpusTest.toFloat(Npy.read(out));
+    }
+
+    /** An NCHW float tensor as NHWC. */
+    private static Tensor nhwc(Tensor t) {
+        long[] s = t.shape();
+        float[] a = t.toFloats();
+        float[] b = new float[a.length];
+        int n = (int) s[0], c = (int) s[1], h = (int) s[2], w = (int) s[3];
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < c; k++) {
+                for (int y = 0; y < h; y++) {
+                    for (int z = 0; z < w; z++) {
+                        b[((i * h + y) * w + z) * c + k] = a[((i * c + k) * h + y) * w + z];
+                    }
+                }
+            }
+        }
+        return Tensor.ofFloats(new long[] {n, h, w, c}, b);
+    }
+
     @Test
     void parametersAreKerasCountsAndTheWindowSelectorIsNone() {
         Path dir = TestPaths.scratch("keras-locally-connected-count");

@@ -57,8 +57,13 @@ final class KerasNodes {
             case MIN -> merge(x, n, "Minimum");
             case CONCAT -> concat(x, n);
             case PAD -> pad(x, n);
+            case CONSTANT -> {
+                if (!locallyConnected(x, n)) {
+                    x.refuseNode(n, "no Keras layer for this op in graft's Keras writer");
+                }
+            }
             case CONV_TRANSPOSE, MAT_MUL, DIV, POW, PRELU, SELU, THRESHOLDED_RELU, HARD_SIGMOID, LOG, ABS, NEG, SQRT, LOG_SOFTMAX,
-                 SQUEEZE, UNSQUEEZE, SPLIT, SLICE, LRN, CLIP, CONSTANT, CONSTANT_OF_SHAPE, SHAPE, GATHER ->
+                 SQUEEZE, UNSQUEEZE, SPLIT, SLICE, LRN, CLIP, CONSTANT_OF_SHAPE, SHAPE, GATHER ->
                     x.refuseNode(n, "no Keras layer for this op in graft's Keras writer");
         }
     }
@@ -256,6 +261,130 @@ final class KerasNodes {
         KTensor src = x.tensor(input);
         String out = act == null ? n.output(0) : act.output();
         x.add(new KLayer(depthwise ? "DepthwiseConv2D" : "Conv2D", name, c, List.of(src.layer()), weights), out, true, null);
+    }
+
+    /** The one consumer of {@code n}'s output when it has that op and the same source layer, else null. */
+    private static Node next(KerasExporter x, Node n, Op op) {
+        List<Node> cons = x.graph().consumers(n.output(0));
+        boolean isOutput = x.graph().outputs().stream().anyMatch(v -> v.name().equals(n.output(0)));
+        if (cons.size() != 1 || isOutput || cons.get(0).op() != op || !cons.get(0).layer().equals(n.layer())) {
+            return null;
+        }
+        return cons.get(0);
+    }
+
+    /**
+     * Rebuilds a LocallyConnected2D from the nodes the Keras importer makes of one (a Constant 0/1
+     * window selector, Conv, Reshape, Transpose, batched MatMul with the kernel, Transpose,
+     * Reshape, optional bias Add, optional activation), written channels_last like every layer
+     * of graft's Keras writer: a kernel whose features were in channels_first (C, kh, kw) order
+     * is permuted to (kh, kw, C), and the (filters, oh, ow) bias goes back to (oh, ow, filters).
+     * False when {@code selector} does not start that pattern.
+     */
+    private static boolean locallyConnected(KerasExporter x, Node selector) {
+        Node conv = next(x, selector, Op.CONV);
+        Node rows = conv == null ? null : next(x, conv, Op.RESHAPE);
+        Node perPosition = rows == null ? null : next(x, rows, Op.TRANSPOSE);
+        Node matmul = perPosition == null ? null : next(x, perPosition, Op.MAT_MUL);
+        Node back = matmul == null ? null : next(x, matmul, Op.TRANSPOSE);
+        Node out = back == null ? null : next(x, back, Op.RESHAPE);
+        if (out == null || !conv.input(1).equals(selector.output(0)) || conv.intAttr("group", 1) != 1
+                || !Arrays.equals(perPosition.intsAttr("perm", null), new long[] {2, 0, 1})
+                || !Arrays.equals(back.intsAttr("perm", null), new long[] {1, 2, 0})
+                || !Arrays.stream(conv.intsAttr("pads", new long[4])).allMatch(p -> p == 0)
+                || !Arrays.stream(conv.intsAttr("dilations", new long[] {1, 1})).allMatch(d -> d == 1)
+                || x.graph().initializer(matmul.input(1)) == null || !matmul.input(0).equals(perPosition.output(0))
+                || x.tensor(conv.input(0)) == null || !x.tensor(conv.input(0)).nchw()) {
+            return false;
+        }
+        Weight sel = selector.attr("value").asTensor();
+        long[] ss = sel.shape();
+        Weight kernel = x.graph().initializer(matmul.input(1));
+        long[] ks = kernel.shape();
+        Shape os = x.graph().type(out.output(0)).shape();
+        if (ss.length != 4 || ks.length != 3 || os.rank() != 4 || !os.dim(2).isFixed() || !os.dim(3).isFixed()) {
+            return false;
+        }
+        long inC = ss[1];
+        long kh = ss[2];
+        long kw = ss[3];
+        long oh = os.dim(2).value();
+        long ow = os.dim(3).value();
+        long filters = ks[2];
+        boolean channelsFirst;
+        if (isWindowSelector(sel, false)) {
+            channelsFirst = false;
+        } else if (isWindowSelector(sel, true)) {
+            channelsFirst = true;
+        } else {
+            return false;
+        }
+        if (ks[0] != oh * ow || ks[1] != ss[0]) {
+            return false;
+        }
+        Node add = next(x, out, Op.ADD);
+        Weight bias = add == null ? null : x.graph().initializer(add.input(1));
+        if (add != null && (bias == null || !add.input(0).equals(out.output(0)) || bias.elementCount() != filters * oh * ow)) {
+            add = null;
+            bias = null;
+        }
+        Node last = add != null ? add : out;
+        Fused act = fusedActivation(x, last);
+        for (Node f : List.of(conv, rows, perPosition, matmul, back, out)) {
+            x.markFused(f);
+        }
+        if (add != null) {
+            x.markFused(add);
+        }
+        ObjectNode c = layerConfig(x, last, act);
+        c.put("filters", filters);
+        c.putArray("kernel_size").add(kh).add(kw);
+        long[] s = conv.intsAttr("strides", new long[] {1, 1});
+        c.putArray("strides").add(s[0]).add(s[1]);
+        c.put("padding", "valid");
+        c.put("data_format", "channels_last");
+        c.put("activation", act == null ? "linear" : act.activation());
+        c.put("use_bias", bias != null);
+        defaults(c, "kernel");
+        c.put("implementation", 1);
+        Weight k = channelsFirst
+                ? kernel.with(LayoutTransform.permute(new long[] {ks[0], inC, kh, kw, filters}, new int[] {0, 2, 3, 1, 4}, ks))
+                : kernel;
+        List<Weight> weights = new ArrayList<>(List.of(k.renamed("kernel:0")));
+        if (bias != null) {
+            weights.add(bias.with(LayoutTransform.permute(new long[] {filters, oh, ow}, new int[] {1, 2, 0}, new long[] {oh, ow, filters}))
+                    .renamed("bias:0"));
+        }
+        KTensor src = x.tensor(conv.input(0));
+        String o = act != null ? act.output() : last.output(0);
+        x.add(new KLayer("LocallyConnected2D", c.get("name").asText(), c, List.of(src.layer()), weights), o, true, null);
+        return true;
+    }
+
+    /** Whether a (features, C, kh, kw) 0/1 tensor picks window element (c, i, j) into feature (i, j, c) order, or (c, i, j) order. */
+    private static boolean isWindowSelector(Weight sel, boolean channelsFirst) {
+        long[] s = sel.shape();
+        long inC = s[1];
+        long kh = s[2];
+        long kw = s[3];
+        if (s[0] != inC * kh * kw) {
+            return false;
+        }
+        float[] v = sel.toFloats();
+        int at = 0;
+        for (long f = 0; f < s[0]; f++) {
+            for (long ch = 0; ch < inC; ch++) {
+                for (long i = 0; i < kh; i++) {
+                    for (long j = 0; j < kw; j++) {
+                        long want = channelsFirst ? (ch * kh + i) * kw + j : (i * kw + j) * inC + ch;
+                        if (v[at++] != (want == f ? 1f : 0f)) {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        return true;
     }
 
     private static void dense(KerasExporter x, Node n) {
