@@ -70,9 +70,9 @@ class KerasLocallyConnectedTest {
         boolean first = format.equals("channels_first");
         Tensor x = Tensor.random(DataType.FLOAT, first ? new long[] {2, 3, 9, 8} : new long[] {2, 9, 8, 3}, 17);
         Tensor want = oracle(dir, h5, x, format + ".orig");
-        Tensor nhwc = first ? nhwc(x) : x;
+        Tensor nhwc = first ? KerasRoundTripTest.nhwc(x) : x;
         Tensor got = oracle(dir, back, nhwc, format + ".back");
-        assertThat(TfjsOracle.relError(got, first ? nhwc(want) : want)).isLessThanOrEqualTo(1e-6);
+        assertThat(TfjsOracle.relError(got, first ? KerasRoundTripTest.nhwc(want) : want)).isLessThanOrEqualTo(1e-6);
         Path onnx = dir.resolve(format + ".back.onnx");
         assertThat(Cli.run("convert", back.toString(), onnx.toString(), "--force").code()).isZero();
         try (OrtRunner ort = OrtRunner.open(onnx, Device.CPU)) {
@@ -87,24 +87,6 @@ class KerasLocallyConnectedTest {
         Npy.write(in, x.dtype(), x.shape(), x.data(), true);
         Python.run(TestPaths.fixtures().resolve("keras/locally_connected_oracle.py"), model.toString(), in.toString(), out.toString());
         return KerasCorpusTest.toFloat(Npy.read(out));
-    }
-
-    /** An NCHW float tensor as NHWC. */
-    private static Tensor nhwc(Tensor t) {
-        long[] s = t.shape();
-        float[] a = t.toFloats();
-        float[] b = new float[a.length];
-        int n = (int) s[0], c = (int) s[1], h = (int) s[2], w = (int) s[3];
-        for (int i = 0; i < n; i++) {
-            for (int k = 0; k < c; k++) {
-                for (int y = 0; y < h; y++) {
-                    for (int z = 0; z < w; z++) {
-                        b[((i * h + y) * w + z) * c + k] = a[((i * c + k) * h + y) * w + z];
-                    }
-                }
-            }
-        }
-        return Tensor.ofFloats(new long[] {n, h, w, c}, b);
     }
 
     @Test
