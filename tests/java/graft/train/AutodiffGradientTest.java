@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
  * CPU provider runs the op in double (h = 1e-6, tolerance 1e-6 of the largest gradient), else in
  * float32 (h = 1e-2, tolerance 2e-3: the rounding error of L, about 1e-7 |L|, divided by h).
  * Float32-only in ONNX Runtime 1.22 CPU: Conv, ConvTranspose, AveragePool, GlobalAveragePool,
- * GlobalMaxPool, Softplus, Softsign, Elu, Selu and a few more ({@link GradCheck#check} falls back
+ * GlobalMaxPool, LRN, Softplus, Softsign, Elu, Selu and a few more ({@link GradCheck#check} falls back
  * only on ORT_NOT_IMPLEMENTED and says which type it used).
  */
 class AutodiffGradientTest {
@@ -81,6 +81,34 @@ class AutodiffGradientTest {
         GradCheck.of("Log").in("x", positive, 3, 5).check();
         GradCheck.of("Sqrt").in("x", positive, 3, 5).check();
         GradCheck.of("PRelu").in("x", 2, 3, 2, 2).in("slope", 3, 1, 1).check();
+    }
+
+    /**
+     * Inputs in [-2, 2) and a large alpha put the normaliser far from bias, so its derivative term
+     * is not negligible. ONNX Runtime's LRN kernel takes odd sizes only (as Caffe does), so the
+     * even sizes, whose window is not symmetric (c-1..c+2 for size 4, c..c+1 for size 2; the
+     * gradient sums over the mirrored window), run on graft's reference executor, whose LRN
+     * follows the ONNX window.
+     */
+    @Test
+    void lrn() {
+        GradCheck.of("LRN", "size", 5L, "alpha", 1.5f, "beta", 0.75f, "bias", 0.8f)
+                .in("x", v -> 2 * v, 2, 7, 3, 3).check();
+        GradCheck.of("LRN", "size", 3L, "alpha", 0.7f, "beta", 1.3f, "bias", 2f)
+                .in("x", v -> 2 * v, 1, 4, 2, 3).check();
+        GradCheck.of("LRN", "size", 4L, "alpha", 2f, "beta", 1.3f, "bias", 1.5f)
+                .in("x", v -> 2 * v, 2, 6, 2, 3).onReferenceExecutor().check();
+        GradCheck.of("LRN", "size", 2L, "alpha", 0.9f, "beta", 0.5f, "bias", 0.6f)
+                .in("x", v -> 2 * v, 1, 5, 3, 2).onReferenceExecutor().check();
+        GradCheck.of("LRN", "size", 5L, "alpha", 1.5f, "beta", 0.75f, "bias", 0.8f)
+                .in("x", v -> 2 * v, 2, 7, 3, 3).onReferenceExecutor().check();
+    }
+
+    @Test
+    void pow() {
+        // What Caffe's Power layer and WITHIN_CHANNEL LRN import as: a constant exponent, then both differentiated.
+        GradCheck.of("Pow").in("a", positive, 2, 3, 2).fixed("b", v -> -0.75).check();
+        GradCheck.of("Pow").in("a", positive, 2, 3).in("b", 3).check();
     }
 
     @Test

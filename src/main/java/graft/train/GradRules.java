@@ -8,7 +8,7 @@ import java.util.List;
  * One gradient rule per differentiable op, each written with standard ONNX ops that ONNX
  * Runtime's CPU provider runs. A rule receives the node, the gradient of its first output and
  * which inputs need a gradient, and returns their gradients (null where not needed).
- * Spatial ops (Conv, pools, BatchNormalization) live in {@link SpatialGrads}.
+ * Spatial ops (Conv, pools, BatchNormalization, LRN) live in {@link SpatialGrads}.
  */
 final class GradRules {
     private final Autodiff ad;
@@ -31,6 +31,7 @@ final class GradRules {
             case "AveragePool" -> dx[0] = spatial.averagePool(n, dy);
             case "GlobalAveragePool" -> dx[0] = spatial.globalAveragePool(n, dy);
             case "BatchNormalization" -> spatial.batchNorm(n, dy, want, dx);
+            case "LRN" -> dx[0] = spatial.lrn(n, dy);
             case "Gemm" -> gemm(n, dy, want, dx);
             case "MatMul" -> matMul(n, dy, want, dx);
             case "Add", "Sum" -> {
@@ -106,6 +107,13 @@ final class GradRules {
             case "Abs" -> dx[0] = e.mul(dy, e.op("Sign", x));
             case "Neg" -> dx[0] = e.op("Neg", dy);
             case "Sqrt" -> dx[0] = e.div(dy, e.mul(e.scalar(2), y));
+            case "Pow" -> {
+                // Caffe's Power layer and its WITHIN_CHANNEL LRN (exponent -beta) import as Pow.
+                // d(a^b)/da = b * a^(b-1); d(a^b)/db = a^b * ln(a), defined for a > 0.
+                String b = e.castFloat(n.input(1));
+                dx[0] = want[0] ? unbroadcast(e.mul(dy, e.mul(b, e.op("Pow", x, e.sub(b, e.scalar(1))))), x, y) : null;
+                dx[1] = want[1] ? unbroadcast(e.mul(dy, e.mul(y, e.op("Log", x))), n.input(1), y) : null;
+            }
             case "Clip" -> {
                 String mask = null;
                 if (!n.input(1).isEmpty()) {

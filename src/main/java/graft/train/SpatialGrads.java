@@ -12,8 +12,8 @@ import java.util.Map;
  * Gradients of the spatial ops: Conv (input gradient by ConvTranspose, weight gradient by a
  * Conv over batch/channel-transposed tensors), MaxPool (its Indices output and
  * ScatterElements with add), AveragePool (a depthwise ConvTranspose with per-position
- * divisors computed here from the static shapes), GlobalAveragePool, and BatchNormalization in
- * inference mode.
+ * divisors computed here from the static shapes), GlobalAveragePool, BatchNormalization in
+ * inference mode, and LRN (channel-window sums as a Conv with a ones kernel).
  */
 final class SpatialGrads {
     private final Autodiff ad;
@@ -305,6 +305,42 @@ final class SpatialGrads {
         }
         String expanded = e.op("Expand", dy, e.op("Shape", n.input(0)));
         return e.mul(expanded, e.scalar(1.0 / area));
+    }
+
+    /**
+     * ONNX LRN: y_c = x_c * d_c^-beta with d_c = bias + alpha/size * sum of x_j^2 over the window
+     * j = c - floor((size-1)/2) .. c + ceil((size-1)/2). Differentiating,
+     * dx_k = dy_k * d_k^-beta - (2 alpha beta / size) * x_k * sum of dy_c * y_c / d_c over the
+     * channels c whose window holds k, that is c = k - ceil((size-1)/2) .. k + floor((size-1)/2):
+     * the window mirrored, which differs from it when size is even. d is recomputed from x:
+     * x/y would give d^-beta only where x is not zero, and after a ReLU many are.
+     */
+    String lrn(Node n, String dy) {
+        String x = n.input(0);
+        long[] sx = ad.staticShape(x, n);
+        long size = n.intAttr("size", 0);
+        double alpha = n.floatAttr("alpha", 1e-4f);
+        double beta = n.floatAttr("beta", 0.75f);
+        double bias = n.floatAttr("bias", 1f);
+        long before = (size - 1) / 2;
+        long after = size - 1 - before;
+        String d = e.add(e.mul(channelWindowSum(e.mul(x, x), sx[1], before, after), e.scalar(alpha / size)), e.scalar(bias));
+        String back = channelWindowSum(e.div(e.mul(dy, n.output(0)), d), sx[1], after, before);
+        return e.sub(e.mul(dy, e.op("Pow", d, e.scalar(-beta))), e.mul(e.mul(x, back), e.scalar(2 * alpha * beta / size)));
+    }
+
+    /**
+     * Sum over channels c - before .. c + after (zero beyond the edges) of an (N, C, ...) tensor:
+     * a Conv with a (before + after + 1) x 1 kernel of ones over it viewed as (N, 1, C, rest).
+     */
+    private String channelWindowSum(String v, long channels, long before, long after) {
+        long k = before + after + 1;
+        double[] ones = new double[(int) k];
+        Arrays.fill(ones, 1.0);
+        String view = e.reshape(v, e.ints(0, 1, channels, -1));
+        String s = e.op("Conv", List.of(view, e.tensor(new long[] {1, 1, k, 1}, ones)),
+                Emitter.attrs("kernel_shape", new long[] {k, 1}, "pads", new long[] {before, 0, after, 0}));
+        return e.reshapeLike(s, v);
     }
 
     /** Inference-mode BatchNormalization: an affine map per channel with fixed statistics. */
