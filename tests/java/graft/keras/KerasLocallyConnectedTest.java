@@ -100,6 +100,39 @@ class KerasLocallyConnectedTest {
         assertThat(params).containsEntry("lc1", 28L * 18 * 5 + 28 * 5).containsEntry("lc2", 18L * 20 * 2);
     }
 
+    /**
+     * Fine-tuning trains the layer: its kernel (a MatMul operand) and bias (an Add on the
+     * product) are parameters of the training step (the batched MatMul gradient is checked
+     * against finite differences in AutodiffGradientTest), both change, and the loss falls on a
+     * task the classifier can learn (which half of the image holds a bright patch).
+     */
+    @Test
+    void fineTuningTrainsTheLocallyConnectedKernelAndBias() throws Exception {
+        Path dir = TestPaths.scratch("keras-locally-connected-train");
+        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString());
+        Path model = dir.resolve("lc_classifier.h5");
+        Path out = dir.resolve("run");
+        Cli.Result r = Cli.run("finetune", model.toString(), dir.resolve("lc_data.npy").toString(), "--labels",
+                dir.resolve("lc_labels.npy").toString(), "-o", out.toString(), "--epochs", "6", "--batch-size", "16",
+                "--optimizer", "adam", "--lr", "0.01", "--val-fraction", "0.25", "--force");
+        assertThat(r.code()).as(r.err()).isZero();
+        var before = new KerasFormat().read(model, graft.io.Options.none());
+        var after = new graft.onnx.OnnxFormat().read(out.resolve("model.onnx"), graft.io.Options.none());
+        for (String w : new String[] {"local/kernel", "local/bias", "head/kernel"}) {
+            float[] a = before.initializer(w).toFloats();
+            float[] b = after.initializer(w).toFloats();
+            double moved = 0;
+            for (int i = 0; i < a.length; i++) {
+                moved = Math.max(moved, Math.abs(a[i] - b[i]));
+            }
+            assertThat(moved).as(w + " moved").isGreaterThan(1e-3);
+        }
+        java.util.List<String> csv = java.nio.file.Files.readAllLines(out.resolve("history.csv"));
+        double first = Double.parseDouble(csv.get(1).split(",")[1]);
+        double last = Double.parseDouble(csv.get(csv.size() - 1).split(",")[1]);
+        assertThat(last).isLessThan(first * 0.6);
+    }
+
     @Test
     void otherImplementationsAreRefusedByName() {
         Path dir = TestPaths.scratch("keras-locally-connected-impl");

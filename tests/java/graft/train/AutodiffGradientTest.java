@@ -131,6 +131,15 @@ class AutodiffGradientTest {
         GradCheck.of("MatMul").in("a", 3, 4).in("b", 4, 5).check();
     }
 
+    /** Batched MatMul (LocallyConnected2D's per-position product), equal and broadcast batch axes. */
+    @Test
+    void batchedMatMul() {
+        GradCheck.of("MatMul").in("a", 3, 2, 4).in("b", 3, 4, 5).check();
+        GradCheck.of("MatMul").in("a", 2, 3, 4).in("b", 4, 5).check();
+        GradCheck.of("MatMul").in("a", 3, 4).in("b", 2, 4, 5).check();
+        GradCheck.of("MatMul").in("a", 2, 1, 3, 4).in("b", 3, 4, 2).check();
+    }
+
     @Test
     void broadcastingArithmetic() {
         GradCheck.of("Add").in("a", 2, 3, 2, 2).in("b", 3, 1, 1).check();

@@ -180,16 +180,54 @@ final class GradRules {
     private void matMul(Node n, String dy, boolean[] want, String[] dx) {
         long[] sa = ad.shape(n.input(0));
         long[] sb = ad.shape(n.input(1));
-        if (sa == null || sb == null || sa.length != 2 || sb.length != 2) {
-            throw new UnsupportedModelException("MatMul '" + n.name() + "' (training step): only 2-D MatMul is differentiated. "
-                    + "Freeze this layer");
+        long[] sy = ad.shape(n.output(0));
+        if (sa == null || sb == null || sy == null || sa.length < 2 || sb.length < 2) {
+            throw new UnsupportedModelException("MatMul '" + n.name() + "' (training step): only MatMul of operands of rank 2 or more "
+                    + "with known shapes is differentiated. Freeze this layer");
         }
+        if (sa.length == 2 && sb.length == 2) {
+            if (want[0]) {
+                dx[0] = gemmOf(dy, n.input(1), 0, 1, 1f);
+            }
+            if (want[1]) {
+                dx[1] = gemmOf(n.input(0), dy, 1, 0, 1f);
+            }
+            return;
+        }
+        // Batched (Y = A B over broadcast leading axes, as LocallyConnected2D's per-position
+        // product): dA = dY B^T and dB = A^T dY, each summed over the batch axes its operand
+        // was broadcast along.
         if (want[0]) {
-            dx[0] = gemmOf(dy, n.input(1), 0, 1, 1f);
+            dx[0] = batchSum(e.op("MatMul", dy, e.transpose(n.input(1), swapLast(sb.length))), sa, sy, n.input(0));
         }
         if (want[1]) {
-            dx[1] = gemmOf(n.input(0), dy, 1, 0, 1f);
+            dx[1] = batchSum(e.op("MatMul", e.transpose(n.input(0), swapLast(sa.length)), dy), sb, sy, n.input(1));
         }
+    }
+
+    private static long[] swapLast(int rank) {
+        long[] p = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            p[i] = i;
+        }
+        p[rank - 2] = rank - 1;
+        p[rank - 1] = rank - 2;
+        return p;
+    }
+
+    /** {@code g} (batch axes of the product {@code sy}, then the operand's two matrix axes) summed to the operand's shape {@code sx}. */
+    private String batchSum(String g, long[] sx, long[] sy, String x) {
+        int lead = sy.length - sx.length;
+        List<Long> axes = new java.util.ArrayList<>();
+        for (int i = 0; i < sy.length - 2; i++) {
+            if (i < lead || (sx[i - lead] == 1 && sy[i] != 1)) {
+                axes.add((long) i);
+            }
+        }
+        if (axes.isEmpty()) {
+            return g;
+        }
+        return e.reshapeLike(e.reduceSum(g, axes.stream().mapToLong(Long::longValue).toArray(), true), x);
     }
 
     private void concat(Node n, String dy, boolean[] want, String[] dx) {

@@ -93,9 +93,16 @@ public final class Subgraphs {
         if (g.inputs().stream().anyMatch(v -> v.name().equals(b))) {
             return Optional.empty();
         }
+        // The cached bottleneck is stored per sample: the cut must be batch-major (not, say,
+        // LocallyConnected2D's (positions, N, features) inside the layer).
+        TensorType bt = g.type(b);
+        TensorType it = g.inputs().isEmpty() ? null : g.type(g.inputs().get(0).name());
+        if (bt == null || bt.shape() == null || bt.shape().rank() == 0 || it == null || it.shape() == null || it.shape().rank() == 0
+                || !bt.shape().dim(0).equals(it.shape().dim(0))) {
+            return Optional.empty();
+        }
         Graph h = new Graph(g.name() + "_head");
         h.opsets().putAll(g.opsets());
-        TensorType bt = g.type(b);
         h.inputs().add(new Value(b, bt));
         h.nodes().addAll(head);
         Set<String> used = new HashSet<>();

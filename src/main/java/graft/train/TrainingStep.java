@@ -91,7 +91,45 @@ public final class TrainingStep {
             }
             k++;
         }
+        // MatMul has no weight slot in the catalogue (either operand may be data), but a float
+        // initializer as its second operand is a layer's kernel (tf2onnx-style Dense, Keras's
+        // LocallyConnected2D), and a float initializer added to that product within the same
+        // layer is its bias: parameters 0 and 1 of the layer, for lr_mult/decay_mult.
+        String kernel = op == Op.MAT_MUL ? matMulKernel(g, n) : op == Op.ADD ? matMulBias(g, n) : null;
+        if (kernel != null) {
+            int p = op == Op.MAT_MUL ? 0 : 1;
+            double lr = lt.trainable() ? (p < lt.lrMult().size() ? lt.lrMult().get(p) : 1.0) : 0.0;
+            double dm = p < lt.decayMult().size() ? lt.decayMult().get(p) : 1.0;
+            r.add(new Slot(kernel, lr, dm));
+        }
         return r;
+    }
+
+    /** The float initializer of rank 2 or more that is MatMul {@code n}'s second operand, else null. */
+    private static String matMulKernel(Graph g, Node n) {
+        Weight w = g.initializer(n.input(1));
+        return w != null && w.dtype() == DataType.FLOAT && w.shape().length >= 2 && g.initializer(n.input(0)) == null ? n.input(1) : null;
+    }
+
+    /**
+     * The float initializer (more than one value) that Add {@code n} adds to a trained MatMul
+     * product of the same layer, reached back through Reshape/Transpose/Flatten nodes of that
+     * layer; else null.
+     */
+    private static String matMulBias(Graph g, Node n) {
+        int w = g.initializer(n.input(1)) != null ? 1 : g.initializer(n.input(0)) != null ? 0 : -1;
+        if (w < 0 || g.initializer(n.input(1 - w)) != null) {
+            return null;
+        }
+        Weight b = g.initializer(n.input(w));
+        if (b.dtype() != DataType.FLOAT || b.elementCount() < 2) {
+            return null;
+        }
+        Node p = g.producer(n.input(1 - w));
+        while (p != null && p.layer().equals(n.layer()) && (p.op() == Op.RESHAPE || p.op() == Op.TRANSPOSE || p.op() == Op.FLATTEN)) {
+            p = g.producer(p.input(0));
+        }
+        return p != null && p.layer().equals(n.layer()) && p.op() == Op.MAT_MUL && matMulKernel(g, p) != null ? n.input(w) : null;
     }
 
     public static Built build(Graph model, Spec spec) {
