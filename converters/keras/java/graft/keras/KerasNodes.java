@@ -288,7 +288,7 @@ final class KerasNodes {
         Node matmul = perPosition == null ? null : next(x, perPosition, Op.MAT_MUL);
         Node back = matmul == null ? null : next(x, matmul, Op.TRANSPOSE);
         Node out = back == null ? null : next(x, back, Op.RESHAPE);
-        if (out == null || !conv.input(1).equals(selector.output(0)) || conv.intAttr("group", 1) != 1
+        if (out == null || conv.inputs().size() != 2 || !conv.input(1).equals(selector.output(0)) || conv.intAttr("group", 1) != 1
                 || !Arrays.equals(perPosition.intsAttr("perm", null), new long[] {2, 0, 1})
                 || !Arrays.equals(back.intsAttr("perm", null), new long[] {1, 2, 0})
                 || !Arrays.stream(conv.intsAttr("pads", new long[4])).allMatch(p -> p == 0)

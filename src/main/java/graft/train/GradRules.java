@@ -180,8 +180,7 @@ final class GradRules {
     private void matMul(Node n, String dy, boolean[] want, String[] dx) {
         long[] sa = ad.shape(n.input(0));
         long[] sb = ad.shape(n.input(1));
-        long[] sy = ad.shape(n.output(0));
-        if (sa == null || sb == null || sy == null || sa.length < 2 || sb.length < 2) {
+        if (sa == null || sb == null || sa.length < 2 || sb.length < 2) {
             throw new UnsupportedModelException("MatMul '" + n.name() + "' (training step): only MatMul of operands of rank 2 or more "
                     + "with known shapes is differentiated. Freeze this layer");
         }
@@ -193,6 +192,11 @@ final class GradRules {
                 dx[1] = gemmOf(n.input(0), dy, 1, 0, 1f);
             }
             return;
+        }
+        long[] sy = ad.shape(n.output(0));
+        if (sy == null) {
+            throw new UnsupportedModelException("MatMul '" + n.name() + "' (training step): the batched product's shape is unknown. "
+                    + "Freeze this layer");
         }
         // Batched (Y = A B over broadcast leading axes, as LocallyConnected2D's per-position
         // product): dA = dY B^T and dB = A^T dY, each summed over the batch axes its operand

@@ -66,8 +66,9 @@ public final class Subgraphs {
 
     /**
      * Splits where the frozen layers form a prefix: nothing trainable before the boundary, and
-     * the trainable part reads the frozen part through one value only. Empty when no such cut
-     * exists or when it would be the model's input.
+     * the trainable part reads the frozen part through one value only, produced by one layer and
+     * read by the next. Empty when no such cut exists, when it would be the model's input, or
+     * when it falls inside a layer.
      */
     public static Optional<Split> frozenPrefix(Graph g, List<String> trainable) {
         Set<String> live = new HashSet<>(trainable);
@@ -93,14 +94,15 @@ public final class Subgraphs {
         if (g.inputs().stream().anyMatch(v -> v.name().equals(b))) {
             return Optional.empty();
         }
-        // The cached bottleneck is stored per sample: the cut must be batch-major (not, say,
-        // LocallyConnected2D's (positions, N, features) inside the layer).
-        TensorType bt = g.type(b);
-        TensorType it = g.inputs().isEmpty() ? null : g.type(g.inputs().get(0).name());
-        if (bt == null || bt.shape() == null || bt.shape().rank() == 0 || it == null || it.shape() == null || it.shape().rank() == 0
-                || !bt.shape().dim(0).equals(it.shape().dim(0))) {
+        // The cached bottleneck is stored per sample, so the cut must fall between two layers:
+        // inside one it may hold no per-sample tensor (LocallyConnected2D's (positions, N,
+        // features) between its window selector and its kernel). Compared by layer, not by the
+        // batch dimension's symbol: shape inference can spell N differently after a Reshape.
+        Node producer = g.producer(b);
+        if (producer != null && head.stream().anyMatch(n -> n.inputs().contains(b) && n.layer().equals(producer.layer()))) {
             return Optional.empty();
         }
+        TensorType bt = g.type(b);
         Graph h = new Graph(g.name() + "_head");
         h.opsets().putAll(g.opsets());
         h.inputs().add(new Value(b, bt));

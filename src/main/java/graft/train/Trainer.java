@@ -87,7 +87,7 @@ public final class Trainer {
         if (!cached) {
             String why = crop > 0 && c.mirror() ? "random cropping and random mirroring are on"
                     : crop > 0 ? "random cropping is on" : c.mirror() ? "random mirroring is on" : !c.cache() ? "disabled"
-                    : "the frozen layers do not form a prefix";
+                    : "the frozen layers do not end in one value between two layers";
             log.println("bottleneck caching: off (" + why + (crop > 0 || c.mirror()
                     ? ": every epoch feeds different pixels" : "") + ")");
         }

@@ -93,8 +93,9 @@ public final class TrainingStep {
         }
         // MatMul has no weight slot in the catalogue (either operand may be data), but a float
         // initializer as its second operand is a layer's kernel (tf2onnx-style Dense, Keras's
-        // LocallyConnected2D), and a float initializer added to that product within the same
-        // layer is its bias: parameters 0 and 1 of the layer, for lr_mult/decay_mult.
+        // LocallyConnected2D), and a float initializer added to that product is its bias:
+        // parameters 0 and 1 of the layer, for lr_mult/decay_mult. (So a constant matrix that
+        // is not a learned weight trains too unless its layer is frozen.)
         String kernel = op == Op.MAT_MUL ? matMulKernel(g, n) : op == Op.ADD ? matMulBias(g, n) : null;
         if (kernel != null) {
             int p = op == Op.MAT_MUL ? 0 : 1;
@@ -112,9 +113,10 @@ public final class TrainingStep {
     }
 
     /**
-     * The float initializer (more than one value) that Add {@code n} adds to a trained MatMul
-     * product of the same layer, reached back through Reshape/Transpose/Flatten nodes of that
-     * layer; else null.
+     * The float initializer (rank 1 or more) that Add {@code n} adds to a trained MatMul's
+     * product: directly (a plain ONNX file's Dense, where each node is a layer of its own), or
+     * through Reshape/Transpose/Flatten nodes of the Add's own layer that feed nothing else
+     * (LocallyConnected2D); else null.
      */
     private static String matMulBias(Graph g, Node n) {
         int w = g.initializer(n.input(1)) != null ? 1 : g.initializer(n.input(0)) != null ? 0 : -1;
@@ -122,14 +124,15 @@ public final class TrainingStep {
             return null;
         }
         Weight b = g.initializer(n.input(w));
-        if (b.dtype() != DataType.FLOAT || b.elementCount() < 2) {
+        if (b.dtype() != DataType.FLOAT || b.shape().length == 0) {
             return null;
         }
         Node p = g.producer(n.input(1 - w));
-        while (p != null && p.layer().equals(n.layer()) && (p.op() == Op.RESHAPE || p.op() == Op.TRANSPOSE || p.op() == Op.FLATTEN)) {
+        while (p != null && p.layer().equals(n.layer()) && (p.op() == Op.RESHAPE || p.op() == Op.TRANSPOSE || p.op() == Op.FLATTEN)
+                && g.consumers(p.output(0)).size() == 1) {
             p = g.producer(p.input(0));
         }
-        return p != null && p.layer().equals(n.layer()) && p.op() == Op.MAT_MUL && matMulKernel(g, p) != null ? n.input(w) : null;
+        return p != null && p.op() == Op.MAT_MUL && g.consumers(p.output(0)).size() == 1 && matMulKernel(g, p) != null ? n.input(w) : null;
     }
 
     public static Built build(Graph model, Spec spec) {
