@@ -75,6 +75,9 @@ class FlickrStyleFinetuneTest {
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("training on 20 samples of 20 classes, validating on 20")
                 .contains("bottleneck caching: off (random cropping and random mirroring are on").contains("epoch 1/1");
+        // Caffe reads the mean file from its working directory; graft does not, and says so
+        assertThat(r.err()).contains("warning: the model's mean_file 'data/ilsvrc12/imagenet_mean.binaryproto' was not read")
+                .contains("--mean");
 
         List<String> csv = Files.readAllLines(out.resolve("history.csv"));
         assertThat(csv).hasSize(2);

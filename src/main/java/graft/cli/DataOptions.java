@@ -65,6 +65,22 @@ final class DataOptions {
     }
 
     /**
+     * A warning when the model names a Caffe {@code mean_file} that graft did not read (it reads
+     * one only from the model's folder; Caffe resolves it against its working directory) and no
+     * {@code --mean} replaces it: the pixels would go in without the mean Caffe subtracts. Else null.
+     */
+    String meanFileWarning(Graph g) {
+        java.util.Map<String, String> m = g.metadata();
+        if (mean != null || !m.containsKey("preprocess.mean_file") || m.containsKey("preprocess.mean_value")
+                || m.containsKey("preprocess.mean")) {
+            return null;
+        }
+        return "graft: warning: the model's mean_file '" + m.get("preprocess.mean_file") + "' was not read (graft reads a mean file"
+                + " only from the model's folder), so no mean is subtracted. Pass --mean B,G,R (ImageNet's channel means: 104,117,123)"
+                + " or put the file beside the model";
+    }
+
+    /**
      * Reads DATA shaped for the model's input, and fixes the model's symbolic input dims to it
      * (to the crop window when {@link #crop} is on; the samples themselves stay uncropped).
      */

@@ -70,6 +70,10 @@ final class FeaturesCommand implements Callable<Integer> {
         AtomicOutput.checkTarget(labelsOut, force, List.of(model, data));
         Graph g = ModelLoader.load(model, input.from, input.toOptions());
         DataSource.Loaded d = dataOptions.load(data, g);
+        String meanWarning = dataOptions.meanFileWarning(g);
+        if (meanWarning != null) {
+            spec.commandLine().getErr().println(meanWarning);
+        }
         ShapeInference.run(g);
         Graph prefix = Subgraphs.prefix(g, Subgraphs.outputOf(g, upto));
         int window = dataOptions.crop(g);

@@ -121,6 +121,10 @@ final class FinetuneCommand implements Callable<Integer> {
             spec.commandLine().getOut().println("applied recipe " + recipe.getFileName() + ": " + g.layers().size() + " layers");
         }
         DataSource.Loaded d = dataOptions.load(data, g);
+        String meanWarning = dataOptions.meanFileWarning(g);
+        if (meanWarning != null) {
+            spec.commandLine().getErr().println(meanWarning);
+        }
         Samples train = d.train();
         Samples v = null;
         if (val != null) {
