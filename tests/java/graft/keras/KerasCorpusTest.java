@@ -109,18 +109,10 @@ class KerasCorpusTest {
                     in.add(Tensor.random(graft.ir.DataType.FLOAT, concrete(g.type(v.name()).shape()), 42 + k++));
                 }
                 if (usesLocallyConnected(c.model())) {
-                    Path x = scratch.resolve(name + ".input.npy");
-                    Path y = scratch.resolve(name + ".numpy.npy");
-                    Npy.write(x, in.get(0).dtype(), in.get(0).shape(), in.get(0).data(), true);
-                    Python.run(TestPaths.fixtures().resolve("keras/locally_connected_oracle.py"), c.model().toString(), x.toString(), y.toString());
-                    reference.put(c, List.of(toFloat(Npy.read(y))));
+                    reference.put(c, List.of(numpyOracle("locally_connected_oracle.py", c.model(), in.get(0), scratch, name)));
                     oracle.put(c, "numpy evaluation of Keras's local_conv (TensorFlow.js has no LocallyConnected2D)");
                 } else if (g.metadata().getOrDefault("source.keras_version", "").startsWith("1.")) {
-                    Path x = scratch.resolve(name + ".input.npy");
-                    Path y = scratch.resolve(name + ".numpy.npy");
-                    Npy.write(x, in.get(0).dtype(), in.get(0).shape(), in.get(0).data(), true);
-                    Python.run(TestPaths.fixtures().resolve("keras/keras1_conv_oracle.py"), c.model().toString(), x.toString(), y.toString());
-                    reference.put(c, List.of(toFloat(Npy.read(y))));
+                    reference.put(c, List.of(numpyOracle("keras1_conv_oracle.py", c.model(), in.get(0), scratch, name)));
                     oracle.put(c, g.metadata().getOrDefault("source.backend", "").startsWith("theano")
                             ? "numpy true convolution, as Theano computed it (TensorFlow.js rejects Keras 1 names)"
                             : "numpy correlation (TensorFlow.js rejects Keras 1 names)");
@@ -172,6 +164,18 @@ class KerasCorpusTest {
         // Every file of the corpus converts (the four LocallyConnected2D models included).
         assertThat(outcome.values().stream().filter(s -> s.startsWith("refused")).toList()).isEmpty();
         assertThat(oracle.values()).filteredOn(o -> o.contains("local_conv")).hasSize(4);
+    }
+
+    /**
+     * The output of a numpy oracle script of fixtures/keras ({@code SCRIPT MODEL INPUT.npy
+     * OUTPUT.npy}) for input {@code x}, by way of {@code dir/tag.input.npy} and {@code dir/tag.numpy.npy}.
+     */
+    static Tensor numpyOracle(String script, Path model, Tensor x, Path dir, String tag) {
+        Path in = dir.resolve(tag + ".input.npy");
+        Path out = dir.resolve(tag + ".numpy.npy");
+        Npy.write(in, x.dtype(), x.shape(), x.data(), true);
+        Python.run(TestPaths.fixtures().resolve("keras/" + script), model.toString(), in.toString(), out.toString());
+        return toFloat(Npy.read(out));
     }
 
     /** Whether the file's model_config has a LocallyConnected2D layer (TensorFlow.js cannot run those). */

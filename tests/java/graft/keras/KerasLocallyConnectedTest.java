@@ -2,7 +2,6 @@ package graft.keras;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import graft.io.Npy;
 import graft.ir.DataType;
 import graft.ir.LayerTable;
 import graft.runtime.Device;
@@ -13,6 +12,7 @@ import graft.testing.Python;
 import graft.testing.TestPaths;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,23 +27,25 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class KerasLocallyConnectedTest {
     static final double TOLERANCE = 1e-5;
+    /** The fixture files (implementation 1), made once for the class; each test writes its own names beside them. */
+    static Path dir;
+
+    @BeforeAll
+    static void fixtures() {
+        dir = TestPaths.scratch("keras-locally-connected");
+        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString());
+    }
 
     @ParameterizedTest
     @ValueSource(strings = {"channels_first", "channels_last"})
     void convertsAndMatchesNumpyKeras(String format) {
-        Path dir = TestPaths.scratch("keras-locally-connected");
         Path h5 = dir.resolve("lc_" + format + ".h5");
-        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString());
         Path onnx = dir.resolve(format + ".onnx");
         Cli.Result r = Cli.run("convert", h5.toString(), onnx.toString(), "--force");
         assertThat(r.code()).as(r.err()).isZero();
         long[] shape = format.equals("channels_first") ? new long[] {3, 3, 9, 8} : new long[] {3, 9, 8, 3};
         Tensor x = Tensor.random(DataType.FLOAT, shape, 11);
-        Path in = dir.resolve(format + ".input.npy");
-        Path ref = dir.resolve(format + ".numpy.npy");
-        Npy.write(in, x.dtype(), x.shape(), x.data(), true);
-        Python.run(TestPaths.fixtures().resolve("keras/locally_connected_oracle.py"), h5.toString(), in.toString(), ref.toString());
-        Tensor want = KerasCorpusTest.toFloat(Npy.read(ref));
+        Tensor want = oracle(h5, x, format);
         try (OrtRunner ort = OrtRunner.open(onnx, Device.CPU)) {
             Tensor got = ort.run(Map.of(ort.inputs().keySet().iterator().next(), x)).values().iterator().next();
             assertThat(got.shape()).containsExactly(want.shape());
@@ -60,8 +62,6 @@ class KerasLocallyConnectedTest {
     @ParameterizedTest
     @ValueSource(strings = {"channels_first", "channels_last"})
     void writtenBackToKerasAsLocallyConnected2D(String format) {
-        Path dir = TestPaths.scratch("keras-locally-connected-roundtrip");
-        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString());
         Path h5 = dir.resolve("lc_" + format + ".h5");
         Path back = dir.resolve(format + ".back.h5");
         Cli.Result r = Cli.run("convert", h5.toString(), back.toString(), "--force");
@@ -69,9 +69,9 @@ class KerasLocallyConnectedTest {
         assertThat(KerasCorpusTest.usesLocallyConnected(back)).isTrue();
         boolean first = format.equals("channels_first");
         Tensor x = Tensor.random(DataType.FLOAT, first ? new long[] {2, 3, 9, 8} : new long[] {2, 9, 8, 3}, 17);
-        Tensor want = oracle(dir, h5, x, format + ".orig");
+        Tensor want = oracle(h5, x, format + ".orig");
         Tensor nhwc = first ? KerasRoundTripTest.nhwc(x) : x;
-        Tensor got = oracle(dir, back, nhwc, format + ".back");
+        Tensor got = oracle(back, nhwc, format + ".back");
         assertThat(TfjsOracle.relError(got, first ? KerasRoundTripTest.nhwc(want) : want)).isLessThanOrEqualTo(1e-6);
         Path onnx = dir.resolve(format + ".back.onnx");
         assertThat(Cli.run("convert", back.toString(), onnx.toString(), "--force").code()).isZero();
@@ -81,18 +81,12 @@ class KerasLocallyConnectedTest {
         }
     }
 
-    private static Tensor oracle(Path dir, Path model, Tensor x, String tag) {
-        Path in = dir.resolve(tag + ".input.npy");
-        Path out = dir.resolve(tag + ".numpy.npy");
-        Npy.write(in, x.dtype(), x.shape(), x.data(), true);
-        Python.run(TestPaths.fixtures().resolve("keras/locally_connected_oracle.py"), model.toString(), in.toString(), out.toString());
-        return KerasCorpusTest.toFloat(Npy.read(out));
+    private static Tensor oracle(Path model, Tensor x, String tag) {
+        return KerasCorpusTest.numpyOracle("locally_connected_oracle.py", model, x, dir, tag);
     }
 
     @Test
     void parametersAreKerasCountsAndTheWindowSelectorIsNone() {
-        Path dir = TestPaths.scratch("keras-locally-connected-count");
-        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString());
         var g = new KerasFormat().read(dir.resolve("lc_channels_last.h5"), graft.io.Options.none());
         // Keras: lc1 kernel 4*7 positions x 3*2*3 features x 5 filters + bias 4*7*5; lc2 kernel 3*6 x 2*2*5 x 2, no bias
         Map<String, Long> params = new java.util.HashMap<>();
@@ -108,8 +102,6 @@ class KerasLocallyConnectedTest {
      */
     @Test
     void fineTuningTrainsTheLocallyConnectedKernelAndBias() throws Exception {
-        Path dir = TestPaths.scratch("keras-locally-connected-train");
-        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString());
         Path model = dir.resolve("lc_classifier.h5");
         Path out = dir.resolve("run");
         Cli.Result r = Cli.run("finetune", model.toString(), dir.resolve("lc_data.npy").toString(), "--labels",
@@ -135,12 +127,12 @@ class KerasLocallyConnectedTest {
 
     @Test
     void otherImplementationsAreRefusedByName() {
-        Path dir = TestPaths.scratch("keras-locally-connected-impl");
-        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), dir.toString(), "2");
-        Path h5 = dir.resolve("lc_channels_last.h5");
-        Cli.Result r = Cli.run("convert", h5.toString(), dir.resolve("out.onnx").toString());
+        Path impl2 = TestPaths.scratch("keras-locally-connected-impl");
+        Python.run(TestPaths.fixtures().resolve("keras/make_locally_connected.py"), impl2.toString(), "2");
+        Path h5 = impl2.resolve("lc_channels_last.h5");
+        Cli.Result r = Cli.run("convert", h5.toString(), impl2.resolve("out.onnx").toString());
         assertThat(r.code()).isEqualTo(3);
         assertThat(r.err().strip()).doesNotContain("\n").contains("lc1").contains("implementation 2");
-        assertThat(dir.resolve("out.onnx")).doesNotExist();
+        assertThat(impl2.resolve("out.onnx")).doesNotExist();
     }
 }

@@ -93,12 +93,13 @@ class CaffeNetStepTest {
 
     /**
      * graft's import of the net (TRAIN phase, batch 2) written as ONNX, then torch's step on its
-     * weights; kept under target/ and rebuilt when missing or older than the prototxt.
+     * weights; kept under target/ and rebuilt when missing or older than the prototxt or the script.
      */
     static Path oracle(String variant, Path prototxt) {
         Path dir = TestPaths.root().resolve("target/fixtures/train/caffenet_step_" + variant);
         Path done = dir.resolve("step1/fc8_flickr/bias.npy");
-        if (!Files.exists(done) || olderThan(done, prototxt)) {
+        Path script = TestPaths.fixtures().resolve("train/caffenet_step.py");
+        if (!Files.exists(done) || olderThan(done, prototxt) || olderThan(done, script)) {
             Graph g = new CaffeFormat().read(prototxt, Options.none().set("phase", "TRAIN"));
             Value in = g.inputs().get(0);
             long[] shape = g.type(in.name()).shape().toArray();
@@ -110,7 +111,7 @@ class CaffeNetStepTest {
                 throw new java.io.UncheckedIOException(e);
             }
             new OnnxFormat().write(g, dir.resolve("model.onnx"), Options.none().set("force", true));
-            System.out.print(Python.run(TestPaths.fixtures().resolve("train/caffenet_step.py"), dir.toString(), variant));
+            System.out.print(Python.run(script, dir.toString(), variant));
         }
         return dir;
     }

@@ -1,6 +1,7 @@
 package graft.keras;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import graft.error.UnsupportedModelException;
 import graft.ir.Attr;
 import graft.ir.LayoutTransform;
 import graft.ir.Op;
@@ -194,12 +195,10 @@ final class ConvMapper {
         String name = l.name();
         long impl = c.path("implementation").asLong(1);
         if (impl != 1) {
-            throw new graft.error.UnsupportedModelException("layer '" + name + "' (LocallyConnected2D): implementation " + impl
-                    + " stores its kernel in another layout; graft converts implementation 1 (the default)", List.of(name + " (LocallyConnected2D)"));
+            throw refuseLocallyConnected(name, "implementation " + impl + " stores its kernel in another layout; graft converts implementation 1 (the default)");
         }
         if (!c.path("padding").asText("valid").equals("valid")) {
-            throw new graft.error.UnsupportedModelException("layer '" + name + "' (LocallyConnected2D): padding '"
-                    + c.path("padding").asText() + "'; Keras supports only 'valid' here", List.of(name + " (LocallyConnected2D)"));
+            throw refuseLocallyConnected(name, "padding '" + c.path("padding").asText() + "'; Keras supports only 'valid' here");
         }
         long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
         long[] s = LayerMapper.pair(c.path("strides"), 1);
@@ -208,8 +207,7 @@ final class ConvMapper {
         long h = b.dim(x, 2);
         long w = b.dim(x, 3);
         if (inC < 0 || h < 0 || w < 0) {
-            throw new graft.error.UnsupportedModelException("layer '" + name + "' (LocallyConnected2D): its input needs fixed channels, height"
-                    + " and width (one kernel per output position)", List.of(name + " (LocallyConnected2D)"));
+            throw refuseLocallyConnected(name, "its input needs fixed channels, height and width (one kernel per output position)");
         }
         long oh = (h - k[0]) / s[0] + 1;
         long ow = (w - k[1]) / s[1] + 1;
@@ -222,7 +220,7 @@ final class ConvMapper {
         for (int ch = 0; ch < inC; ch++) {
             for (int i = 0; i < k[0]; i++) {
                 for (int j = 0; j < k[1]; j++) {
-                    long feature = first ? (ch * k[0] + i) * k[1] + j : (i * k[1] + j) * inC + ch;
+                    long feature = windowFeature(first, ch, i, j, inC, k[0], k[1]);
                     onehot[Math.toIntExact(((feature * inC + ch) * k[0] + i) * k[1] + j)] = 1f;
                 }
             }
@@ -238,22 +236,35 @@ final class ConvMapper {
         String rows = b.node(Op.RESHAPE, name, name + "/rows", List.of(windows, b.longs(name + "/rows_shape", 0, features, positions)),
                 Map.of(), Layout.KERAS);
         String perPosition = b.node(Op.TRANSPOSE, name, name + "/per_position", List.of(rows), Map.of("perm", Attr.ints(2, 0, 1)), Layout.KERAS);
-        String act = c.path("activation").asText("linear");
         boolean bias = wts.size() > 1;
         String product = b.node(Op.MAT_MUL, name, name + "/matmul",
                 List.of(perPosition, b.weight(wts.get(0).renamed(name + "/kernel"))), Map.of(), Layout.KERAS);
         String back = b.node(Op.TRANSPOSE, name, name + "/to_channels", List.of(product), Map.of("perm", Attr.ints(1, 2, 0)), Layout.KERAS);
-        String y = b.node(Op.RESHAPE, name, !bias && act.equals("linear") ? name : name + "/local",
-                List.of(back, b.longs(name + "/out_shape", 0, filters, oh, ow)), Map.of(), f);
-        if (bias) {
-            Weight bw = wts.get(1);
-            m.checkShape(l, bw, oh, ow, filters);
-            bw = first
-                    ? bw.with(LayoutTransform.permute(new long[] {oh * ow * filters}, new int[] {0}, new long[] {filters, oh, ow}))
-                    : bw.with(LayoutTransform.transpose(bw.shape(), 2, 0, 1));
-            y = b.node(Op.ADD, name, act.equals("linear") ? name : name + "/biased", List.of(y, b.weight(bw.renamed(name + "/bias"))), Map.of(), f);
+        List<String> reshape = List.of(back, b.longs(name + "/out_shape", 0, filters, oh, ow));
+        if (!bias) {
+            return activated(l, Op.RESHAPE, "local", reshape, Map.of(), f);
         }
-        return m.activation(name, y, act, name);
+        Weight bw = wts.get(1);
+        m.checkShape(l, bw, oh, ow, filters);
+        bw = first
+                ? bw.with(LayoutTransform.permute(new long[] {oh * ow * filters}, new int[] {0}, new long[] {filters, oh, ow}))
+                : bw.with(LayoutTransform.transpose(bw.shape(), 2, 0, 1));
+        String y = b.node(Op.RESHAPE, name, name + "/local", reshape, Map.of(), f);
+        return activated(l, Op.ADD, "biased", List.of(y, b.weight(bw.renamed(name + "/bias"))), Map.of(), f);
+    }
+
+    /**
+     * Keras's local_conv feature index of window element (channel, row i, column j): (C, kh, kw)
+     * order for channels_first, (kh, kw, C) for channels_last. The importer builds its window
+     * selector with it and the Keras writer recognises the selector by it.
+     */
+    static long windowFeature(boolean channelsFirst, long ch, long i, long j, long inC, long kh, long kw) {
+        return channelsFirst ? (ch * kh + i) * kw + j : (i * kw + j) * inC + ch;
+    }
+
+    /** A refusal of LocallyConnected2D layer {@code name}, saying why. */
+    private static UnsupportedModelException refuseLocallyConnected(String name, String why) {
+        return new UnsupportedModelException("layer '" + name + "' (LocallyConnected2D): " + why, List.of(name + " (LocallyConnected2D)"));
     }
 
     /** The input, the kernel, and the bias when the layer has one (at {@code biasAt}, checked against {@code channels}). */

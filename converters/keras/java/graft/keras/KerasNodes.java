@@ -89,13 +89,8 @@ final class KerasNodes {
      * same layer tag; an ONNX file graft wrote keeps the tags in its {@code graft.layers} metadata).
      */
     private static Fused fusedActivation(KerasExporter x, Node n) {
-        List<Node> cons = x.graph().consumers(n.output(0));
-        boolean isOutput = x.graph().outputs().stream().anyMatch(v -> v.name().equals(n.output(0)));
-        if (cons.size() != 1 || isOutput) {
-            return null;
-        }
-        Node a = cons.get(0);
-        if (!a.layer().equals(n.layer())) {
+        Node a = soleConsumer(x, n);
+        if (a == null) {
             return null;
         }
         String act = switch (a.opType()) {
@@ -263,14 +258,17 @@ final class KerasNodes {
         x.add(new KLayer(depthwise ? "DepthwiseConv2D" : "Conv2D", name, c, List.of(src.layer()), weights), out, true, null);
     }
 
-    /** The one consumer of {@code n}'s output when it has that op and the same source layer, else null. */
-    private static Node next(KerasExporter x, Node n, Op op) {
+    /** The one consumer of {@code n}'s output when that output is no graph output and the consumer belongs to n's source layer, else null. */
+    private static Node soleConsumer(KerasExporter x, Node n) {
         List<Node> cons = x.graph().consumers(n.output(0));
         boolean isOutput = x.graph().outputs().stream().anyMatch(v -> v.name().equals(n.output(0)));
-        if (cons.size() != 1 || isOutput || cons.get(0).op() != op || !cons.get(0).layer().equals(n.layer())) {
-            return null;
-        }
-        return cons.get(0);
+        return cons.size() != 1 || isOutput || !cons.get(0).layer().equals(n.layer()) ? null : cons.get(0);
+    }
+
+    /** {@link #soleConsumer} when it is an {@code op} node, else null. */
+    private static Node next(KerasExporter x, Node n, Op op) {
+        Node c = soleConsumer(x, n);
+        return c != null && c.op() == op ? c : null;
     }
 
     /**
@@ -293,13 +291,16 @@ final class KerasNodes {
                 || !Arrays.equals(back.intsAttr("perm", null), new long[] {1, 2, 0})
                 || !Arrays.stream(conv.intsAttr("pads", new long[4])).allMatch(p -> p == 0)
                 || !Arrays.stream(conv.intsAttr("dilations", new long[] {1, 1})).allMatch(d -> d == 1)
-                || x.graph().initializer(matmul.input(1)) == null || !matmul.input(0).equals(perPosition.output(0))
-                || x.tensor(conv.input(0)) == null || !x.tensor(conv.input(0)).nchw()) {
+                || !matmul.input(0).equals(perPosition.output(0))) {
+            return false;
+        }
+        Weight kernel = x.graph().initializer(matmul.input(1));
+        KTensor src = x.tensor(conv.input(0));
+        if (kernel == null || src == null || !src.nchw()) {
             return false;
         }
         Weight sel = selector.attr("value").asTensor();
         long[] ss = sel.shape();
-        Weight kernel = x.graph().initializer(matmul.input(1));
         long[] ks = kernel.shape();
         Shape os = x.graph().type(out.output(0)).shape();
         if (ss.length != 4 || ks.length != 3 || os.rank() != 4 || !os.dim(2).isFixed() || !os.dim(3).isFixed()) {
@@ -311,10 +312,14 @@ final class KerasNodes {
         long oh = os.dim(2).value();
         long ow = os.dim(3).value();
         long filters = ks[2];
+        if (ss[0] != inC * kh * kw) {
+            return false;
+        }
+        float[] selected = sel.toFloats();
         boolean channelsFirst;
-        if (isWindowSelector(sel, false)) {
+        if (isWindowSelector(selected, inC, kh, kw, false)) {
             channelsFirst = false;
-        } else if (isWindowSelector(sel, true)) {
+        } else if (isWindowSelector(selected, inC, kh, kw, true)) {
             channelsFirst = true;
         } else {
             return false;
@@ -355,29 +360,22 @@ final class KerasNodes {
             weights.add(bias.with(LayoutTransform.permute(new long[] {filters, oh, ow}, new int[] {1, 2, 0}, new long[] {oh, ow, filters}))
                     .renamed("bias:0"));
         }
-        KTensor src = x.tensor(conv.input(0));
         String o = act != null ? act.output() : last.output(0);
         x.add(new KLayer("LocallyConnected2D", c.get("name").asText(), c, List.of(src.layer()), weights), o, true, null);
         return true;
     }
 
-    /** Whether a (features, C, kh, kw) 0/1 tensor picks window element (c, i, j) into feature (i, j, c) order, or (c, i, j) order. */
-    private static boolean isWindowSelector(Weight sel, boolean channelsFirst) {
-        long[] s = sel.shape();
-        long inC = s[1];
-        long kh = s[2];
-        long kw = s[3];
-        if (s[0] != inC * kh * kw) {
-            return false;
-        }
-        float[] v = sel.toFloats();
+    /**
+     * Whether the (C*kh*kw, C, kh, kw) 0/1 tensor {@code v} is the importer's window selector
+     * for the channels_first or channels_last feature order ({@link ConvMapper#windowFeature}).
+     */
+    private static boolean isWindowSelector(float[] v, long inC, long kh, long kw, boolean channelsFirst) {
         int at = 0;
-        for (long f = 0; f < s[0]; f++) {
+        for (long f = 0; f < inC * kh * kw; f++) {
             for (long ch = 0; ch < inC; ch++) {
                 for (long i = 0; i < kh; i++) {
                     for (long j = 0; j < kw; j++) {
-                        long want = channelsFirst ? (ch * kh + i) * kw + j : (i * kw + j) * inC + ch;
-                        if (v[at++] != (want == f ? 1f : 0f)) {
+                        if (v[at++] != (ConvMapper.windowFeature(channelsFirst, ch, i, j, inC, kh, kw) == f ? 1f : 0f)) {
                             return false;
                         }
                     }

@@ -70,12 +70,11 @@ final class DataOptions {
      * {@code --mean} replaces it: the pixels would go in without the mean Caffe subtracts. Else null.
      */
     String meanFileWarning(Graph g) {
-        java.util.Map<String, String> m = g.metadata();
-        if (mean != null || !m.containsKey("preprocess.mean_file") || m.containsKey("preprocess.mean_value")
-                || m.containsKey("preprocess.mean")) {
+        String file = mean != null ? null : graft.ir.Preprocessing.unreadMeanFile(g.metadata());
+        if (file == null) {
             return null;
         }
-        return "graft: warning: the model's mean_file '" + m.get("preprocess.mean_file") + "' was not read (graft reads a mean file"
+        return "graft: warning: the model's mean_file '" + file + "' was not read (graft reads a mean file"
                 + " only from the model's folder), so no mean is subtracted. Pass --mean B,G,R (ImageNet's channel means: 104,117,123)"
                 + " or put the file beside the model";
     }

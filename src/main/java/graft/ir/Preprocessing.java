@@ -37,6 +37,15 @@ public record Preprocessing(boolean bgr, double pixelScale, double[] mean, doubl
     }
 
     /**
+     * The Caffe {@code mean_file} the metadata names when no mean was read from it (the importer
+     * reads one only from the model's folder), else null. Throws as {@link #of} on a bad key.
+     */
+    public static String unreadMeanFile(Map<String, String> meta) {
+        String f = meta.get("preprocess.mean_file");
+        return f != null && of(meta).mean().length == 0 ? f : null;
+    }
+
+    /**
      * Caffe's transform_param {@code crop_size} ({@code preprocess.crop_size}): the side of the
      * square window the data layer cuts, 0 when absent. Throws IllegalArgumentException naming
      * the key when it is not a non-negative integer.

@@ -202,10 +202,10 @@ final class GradRules {
         // product): dA = dY B^T and dB = A^T dY, each summed over the batch axes its operand
         // was broadcast along.
         if (want[0]) {
-            dx[0] = batchSum(e.op("MatMul", dy, e.transpose(n.input(1), swapLast(sb.length))), sa, sy, n.input(0));
+            dx[0] = sumBroadcast(e.op("MatMul", dy, e.transpose(n.input(1), swapLast(sb.length))), sa, sy, sy.length - 2, n.input(0));
         }
         if (want[1]) {
-            dx[1] = batchSum(e.op("MatMul", e.transpose(n.input(0), swapLast(sa.length)), dy), sb, sy, n.input(1));
+            dx[1] = sumBroadcast(e.op("MatMul", e.transpose(n.input(0), swapLast(sa.length)), dy), sb, sy, sy.length - 2, n.input(1));
         }
     }
 
@@ -217,21 +217,6 @@ final class GradRules {
         p[rank - 2] = rank - 1;
         p[rank - 1] = rank - 2;
         return p;
-    }
-
-    /** {@code g} (batch axes of the product {@code sy}, then the operand's two matrix axes) summed to the operand's shape {@code sx}. */
-    private String batchSum(String g, long[] sx, long[] sy, String x) {
-        int lead = sy.length - sx.length;
-        List<Long> axes = new java.util.ArrayList<>();
-        for (int i = 0; i < sy.length - 2; i++) {
-            if (i < lead || (sx[i - lead] == 1 && sy[i] != 1)) {
-                axes.add((long) i);
-            }
-        }
-        if (axes.isEmpty()) {
-            return g;
-        }
-        return e.reshapeLike(e.reduceSum(g, axes.stream().mapToLong(Long::longValue).toArray(), true), x);
     }
 
     private void concat(Node n, String dy, boolean[] want, String[] dx) {
@@ -258,19 +243,25 @@ final class GradRules {
         if (sx == null || sy == null) {
             return e.reshapeLike(dy, x);
         }
+        return sumBroadcast(dy, sx, sy, sy.length, x);
+    }
+
+    /**
+     * {@code g} summed over those of the first {@code axes} axes of the broadcast shape
+     * {@code sy} that operand {@code x} (shape {@code sx}) lacks or has as 1, and given x's
+     * shape; unchanged when there are none. A batched MatMul passes its batch axes only.
+     */
+    private String sumBroadcast(String g, long[] sx, long[] sy, int axes, String x) {
         int lead = sy.length - sx.length;
-        java.util.List<Long> axes = new java.util.ArrayList<>();
-        for (int i = 0; i < sy.length; i++) {
-            if (i < lead) {
-                axes.add((long) i);
-            } else if (sx[i - lead] == 1 && sy[i] != 1) {
-                axes.add((long) i);
+        List<Long> sum = new java.util.ArrayList<>();
+        for (int i = 0; i < axes; i++) {
+            if (i < lead || (sx[i - lead] == 1 && sy[i] != 1)) {
+                sum.add((long) i);
             }
         }
-        if (axes.isEmpty()) {
-            return dy;
+        if (sum.isEmpty()) {
+            return g;
         }
-        String r = e.reduceSum(dy, axes.stream().mapToLong(Long::longValue).toArray(), true);
-        return e.reshapeLike(r, x);
+        return e.reshapeLike(e.reduceSum(g, sum.stream().mapToLong(Long::longValue).toArray(), true), x);
     }
 }

@@ -85,9 +85,7 @@ public final class TrainingStep {
             Weight w = in.isEmpty() ? null : g.initializer(in);
             boolean stat = op == Op.BATCH_NORMALIZATION && ws.input() >= 3;
             if (w != null && w.dtype() == DataType.FLOAT && !stat) {
-                double lr = lt.trainable() ? (k < lt.lrMult().size() ? lt.lrMult().get(k) : 1.0) : 0.0;
-                double dm = k < lt.decayMult().size() ? lt.decayMult().get(k) : 1.0;
-                r.add(new Slot(in, lr, dm));
+                r.add(slot(in, lt, k));
             }
             k++;
         }
@@ -98,12 +96,16 @@ public final class TrainingStep {
         // is not a learned weight trains too unless its layer is frozen.)
         String kernel = op == Op.MAT_MUL ? matMulKernel(g, n) : op == Op.ADD ? matMulBias(g, n) : null;
         if (kernel != null) {
-            int p = op == Op.MAT_MUL ? 0 : 1;
-            double lr = lt.trainable() ? (p < lt.lrMult().size() ? lt.lrMult().get(p) : 1.0) : 0.0;
-            double dm = p < lt.decayMult().size() ? lt.decayMult().get(p) : 1.0;
-            r.add(new Slot(kernel, lr, dm));
+            r.add(slot(kernel, lt, op == Op.MAT_MUL ? 0 : 1));
         }
         return r;
+    }
+
+    /** Parameter {@code k} of its layer: the layer's k-th lr_mult/decay_mult (1 when absent; lr 0 when frozen). */
+    private static Slot slot(String weight, LayerTraining lt, int k) {
+        double lr = lt.trainable() ? (k < lt.lrMult().size() ? lt.lrMult().get(k) : 1.0) : 0.0;
+        double dm = k < lt.decayMult().size() ? lt.decayMult().get(k) : 1.0;
+        return new Slot(weight, lr, dm);
     }
 
     /** The float initializer of rank 2 or more that is MatMul {@code n}'s second operand, else null. */
