@@ -90,17 +90,20 @@ public final class OnnxExporter {
     }
 
     static Plan plan(Graph g, int opset) {
-        List<String> problems = new ArrayList<>();
-        List<NodeProto> nodes = new ArrayList<>();
+        OpsetAdapter.Writing writing = new OpsetAdapter.Writing(g, opset);
+        List<String> problems = writing.problems;
+        List<Node> written = new ArrayList<>();
         Set<String> used = new HashSet<>();
         for (Node n : g.nodes()) {
-            Node d = OpsetAdapter.downgrade(n, opset, g, problems);
-            nodes.add(node(d));
-            used.addAll(d.inputs());
+            Node d = OpsetAdapter.downgrade(n, writing);
+            if (!writing.dropped.contains(n.name())) {
+                written.add(d);
+                used.addAll(d.inputs());
+            }
         }
         if (!problems.isEmpty()) {
             throw new UnsupportedModelException("model '" + g.name() + "' cannot be written at opset " + opset + ": "
-                    + String.join("; ", problems), problems);
+                    + summary(problems), problems);
         }
         for (Value v : g.outputs()) {
             used.add(v.name());
@@ -109,6 +112,15 @@ public final class OnnxExporter {
         for (Node n : g.nodes()) {
             sourceInputsOfDowngrade.addAll(n.inputs());
         }
+        List<NodeProto> nodes = new ArrayList<>();
+        for (Node d : written) {
+            // A Constant node whose value a downgrade folded into attributes is no longer needed.
+            boolean folded = d.op() == graft.ir.Op.CONSTANT && d.outputs().stream().noneMatch(used::contains)
+                    && d.outputs().stream().anyMatch(sourceInputsOfDowngrade::contains);
+            if (!folded) {
+                nodes.add(node(d));
+            }
+        }
         List<Weight> weights = new ArrayList<>();
         for (Weight w : g.initializers().values()) {
             // Keep weights the source model carried unused; drop only constants a downgrade folded into attributes.
@@ -116,6 +128,7 @@ public final class OnnxExporter {
                 weights.add(w);
             }
         }
+        weights.addAll(writing.added);
         GraphProto.Builder gb = GraphProto.newBuilder();
         byte[] gx = g.extras().get(OnnxImporter.GRAPH_EXTRAS);
         if (gx != null) {
@@ -152,7 +165,9 @@ public final class OnnxExporter {
         }
         for (Value v : g.outputs()) {
             TensorType t = g.type(v.name());
-            gb.addOutput(valueInfo(v.name(), t != null ? t : v.type()));
+            // An output behind an op graft does not model has no inferred shape: keep the one the file declared.
+            boolean declared = v.type() != null && v.type().shape() != null && (t == null || t.shape() == null);
+            gb.addOutput(valueInfo(v.name(), t != null && !declared ? t : v.type()));
         }
         byte[] vi = g.extras().get(OnnxImporter.VALUE_INFO);
         if (vi != null) {
@@ -184,6 +199,14 @@ public final class OnnxExporter {
             }
         }
         return new Plan(mb.build(), gb.build(), weights);
+    }
+
+    /** The refusals, each once; the first few in full and a count of the rest. */
+    static String summary(List<String> problems) {
+        List<String> distinct = new ArrayList<>(new java.util.LinkedHashSet<>(problems));
+        int shown = Math.min(distinct.size(), 5);
+        String s = String.join("; ", distinct.subList(0, shown));
+        return distinct.size() > shown ? s + "; and " + (distinct.size() - shown) + " more" : s;
     }
 
     /** False when a kept value_info contradicts the inferred type: another rank or another fixed size. */

@@ -8,10 +8,15 @@ import graft.ir.Node;
 import graft.ir.Op;
 import graft.ir.TensorType;
 import graft.ir.Weight;
+import com.google.protobuf.InvalidProtocolBufferException;
+import graft.onnx.proto.Onnx.NodeProto;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Moves catalogue nodes between the opset a file uses and the IR's opset-17 semantics.
@@ -193,31 +198,152 @@ final class OpsetAdapter {
     }
 
     /**
-     * Rewrites IR nodes for the target opset. Returns the nodes to write; constant inputs that
-     * become attributes are read from the graph's weights. Collects refusals in {@code problems}.
+     * What writing one graph at one opset needs: the opset the graph's opaque nodes were read
+     * at, the constants (initializers and Constant nodes) that an older opset takes as
+     * attributes, the weights a rewrite adds, and the refusals collected so far.
      */
-    static Node downgrade(Node n, int target, Graph g, List<String> problems) {
-        Op op = n.op();
-        if (op == null) {
-            return n;
+    static final class Writing {
+        final Graph g;
+        final int target;
+        final long source;
+        final Map<String, Node> constantNodes = new HashMap<>();
+        final List<Weight> added = new ArrayList<>();
+        final List<String> problems = new ArrayList<>();
+        /** Nodes not written: their value became an initializer. */
+        final Set<String> dropped = new HashSet<>();
+        private final Set<String> names = new HashSet<>();
+
+        Writing(Graph g, int target) {
+            this.g = g;
+            this.target = target;
+            this.source = g.opsets().getOrDefault("", (long) IR_OPSET);
+            for (Node n : g.nodes()) {
+                if (n.op() == Op.CONSTANT && n.outputs().size() == 1) {
+                    constantNodes.put(n.output(0), n);
+                }
+                names.addAll(n.outputs());
+            }
+            names.addAll(g.initializers().keySet());
         }
+
+        /** The value of a constant input: an initializer or the output of a Constant node; null otherwise. */
+        Weight constant(String value) {
+            Weight w = g.initializer(value);
+            if (w != null) {
+                return w;
+            }
+            for (Weight a : added) {
+                if (a.name().equals(value)) {
+                    return a;
+                }
+            }
+            Node c = constantNodes.get(value);
+            return c == null ? null : constantValue(c, value);
+        }
+
+        String addLongs(Node n, String what, long[] values) {
+            Weight w = Weight.ofLongs(fresh(n, what), new long[]{values.length}, values);
+            added.add(w);
+            return w.name();
+        }
+
+        String addFloats(Node n, String what, long[] shape, float[] values) {
+            Weight w = Weight.ofFloats(fresh(n, what), shape, values);
+            added.add(w);
+            return w.name();
+        }
+
+        private String fresh(Node n, String what) {
+            String base = (n.name().isEmpty() ? n.output(0) : n.name()) + "_" + what;
+            String name = base;
+            for (int k = 1; names.contains(name); k++) {
+                name = base + "_" + k;
+            }
+            names.add(name);
+            return name;
+        }
+    }
+
+    /** The tensor a Constant node holds, whichever attribute holds it; null for sparse or string values. */
+    static Weight constantValue(Node c, String name) {
+        Attr v = c.attr("value");
+        if (v != null && v.kind() == Attr.Kind.TENSOR) {
+            return v.asTensor();
+        }
+        if ((v = c.attr("value_int")) != null) {
+            return Weight.ofLongs(name, new long[0], new long[]{v.asInt()});
+        }
+        if ((v = c.attr("value_ints")) != null) {
+            return Weight.ofLongs(name, new long[]{v.asInts().length}, v.asInts());
+        }
+        if ((v = c.attr("value_float")) != null) {
+            return Weight.ofFloats(name, new long[0], new float[]{v.asFloat()});
+        }
+        if ((v = c.attr("value_floats")) != null) {
+            return Weight.ofFloats(name, new long[]{v.asFloats().length}, v.asFloats());
+        }
+        return null;
+    }
+
+    /**
+     * Rewrites one IR node for the target opset, exactly, or records in {@code w.problems} why
+     * that opset cannot say what it says (naming the node and the first opset that can); then
+     * checks the result against the op's schema at the target opset ({@link OpSchemas}).
+     */
+    static Node downgrade(Node n, Writing w) {
+        Node d = n.op() != null ? catalogue(n, w) : n.domain().isEmpty() ? opaque(n, w) : n;
+        if (d.domain().isEmpty() && !w.dropped.contains(n.name())) {
+            verify(d, w);
+        }
+        return d;
+    }
+
+    private static Node catalogue(Node n, Writing w) {
+        Op op = n.op();
+        int target = w.target;
+        Graph g = w.g;
+        List<String> problems = w.problems;
         if (since(op) > target) {
             problems.add(n.opType() + " '" + n.name() + "' does not exist before opset " + since(op));
             return n;
         }
         Map<String, Attr> a = new LinkedHashMap<>(n.attrs());
         List<String> in = new ArrayList<>(n.inputs());
+        List<String> out = new ArrayList<>(n.outputs());
+        if ((op == Op.MAX_POOL || op == Op.AVERAGE_POOL) && target < 10 && n.intAttr("ceil_mode", 0) != 0) {
+            ceilModeAsPadding(n, a, w);
+        }
         dropNewerAttributes(n, a, target, problems);
+        if (target < 11 && (op == Op.CONCAT || op == Op.GATHER || op == Op.FLATTEN || op == Op.SPLIT)
+                && n.intAttr("axis", 0) < 0) {
+            TensorType t = g.type(n.input(0));
+            if (t == null || t.shape() == null) {
+                problems.add(n.opType() + " '" + n.name() + "' with a negative axis over an input of unknown rank needs opset 11");
+            } else {
+                a.put("axis", Attr.of(n.intAttr("axis", 0) + t.shape().rank()));
+            }
+        }
         switch (op) {
             case SQUEEZE, UNSQUEEZE -> {
                 if (target < 13 && in.size() > 1 && !in.get(1).isEmpty()) {
-                    a.put("axes", Attr.ints(constInts(g, n, in.get(1), problems)));
+                    long[] axes = constInts(w, n, in.get(1)).clone();
+                    if (target < 11 && java.util.Arrays.stream(axes).anyMatch(x -> x < 0)) {
+                        TensorType t = g.type(op == Op.SQUEEZE ? n.input(0) : n.output(0));
+                        if (t == null || t.shape() == null) {
+                            problems.add(n.opType() + " '" + n.name() + "' with negative axes of unknown rank needs opset 11");
+                        } else {
+                            for (int i = 0; i < axes.length; i++) {
+                                axes[i] = axes[i] < 0 ? axes[i] + t.shape().rank() : axes[i];
+                            }
+                        }
+                    }
+                    a.put("axes", Attr.ints(axes));
                     in.remove(1);
                 }
             }
             case SPLIT -> {
                 if (target < 13 && in.size() > 1 && !in.get(1).isEmpty()) {
-                    a.put("split", Attr.ints(constInts(g, n, in.get(1), problems)));
+                    a.put("split", Attr.ints(constInts(w, n, in.get(1))));
                     in.remove(1);
                 } else if (target >= 18 && (in.size() < 2 || in.get(1).isEmpty())) {
                     a.put("num_outputs", Attr.of((long) n.outputs().size()));
@@ -234,7 +360,7 @@ final class OpsetAdapter {
                         long ax = axis < 0 ? axis + rank : axis;
                         if (ax != rank - 1) {
                             problems.add(n.opType() + " '" + n.name() + "' over axis " + ax + " of a rank-" + rank
-                                    + " input cannot be written below opset 13");
+                                    + " input needs opset 13");
                         }
                         a.put("axis", Attr.of((long) rank - 1));
                     }
@@ -243,10 +369,13 @@ final class OpsetAdapter {
             case DROPOUT -> {
                 if (target < 12) {
                     if (in.size() > 2 && !in.get(2).isEmpty()) {
-                        problems.add("Dropout '" + n.name() + "' in training mode cannot be written below opset 12");
+                        Weight t = w.constant(in.get(2));
+                        if (t == null || t.toLongs().length != 1 || t.toLongs()[0] != 0) {
+                            problems.add("Dropout '" + n.name() + "' in training mode needs opset 12");
+                        }
                     }
                     if (in.size() > 1 && !in.get(1).isEmpty()) {
-                        a.put("ratio", Attr.of(constFloat(g, n, in.get(1), problems)));
+                        a.put("ratio", Attr.of(constFloat(w, n, in.get(1))));
                     }
                     in = new ArrayList<>(in.subList(0, 1));
                     a.remove("seed");
@@ -255,45 +384,100 @@ final class OpsetAdapter {
             case CLIP -> {
                 if (target < 11) {
                     if (in.size() > 1 && !in.get(1).isEmpty()) {
-                        a.put("min", Attr.of(constFloat(g, n, in.get(1), problems)));
+                        a.put("min", Attr.of(constFloat(w, n, in.get(1))));
                     }
                     if (in.size() > 2 && !in.get(2).isEmpty()) {
-                        a.put("max", Attr.of(constFloat(g, n, in.get(2), problems)));
+                        a.put("max", Attr.of(constFloat(w, n, in.get(2))));
                     }
                     in = new ArrayList<>(in.subList(0, 1));
                 }
             }
             case PAD -> {
-                if (in.size() > 3 && !in.get(3).isEmpty() && target < 18) {
-                    problems.add("Pad '" + n.name() + "' with axes needs opset 18");
+                if (target < 19 && "wrap".equals(n.stringAttr("mode", "constant"))) {
+                    problems.add("Pad '" + n.name() + "' with mode 'wrap' needs opset 19");
+                }
+                boolean axes = in.size() > 3 && !in.get(3).isEmpty();
+                long[] pads = null;
+                if (axes && target < 18) {
+                    pads = fullPads(n, w, in.get(1), in.get(3));
+                    in = new ArrayList<>(in.subList(0, 3));
+                    if (pads != null && target >= 11) {
+                        in.set(1, w.addLongs(n, "pads", pads));
+                    }
                 }
                 if (target < 11) {
-                    a.put("pads", Attr.ints(constInts(g, n, in.get(1), problems)));
+                    a.put("pads", Attr.ints(pads != null ? pads : constInts(w, n, in.get(1))));
                     if (in.size() > 2 && !in.get(2).isEmpty()) {
-                        a.put("value", Attr.of(constFloat(g, n, in.get(2), problems)));
+                        a.put("value", Attr.of(constFloat(w, n, in.get(2))));
                     }
                     in = new ArrayList<>(in.subList(0, 1));
                 }
             }
             case SLICE -> {
                 if (target < 10) {
-                    a.put("starts", Attr.ints(constInts(g, n, in.get(1), problems)));
-                    a.put("ends", Attr.ints(constInts(g, n, in.get(2), problems)));
+                    a.put("starts", Attr.ints(constInts(w, n, in.get(1))));
+                    a.put("ends", Attr.ints(constInts(w, n, in.get(2))));
                     if (in.size() > 3 && !in.get(3).isEmpty()) {
-                        a.put("axes", Attr.ints(constInts(g, n, in.get(3), problems)));
+                        a.put("axes", Attr.ints(constInts(w, n, in.get(3))));
                     }
                     if (in.size() > 4 && !in.get(4).isEmpty()) {
-                        problems.add("Slice '" + n.name() + "' with steps needs opset 10");
+                        Weight steps = w.constant(in.get(4));
+                        if (steps == null || java.util.Arrays.stream(steps.toLongs()).anyMatch(x -> x != 1)) {
+                            problems.add("Slice '" + n.name() + "' with steps other than 1 needs opset 10");
+                        }
                     }
                     in = new ArrayList<>(in.subList(0, 1));
                 }
             }
             case MAX_POOL, AVERAGE_POOL -> {
-                if (target < 10 && n.intAttr("ceil_mode", 0) != 0) {
-                    problems.add(n.opType() + " '" + n.name() + "' with ceil_mode needs opset 10");
-                }
-                if (target < 19 && op == Op.AVERAGE_POOL && n.attr("dilations") != null) {
+                if (target < 19 && op == Op.AVERAGE_POOL && n.attr("dilations") != null
+                        && java.util.Arrays.stream(n.attr("dilations").asInts()).anyMatch(x -> x != 1)) {
                     problems.add("AveragePool '" + n.name() + "' with dilations needs opset 19");
+                }
+                if (target < 19 && op == Op.AVERAGE_POOL) {
+                    a.remove("dilations");
+                }
+                if (op == Op.MAX_POOL && target < 8 && out.size() > 1 && !out.get(1).isEmpty()) {
+                    if (consumed(g, out.get(1))) {
+                        problems.add("MaxPool '" + n.name() + "' with an Indices output needs opset 8");
+                    } else {
+                        out = new ArrayList<>(out.subList(0, 1));
+                    }
+                }
+            }
+            case GEMM -> {
+                if (target < 11 && (in.size() < 3 || in.get(2).isEmpty())) {
+                    TensorType t = g.type(n.output(0));
+                    if (t == null || t.shape() == null || t.shape().rank() != 2 || !t.shape().dim(1).isFixed()
+                            || t.dtype() != graft.ir.DataType.FLOAT) {
+                        problems.add("Gemm '" + n.name() + "' without C needs opset 11 (its output width is not known to add a zero C)");
+                    } else {
+                        long width = t.shape().dim(1).value();
+                        in = new ArrayList<>(in.subList(0, 2));
+                        in.add(w.addFloats(n, "zero_c", new long[]{width}, new float[(int) width]));
+                    }
+                }
+            }
+            case SUM, MAX, MIN, MEAN -> {
+                if (target < 8 && in.size() > 1 && !sameShapes(g, in)) {
+                    problems.add(n.opType() + " '" + n.name() + "' over inputs of different or unknown shapes needs opset 8 (broadcasting)");
+                }
+            }
+            case CONSTANT -> {
+                Weight v = constantValue(n, n.output(0));
+                OpSchemas.Schema cs = OpSchemas.at("Constant", target);
+                Set<String> allowed = cs == null ? null : cs.allowedOut(0);
+                if (v != null && allowed != null && !allowed.contains(OpSchemas.typeName(v.dtype()))) {
+                    // Constant-1 holds floats only; an initializer holds any type at every opset.
+                    w.added.add(v.renamed(n.output(0)));
+                    w.dropped.add(n.name());
+                    return n;
+                }
+                if (target < 12 && n.attr("value") == null) {
+                    if (v != null) {
+                        a.clear();
+                        a.put("value", Attr.tensor(v));
+                    }
                 }
             }
             case SHAPE -> {
@@ -308,6 +492,9 @@ final class OpsetAdapter {
             }
             case BATCH_NORMALIZATION -> {
                 if (target < 14) {
+                    if (n.intAttr("training_mode", 0) != 0) {
+                        problems.add("BatchNormalization '" + n.name() + "' in training mode needs opset 14");
+                    }
                     a.remove("training_mode");
                 }
                 if (target < 9) {
@@ -317,7 +504,356 @@ final class OpsetAdapter {
             default -> {
             }
         }
-        return new Node(n.name(), n.opType(), n.domain(), n.layer(), in, n.outputs(), a, n.extras());
+        return new Node(n.name(), n.opType(), n.domain(), n.layer(), in, out, a, n.extras());
+    }
+
+    private static boolean consumed(Graph g, String value) {
+        for (Node m : g.nodes()) {
+            if (m.inputs().contains(value)) {
+                return true;
+            }
+        }
+        return g.outputs().stream().anyMatch(v -> v.name().equals(value));
+    }
+
+    private static boolean sameShapes(Graph g, List<String> in) {
+        graft.ir.Shape first = null;
+        for (String x : in) {
+            TensorType t = g.type(x);
+            if (t == null || t.shape() == null) {
+                return false;
+            }
+            if (first == null) {
+                first = t.shape();
+            } else if (!first.equals(t.shape()) || t.shape().dims().stream().anyMatch(d -> !d.isFixed())) {
+                return false;
+            }
+        }
+        return first != null && first.dims().stream().allMatch(graft.ir.Dim::isFixed);
+    }
+
+    /** Pad's (pads, axes) as pads over every axis, for opsets before 18; null (and a refusal) when unknown. */
+    private static long[] fullPads(Node n, Writing w, String padsName, String axesName) {
+        Weight p = w.constant(padsName);
+        Weight ax = w.constant(axesName);
+        TensorType t = w.g.type(n.input(0));
+        if (p == null || ax == null || t == null || t.shape() == null) {
+            w.problems.add("Pad '" + n.name() + "' with axes needs opset 18 (its pads, axes or input rank are not constant)");
+            return null;
+        }
+        int rank = t.shape().rank();
+        long[] axes = ax.toLongs();
+        long[] pads = p.toLongs();
+        long[] full = new long[2 * rank];
+        for (int j = 0; j < axes.length; j++) {
+            int k = (int) (axes[j] < 0 ? axes[j] + rank : axes[j]);
+            full[k] = pads[j];
+            full[k + rank] = pads[j + axes.length];
+        }
+        return full;
+    }
+
+    /**
+     * Pooling with ceil_mode, for opsets before 10: the same windows in floor mode with extra
+     * padding at the end of each spatial axis. Exact for MaxPool (padding never wins a max) and
+     * for AveragePool that excludes padding from the divisor; refused where the last window
+     * would start inside the end padding (runtimes disagree there) or where an including-pad
+     * AveragePool would count the extra cells.
+     */
+    private static void ceilModeAsPadding(Node n, Map<String, Attr> a, Writing w) {
+        String what = n.opType() + " '" + n.name() + "' with ceil_mode";
+        String autoPad = n.stringAttr("auto_pad", "NOTSET");
+        long[] k = n.intsAttr("kernel_shape", new long[0]);
+        int sp = k.length;
+        TensorType t = w.g.type(n.input(0));
+        if (!autoPad.equals("NOTSET") && !autoPad.isEmpty()) {
+            w.problems.add(what + " and auto_pad " + autoPad + " needs opset 10");
+            return;
+        }
+        if (t == null || t.shape() == null || t.shape().rank() != sp + 2) {
+            w.problems.add(what + " needs opset 10 (its input's spatial size is not known)");
+            return;
+        }
+        long[] s = n.intsAttr("strides", ones(sp));
+        long[] d = n.intsAttr("dilations", ones(sp));
+        long[] pads = n.intsAttr("pads", new long[2 * sp]).clone();
+        boolean extra = false;
+        for (int i = 0; i < sp; i++) {
+            graft.ir.Dim dim = t.shape().dim(2 + i);
+            if (!dim.isFixed()) {
+                w.problems.add(what + " needs opset 10 (spatial axis " + i + " of its input is not fixed)");
+                return;
+            }
+            long h = dim.value();
+            long ke = (k[i] - 1) * d[i] + 1;
+            long span = h + pads[i] + pads[i + sp] - ke;
+            long ceil = Math.floorDiv(span + s[i] - 1, s[i]) + 1;
+            long floor = Math.floorDiv(span, s[i]) + 1;
+            if (ceil == floor) {
+                continue;
+            }
+            if ((ceil - 1) * s[i] >= h + pads[i]) {
+                w.problems.add(what + " needs opset 10 (its last window on axis " + i + " starts in the end padding)");
+                return;
+            }
+            pads[i + sp] += (ceil - 1) * s[i] + ke - (h + pads[i] + pads[i + sp]);
+            extra = true;
+        }
+        if (extra && n.op() == Op.AVERAGE_POOL && n.intAttr("count_include_pad", 0) != 0) {
+            w.problems.add(what + " and count_include_pad needs opset 10 (explicit padding would enter the divisor)");
+            return;
+        }
+        a.remove("ceil_mode");
+        if (extra) {
+            a.put("pads", Attr.ints(pads));
+        }
+    }
+
+    private static long[] ones(int n) {
+        long[] r = new long[n];
+        java.util.Arrays.fill(r, 1);
+        return r;
+    }
+
+    /** Reduce ops whose axes became an input: ReduceSum at opset 13, the others at 18. */
+    private static int reduceAxesInputSince(String op) {
+        return switch (op) {
+            case "ReduceSum" -> 13;
+            case "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin",
+                 "ReduceProd", "ReduceSumSquare" -> 18;
+            default -> -1;
+        };
+    }
+
+    /**
+     * Versions at which an op's meaning changed while its inputs and attributes kept their
+     * names: a node is not carried across them unchanged.
+     */
+    private static final Map<String, Integer> MEANING_CHANGED = Map.ofEntries(
+            Map.entry("Softmax", 13), Map.entry("LogSoftmax", 13), Map.entry("Hardmax", 13),
+            Map.entry("Sum", 8), Map.entry("Max", 8), Map.entry("Min", 8), Map.entry("Mean", 8),
+            Map.entry("Resize", 19), Map.entry("Pad", 19), Map.entry("GridSample", 20),
+            Map.entry("ScatterElements", 18), Map.entry("ScatterND", 18), Map.entry("GroupNormalization", 21));
+
+    /**
+     * A node graft carries without modelling it, read at the source file's opset: written as it
+     * is while the target opset has the same version of its op, or one with the same inputs
+     * whose changes only widened the types or added optional attributes (whose defaults keep
+     * the old meaning; {@link #verify} refuses a node using an attribute the target lacks); the
+     * Reduce ops' axes move between attribute and input; anything else is refused.
+     */
+    private static Node opaque(Node n, Writing w) {
+        String op = n.opType();
+        if (w.source != w.target) {
+            String inner = changedInSubgraphs(n, w);
+            if (inner != null) {
+                w.problems.add(op + " '" + n.name() + "': its subgraph holds " + inner + ", whose version differs between opset "
+                        + w.source + " and opset " + w.target + "; graft does not rewrite subgraphs");
+                return n;
+            }
+        }
+        OpSchemas.Schema src = OpSchemas.at(op, w.source);
+        OpSchemas.Schema dst = OpSchemas.at(op, w.target);
+        if (src == null || dst == null || src.since() == dst.since()) {
+            return n; // verify() names a missing op
+        }
+        int pivot = reduceAxesInputSince(op);
+        if (pivot > 0 && (w.source < pivot) != (w.target < pivot)) {
+            return reduceAxes(n, w, w.target >= pivot);
+        }
+        long lo = Math.min(w.source, w.target);
+        long hi = Math.max(w.source, w.target);
+        OpSchemas.Schema prev = null;
+        boolean same = true;
+        for (OpSchemas.Schema s : OpSchemas.versions(op)) {
+            if (s.since() > lo && s.since() <= hi && prev != null && !s.sameInputs(prev)) {
+                same = false;
+            }
+            prev = s.since() <= hi ? s : prev;
+        }
+        if (w.target < 11 && w.source >= 11) {
+            for (String k : List.of("axis", "axes")) {
+                Attr v = n.attr(k);
+                if (v != null && (v.kind() == Attr.Kind.INT ? v.asInt() < 0
+                        : v.kind() == Attr.Kind.INTS && java.util.Arrays.stream(v.asInts()).anyMatch(x -> x < 0))) {
+                    w.problems.add(op + " '" + n.name() + "' with a negative " + k + " needs opset 11");
+                }
+            }
+        }
+        Integer changed = MEANING_CHANGED.get(op);
+        if (!same || !src.sameInputs(dst) || (changed != null && changed > lo && changed <= hi)) {
+            w.problems.add(op + " '" + n.name() + "' was read at opset " + w.source + " (" + op + "-" + src.since()
+                    + "); opset " + w.target + " has " + op + "-" + dst.since() + ", which graft does not translate it to");
+        }
+        return n;
+    }
+
+    /** The first default-domain op inside the node's graph attributes whose version differs between source and target; null if none. */
+    private static String changedInSubgraphs(Node n, Writing w) {
+        byte[] proto = n.extras().get(OnnxImporter.NODE_PROTO);
+        if (proto == null) {
+            return null;
+        }
+        try {
+            return changedIn(NodeProto.parseFrom(proto), w);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String changedIn(NodeProto np, Writing w) {
+        List<graft.onnx.proto.Onnx.GraphProto> graphs = new ArrayList<>();
+        for (graft.onnx.proto.Onnx.AttributeProto a : np.getAttributeList()) {
+            if (a.hasG()) {
+                graphs.add(a.getG());
+            }
+            graphs.addAll(a.getGraphsList());
+        }
+        for (graft.onnx.proto.Onnx.GraphProto gp : graphs) {
+            for (NodeProto inner : gp.getNodeList()) {
+                if (inner.getDomain().isEmpty() || inner.getDomain().equals("ai.onnx")) {
+                    OpSchemas.Schema a = OpSchemas.at(inner.getOpType(), w.source);
+                    OpSchemas.Schema b = OpSchemas.at(inner.getOpType(), w.target);
+                    if (a == null || b == null || a.since() != b.since()) {
+                        return inner.getOpType() + " '" + inner.getName() + "'";
+                    }
+                }
+                String deeper = changedIn(inner, w);
+                if (deeper != null) {
+                    return deeper;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** A Reduce node's axes moved from attribute to input ({@code toInput}) or back. */
+    private static Node reduceAxes(Node n, Writing w, boolean toInput) {
+        NodeProto np;
+        try {
+            np = NodeProto.parseFrom(n.extras().get(OnnxImporter.NODE_PROTO));
+        } catch (InvalidProtocolBufferException | NullPointerException e) {
+            throw new IllegalStateException(e);
+        }
+        Map<String, Attr> a = new LinkedHashMap<>(n.attrs());
+        List<String> in = new ArrayList<>(n.inputs());
+        NodeProto.Builder b = np.toBuilder().clearAttribute();
+        if (toInput) {
+            Attr axes = a.remove("axes");
+            in = new ArrayList<>(in.subList(0, 1));
+            if (axes != null) {
+                in.add(w.addLongs(n, "axes", axes.asInts()));
+            }
+        } else {
+            String axesIn = in.size() > 1 ? in.get(1) : "";
+            Attr noop = a.remove("noop_with_empty_axes");
+            if (!axesIn.isEmpty()) {
+                Weight c = w.constant(axesIn);
+                if (c == null) {
+                    w.problems.add(n.opType() + " '" + n.name() + "' with axes computed at run time needs opset "
+                            + reduceAxesInputSince(n.opType()));
+                    return n;
+                }
+                if (c.toLongs().length > 0) {
+                    a.put("axes", Attr.ints(c.toLongs()));
+                } else {
+                    axesIn = "";
+                }
+            }
+            if (axesIn.isEmpty() && noop != null && noop.asInt() != 0) {
+                w.problems.add(n.opType() + " '" + n.name() + "' with noop_with_empty_axes and no axes needs opset "
+                        + reduceAxesInputSince(n.opType()));
+                return n;
+            }
+            in = new ArrayList<>(in.subList(0, 1));
+        }
+        for (graft.onnx.proto.Onnx.AttributeProto ap : np.getAttributeList()) {
+            if (a.containsKey(ap.getName())) {
+                b.addAttribute(ap);
+            }
+        }
+        if (a.containsKey("axes") && b.getAttributeList().stream().noneMatch(ap -> ap.getName().equals("axes"))) {
+            b.addAttribute(OnnxAttributes.toProto("axes", a.get("axes")));
+        }
+        Map<String, byte[]> e = new LinkedHashMap<>(n.extras());
+        e.put(OnnxImporter.NODE_PROTO, b.build().toByteArray());
+        return new Node(n.name(), n.opType(), n.domain(), n.layer(), in, n.outputs(), a, e);
+    }
+
+    /** Checks a node as it will be written against its op's schema at the target opset. */
+    private static void verify(Node n, Writing w) {
+        String op = n.opType();
+        String who = op + " '" + n.name() + "'";
+        OpSchemas.Schema s = OpSchemas.at(op, w.target);
+        if (s == null) {
+            List<OpSchemas.Schema> all = OpSchemas.versions(op);
+            w.problems.add(all.isEmpty() ? who + " is not an op of the default ONNX domain up to opset 21"
+                    : who + " does not exist before opset " + all.get(0).since());
+            return;
+        }
+        if (s.deprecated()) {
+            w.problems.add(who + ": " + op + " was removed from ONNX at opset " + s.since());
+            return;
+        }
+        for (String attr : n.attrs().keySet()) {
+            if (!s.attrs().contains(attr)) {
+                int first = -1;
+                for (OpSchemas.Schema v : OpSchemas.versions(op)) {
+                    if (v.since() > w.target && v.attrs().contains(attr) && first < 0) {
+                        first = v.since();
+                    }
+                }
+                w.problems.add(who + ": attribute '" + attr + "' is not part of " + op + "-" + s.since() + " (opset " + w.target + ")"
+                        + (first > 0 ? "; it needs opset " + first : ""));
+            }
+        }
+        for (String r : s.required()) {
+            if (!n.attrs().containsKey(r)) {
+                w.problems.add(who + ": " + op + "-" + s.since() + " requires attribute '" + r + "'");
+            }
+        }
+        int count = n.inputs().size();
+        while (count > 0 && n.inputs().get(count - 1).isEmpty()) {
+            count--;
+        }
+        if (count > s.maxInputs() || count < s.minInputs()) {
+            w.problems.add(who + ": " + count + " inputs, " + op + "-" + s.since() + " (opset " + w.target + ") takes "
+                    + s.minInputs() + " to " + (s.maxInputs() == Integer.MAX_VALUE ? "any number" : s.maxInputs()));
+            return;
+        }
+        for (int i = 0; i < n.inputs().size(); i++) {
+            checkType(n, w, s, i, n.inputs().get(i), true);
+        }
+        for (int i = 0; i < n.outputs().size(); i++) {
+            checkType(n, w, s, i, n.outputs().get(i), false);
+        }
+    }
+
+    private static void checkType(Node n, Writing w, OpSchemas.Schema s, int i, String value, boolean input) {
+        if (value.isEmpty()) {
+            return;
+        }
+        TensorType t = w.g.type(value);
+        if (t == null) {
+            Weight c = w.constant(value);
+            t = c == null ? null : new TensorType(c.dtype(), null);
+        }
+        Set<String> allowed = input ? s.allowed(i) : s.allowedOut(i);
+        if (t == null || allowed == null) {
+            return;
+        }
+        String name = OpSchemas.typeName(t.dtype());
+        if (!allowed.contains(name)) {
+            int first = -1;
+            for (OpSchemas.Schema v : OpSchemas.versions(s.op())) {
+                Set<String> a = input ? v.allowed(i) : v.allowedOut(i);
+                if (first < 0 && v.since() > w.target && !v.deprecated() && (a == null || a.contains(name))) {
+                    first = v.since();
+                }
+            }
+            w.problems.add(s.op() + " '" + n.name() + "': " + (input ? "input " : "output ") + i + " of type " + name
+                    + " is not allowed at opset " + w.target + (first > 0 ? "; it needs opset " + first : ""));
+        }
     }
 
     /** Attributes added to an op after opset 7: (op, attribute, opset introduced, default). */
@@ -327,7 +863,7 @@ final class OpsetAdapter {
     private static final List<Introduced> INTRODUCED = List.of(
             new Introduced(Op.MAX_POOL, "storage_order", 8, 0), new Introduced(Op.MAX_POOL, "ceil_mode", 10, 0),
             new Introduced(Op.MAX_POOL, "dilations", 10, 1), new Introduced(Op.AVERAGE_POOL, "ceil_mode", 10, 0),
-            new Introduced(Op.AVERAGE_POOL, "dilations", 19, 1), new Introduced(Op.SHAPE, "start", 15, 0),
+            new Introduced(Op.SHAPE, "start", 15, 0),
             new Introduced(Op.RESHAPE, "allowzero", 14, 0), new Introduced(Op.DROPOUT, "seed", 12, Long.MIN_VALUE));
 
     /** Drops attributes the target opset does not know when they hold their default; refuses otherwise. */
@@ -348,21 +884,35 @@ final class OpsetAdapter {
         }
     }
 
-    private static long[] constInts(Graph g, Node n, String value, List<String> problems) {
-        Weight w = g.initializer(value);
-        if (w == null) {
-            problems.add(n.opType() + " '" + n.name() + "': input '" + value + "' must be a constant to be written at this opset");
+    private static long[] constInts(Writing w, Node n, String value) {
+        Weight c = w.constant(value);
+        if (c == null) {
+            w.problems.add(n.opType() + " '" + n.name() + "': input '" + value + "' is computed at run time; opset " + w.target
+                    + " takes it as a constant attribute" + inputSince(n.op()));
             return new long[0];
         }
-        return w.toLongs();
+        return c.toLongs();
     }
 
-    private static float constFloat(Graph g, Node n, String value, List<String> problems) {
-        Weight w = g.initializer(value);
-        if (w == null || w.dtype() == DataType.STRING) {
-            problems.add(n.opType() + " '" + n.name() + "': input '" + value + "' must be a constant to be written at this opset");
+    private static float constFloat(Writing w, Node n, String value) {
+        Weight c = w.constant(value);
+        if (c == null || c.dtype() == DataType.STRING) {
+            w.problems.add(n.opType() + " '" + n.name() + "': input '" + value + "' is computed at run time; opset " + w.target
+                    + " takes it as a constant attribute" + inputSince(n.op()));
             return 0f;
         }
-        return w.toFloats()[0];
+        return c.toFloats()[0];
+    }
+
+    /** Where a constant attribute became an input, for refusals. */
+    private static String inputSince(Op op) {
+        int v = switch (op) {
+            case SLICE -> 10;
+            case CLIP, PAD -> 11;
+            case DROPOUT -> 12;
+            case SQUEEZE, UNSQUEEZE, SPLIT -> 13;
+            default -> -1;
+        };
+        return v > 0 ? " (an input from opset " + v + ")" : "";
     }
 }

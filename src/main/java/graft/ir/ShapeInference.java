@@ -469,6 +469,8 @@ public final class ShapeInference {
                 long[] outShape = n.intsAttr("output_shape", null);
                 if (outShape != null) {
                     out.add(Dim.of(outShape[outShape.length - sp + i]));
+                } else if (in.isFixed() && (autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER"))) {
+                    out.add(Dim.of(in.value() * strides[i])); // ONNX: with SAME padding the output is input * stride
                 } else if (in.isFixed()) {
                     out.add(Dim.of(strides[i] * (in.value() - 1) + outPad[i] + eff - pads[i] - pads[i + sp]));
                 } else {
