@@ -631,9 +631,15 @@ final class OpsetAdapter {
      */
     private static final Map<String, Integer> MEANING_CHANGED = Map.ofEntries(
             Map.entry("Softmax", 13), Map.entry("LogSoftmax", 13), Map.entry("Hardmax", 13),
+            Map.entry("GridSample", 20), Map.entry("GroupNormalization", 21));
+
+    /**
+     * Versions that only widened what an op accepts (broadcasting, new mode or reduction values):
+     * a node is carried up across them, not down.
+     */
+    private static final Map<String, Integer> WIDENED = Map.ofEntries(
             Map.entry("Sum", 8), Map.entry("Max", 8), Map.entry("Min", 8), Map.entry("Mean", 8),
-            Map.entry("Resize", 19), Map.entry("Pad", 19), Map.entry("GridSample", 20),
-            Map.entry("ScatterElements", 18), Map.entry("ScatterND", 18), Map.entry("GroupNormalization", 21));
+            Map.entry("Resize", 19), Map.entry("Pad", 19), Map.entry("ScatterElements", 18), Map.entry("ScatterND", 18));
 
     /**
      * A node graft carries without modelling it, read at the source file's opset: written as it
@@ -661,16 +667,6 @@ final class OpsetAdapter {
         if (pivot > 0 && (w.source < pivot) != (w.target < pivot)) {
             return reduceAxes(n, w, w.target >= pivot);
         }
-        long lo = Math.min(w.source, w.target);
-        long hi = Math.max(w.source, w.target);
-        OpSchemas.Schema prev = null;
-        boolean same = true;
-        for (OpSchemas.Schema s : OpSchemas.versions(op)) {
-            if (s.since() > lo && s.since() <= hi && prev != null && !s.sameInputs(prev)) {
-                same = false;
-            }
-            prev = s.since() <= hi ? s : prev;
-        }
         if (w.target < 11 && w.source >= 11) {
             for (String k : List.of("axis", "axes")) {
                 Attr v = n.attr(k);
@@ -680,12 +676,31 @@ final class OpsetAdapter {
                 }
             }
         }
-        Integer changed = MEANING_CHANGED.get(op);
-        if (!same || !src.sameInputs(dst) || (changed != null && changed > lo && changed <= hi)) {
+        if (!carriable(op, w.source, w.target)) {
             w.problems.add(op + " '" + n.name() + "' was read at opset " + w.source + " (" + op + "-" + src.since()
                     + "); opset " + w.target + " has " + op + "-" + dst.since() + ", which graft does not translate it to");
         }
         return n;
+    }
+
+    /**
+     * True when a node of {@code op} means the same at both opsets: every version between them
+     * kept the inputs and required attributes and did not change the op's meaning.
+     */
+    static boolean carriable(String op, long source, long target) {
+        long lo = Math.min(source, target);
+        long hi = Math.max(source, target);
+        OpSchemas.Schema prev = null;
+        for (OpSchemas.Schema s : OpSchemas.versions(op)) {
+            if (s.since() > lo && s.since() <= hi && prev != null && !s.sameInputs(prev)) {
+                return false;
+            }
+            prev = s.since() <= hi ? s : prev;
+        }
+        Integer changed = MEANING_CHANGED.get(op);
+        Integer widened = target < source ? WIDENED.get(op) : null;
+        return prev != null && OpSchemas.at(op, lo) != null && !(changed != null && changed > lo && changed <= hi)
+                && !(widened != null && widened > lo && widened <= hi);
     }
 
     /** The first default-domain op inside the node's graph attributes whose version differs between source and target; null if none. */
@@ -714,7 +729,9 @@ final class OpsetAdapter {
                 if (inner.getDomain().isEmpty() || inner.getDomain().equals("ai.onnx")) {
                     OpSchemas.Schema a = OpSchemas.at(inner.getOpType(), w.source);
                     OpSchemas.Schema b = OpSchemas.at(inner.getOpType(), w.target);
-                    if (a == null || b == null || a.since() != b.since()) {
+                    boolean sameVersion = a != null && b != null && a.since() == b.since();
+                    boolean attrsKnown = b != null && inner.getAttributeList().stream().allMatch(x -> b.attrs().contains(x.getName()));
+                    if (!sameVersion && !(a != null && b != null && attrsKnown && carriable(inner.getOpType(), w.source, w.target))) {
                         return inner.getOpType() + " '" + inner.getName() + "'";
                     }
                 }
@@ -843,6 +860,12 @@ final class OpsetAdapter {
             return;
         }
         String name = OpSchemas.typeName(t.dtype());
+        OpSchemas.Schema atSource = OpSchemas.at(s.op(), w.source);
+        Set<String> before = atSource == null ? null : input ? atSource.allowed(i) : atSource.allowedOut(i);
+        if (before != null && !before.contains(name)) {
+            // Not allowed where the model was read either: a type graft guessed behind an op it does not model.
+            return;
+        }
         if (!allowed.contains(name)) {
             int first = -1;
             for (OpSchemas.Schema v : OpSchemas.versions(s.op())) {
