@@ -105,6 +105,12 @@ class TorchvisionOpsetTest {
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     }
 
+    /** #24.1: torch's nearest x2 F.interpolate (Resize, asymmetric, floor) is Upsample below opset 10, Resize-10 at 10. */
+    @Test
+    void nearestResizeIsWrittenAsUpsampleBelowOpset10() throws IOException {
+        check(List.of("upsample_cnn"), 16, List.of("upsample_cnn"));
+    }
+
     @Test
     @Tag("slow")
     void densenetAndInceptionConvertToEveryOpset() throws IOException {

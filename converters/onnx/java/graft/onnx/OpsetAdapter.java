@@ -660,6 +660,11 @@ final class OpsetAdapter {
         }
         OpSchemas.Schema src = OpSchemas.at(op, w.source);
         OpSchemas.Schema dst = OpSchemas.at(op, w.target);
+        boolean resample = op.equals("Upsample") || op.equals("Resize");
+        if (resample && src != null && (dst == null || dst.deprecated()
+                || (src.since() != dst.since() && !carriable(op, w.source, w.target)))) {
+            return resample(n, w, src);
+        }
         if (src == null || dst == null || src.since() == dst.since()) {
             return n; // verify() names a missing op
         }
@@ -701,6 +706,75 @@ final class OpsetAdapter {
         Integer widened = target < source ? WIDENED.get(op) : null;
         return prev != null && OpSchemas.at(op, lo) != null && !(changed != null && changed > lo && changed <= hi)
                 && !(widened != null && widened > lo && widened <= hi);
+    }
+
+    /**
+     * Upsample and Resize between their forms, where they mean the same: nearest (with floor
+     * rounding) or linear interpolation by constant scales over asymmetric coordinates, which is
+     * what Upsample (opsets 7-9) and Resize-10 compute, and Resize-11 on with
+     * coordinate_transformation_mode=asymmetric (and nearest_mode=floor) says.
+     */
+    private static Node resample(Node n, Writing w, OpSchemas.Schema src) {
+        String who = n.opType() + " '" + n.name() + "'";
+        String mode = n.stringAttr("mode", "nearest");
+        float[] scales;
+        if (src.op().equals("Upsample") && src.since() < 9) {
+            Attr a = n.attr("scales");
+            scales = a == null ? null : a.asFloats();
+        } else {
+            int at = src.op().equals("Resize") && src.since() >= 11 ? 2 : 1;
+            String in = n.inputs().size() > at ? n.inputs().get(at) : "";
+            Weight c = in.isEmpty() ? null : w.constant(in);
+            scales = c == null ? null : c.toFloats();
+        }
+        String why = null;
+        if (scales == null || scales.length == 0) {
+            why = "its scales are not constant, or it resizes to sizes";
+        } else if (!mode.equals("nearest") && !mode.equals("linear")) {
+            why = "it uses mode '" + mode + "'";
+        } else if (src.op().equals("Resize") && src.since() >= 11) {
+            if (!n.stringAttr("coordinate_transformation_mode", "half_pixel").equals("asymmetric")) {
+                why = "it uses coordinate_transformation_mode '" + n.stringAttr("coordinate_transformation_mode", "half_pixel") + "'";
+            } else if (mode.equals("nearest") && !n.stringAttr("nearest_mode", "round_prefer_floor").equals("floor")) {
+                why = "it uses nearest_mode '" + n.stringAttr("nearest_mode", "round_prefer_floor") + "'";
+            } else if (n.intAttr("exclude_outside", 0) != 0 || n.intAttr("antialias", 0) != 0 || n.attr("axes") != null
+                    || (n.inputs().size() > 3 && !n.inputs().get(3).isEmpty())) {
+                why = "it uses exclude_outside, antialias, axes or sizes";
+            }
+        }
+        if (why != null) {
+            w.problems.add(who + " has no equivalent at opset " + w.target + " (" + why + ")");
+            return n;
+        }
+        Map<String, Attr> a = new LinkedHashMap<>();
+        a.put("mode", Attr.of(mode));
+        List<String> in = new ArrayList<>();
+        in.add(n.input(0));
+        String type;
+        if (w.target < 9) {
+            type = "Upsample";
+            a.put("scales", Attr.floats(scales));
+        } else {
+            String sc = w.addFloats(n, "scales", new long[]{scales.length}, scales);
+            if (w.target == 9) {
+                type = "Upsample";
+                in.add(sc);
+            } else if (w.target == 10) {
+                type = "Resize";
+                in.add(sc);
+            } else {
+                type = "Resize";
+                in.add(w.target < 13 ? w.addFloats(n, "roi", new long[]{0}, new float[0]) : "");
+                in.add(sc);
+                a.put("coordinate_transformation_mode", Attr.of("asymmetric"));
+                if (mode.equals("nearest")) {
+                    a.put("nearest_mode", Attr.of("floor"));
+                }
+            }
+        }
+        Map<String, byte[]> e = new LinkedHashMap<>(n.extras());
+        e.remove(OnnxImporter.NODE_PROTO);
+        return new Node(n.name(), type, "", n.layer(), in, n.outputs(), a, e);
     }
 
     /** The first default-domain op inside the node's graph attributes whose version differs between source and target; null if none. */
