@@ -90,12 +90,12 @@ public final class OnnxExporter {
     }
 
     static Plan plan(Graph g, int opset) {
-        OpsetAdapter.Writing writing = new OpsetAdapter.Writing(g, opset);
+        OpsetWriting writing = new OpsetWriting(g, opset);
         List<String> problems = writing.problems;
         List<Node> written = new ArrayList<>();
         Set<String> used = new HashSet<>();
         for (Node n : g.nodes()) {
-            Node d = OpsetAdapter.downgrade(n, writing);
+            Node d = OpsetWriting.downgrade(n, writing);
             if (!writing.dropped.contains(n.name())) {
                 written.add(d);
                 used.addAll(d.inputs());
