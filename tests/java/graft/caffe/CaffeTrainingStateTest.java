@@ -100,6 +100,48 @@ class CaffeTrainingStateTest {
         assertThat(params(out, "conv1")).containsExactly("0.0/1.0", "1.0/1.0");
     }
 
+    @Test
+    void finetuneSavedAsCaffeWritesItsFrozenLayersAsLrMultZeroKeepingDecayMult() throws Exception {
+        Path dir = TestPaths.scratch("caffe-finetune-frozen");
+        // LeNet with CaffeNet's decay_mult 1/0 on conv1, so the kept decay is visible.
+        String text = Files.readString(LENET);
+        int at = text.indexOf("name: \"conv1\"");
+        int p0 = text.indexOf("param {", at);
+        int conv = text.indexOf("convolution_param", at);
+        text = text.substring(0, p0) + "param {\n    lr_mult: 1\n    decay_mult: 1\n  }\n  param {\n    lr_mult: 2\n    decay_mult: 0\n  }\n  "
+                + text.substring(conv);
+        Path net = dir.resolve("lenet_decay.prototxt");
+        Files.writeString(net, text);
+        int n = 50;
+        float[] x = new float[n * 28 * 28];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(4);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextDouble() * 255;
+        }
+        long[] y = new long[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = i % 10;
+        }
+        Path data = dir.resolve("x.npy");
+        Path labels = dir.resolve("y.npy");
+        graft.runtime.Tensor xt = graft.runtime.Tensor.ofFloats(new long[] {n, 1, 28, 28}, x);
+        graft.io.Npy.write(data, graft.ir.DataType.FLOAT, xt.shape(), xt.data(), true);
+        java.nio.ByteBuffer yb = java.nio.ByteBuffer.allocate(8 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (long v : y) {
+            yb.putLong(v);
+        }
+        yb.flip();
+        graft.io.Npy.write(labels, graft.ir.DataType.INT64, new long[] {n}, yb, true);
+        Path out = dir.resolve("run");
+        Cli.Result f = Cli.run("finetune", net.toString(), data.toString(), "--labels", labels.toString(), "--weights",
+                LENET_W.toString(), "--freeze-upto", "pool2", "--epochs", "1", "--batch-size", "10", "--val-fraction", "0.2",
+                "--save-as", "x.prototxt", "-o", out.toString(), "--force");
+        assertThat(f.code()).as(f.out() + f.err()).isZero();
+        assertThat(params(out.resolve("x.prototxt"), "conv1")).containsExactly("0.0/1.0", "0.0/0.0");
+        assertThat(params(out.resolve("x.prototxt"), "conv2")).containsExactly("0.0/1.0", "0.0/1.0");
+        assertThat(params(out.resolve("x.prototxt"), "ip1")).containsExactly("1.0/1.0", "2.0/1.0");
+    }
+
     /** Per blob, the lr and decay multipliers training uses (frozen: lr 0; unlisted: 1). */
     static List<String> effective(LayerTraining t, int blobs) {
         List<String> r = new ArrayList<>();
