@@ -102,6 +102,30 @@ class CaffeBatchNormFlattenTest {
         assertThat(g.trainingOf("bn1").trainable()).isFalse();
     }
 
+    @Test
+    void batchNormTrainingStateSurvivesCaffeThroughItsScaleLayer() throws Exception {
+        Path dir = TestPaths.scratch("caffe-bn-training");
+        // Frozen: the Scale layer holding gamma/beta says lr_mult 0 (without a param it would train).
+        Graph frozen = convBn();
+        frozen.training().put("bn", graft.ir.LayerTraining.frozen());
+        Path a = dir.resolve("frozen.prototxt");
+        new CaffeFormat().write(frozen, a, Options.none().set("force", true));
+        assertThat(CaffeTrainingStateTest.params(a, "bn_scale")).containsExactly("0.0/1.0", "0.0/1.0");
+        Graph ab = new CaffeFormat().read(a, Options.none().set("weights", dir.resolve("frozen.caffemodel")));
+        assertThat(ab.trainingOf("bn_scale").trainable()).isFalse();
+        assertThat(graft.train.TrainingStep.trainableParams(ab)).noneMatch(w -> w.startsWith("bn"));
+        // Trainable with gamma 1, beta 0 (a fresh BatchNormalization): the Scale layer is still written, so they train.
+        Graph fresh = convBn();
+        new Reinit("bn", Init.HE, 0).rewire(fresh);
+        Path b = dir.resolve("fresh.prototxt");
+        new CaffeFormat().write(fresh, b, Options.none().set("force", true));
+        Graph bb = new CaffeFormat().read(b, Options.none().set("weights", dir.resolve("fresh.caffemodel")));
+        assertThat(bb.initializer("bn_scale/scale").toFloats()).containsOnly(1f);
+        assertThat(bb.initializer("bn_scale/bias").toFloats()).containsOnly(0f);
+        assertThat(bb.trainingOf("bn_scale").trainable()).isTrue();
+        // (graft's trainer does not train a Caffe Scale layer's Mul/Add constants yet: see the README.)
+    }
+
     /** x (1,3,4,4) -> Conv 1x1 (3 -> 3) -> the given reshaping node; written as ONNX. */
     private static Path convThen(Path dir, String name, Op op, Map<String, Attr> attrs, long... shape) {
         Graph g = new Graph(name);
