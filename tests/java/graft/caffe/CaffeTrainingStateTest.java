@@ -98,6 +98,16 @@ class CaffeTrainingStateTest {
         Cli.Result c = Cli.run("convert", net.toString(), "--weights", LENET_W.toString(), out.toString());
         assertThat(c.code()).as(c.err()).isZero();
         assertThat(params(out, "conv1")).containsExactly("0.0/1.0", "1.0/1.0");
+
+        // finetune moves the bias and keeps the weights bit-identical.
+        Path[] d = lenetData(dir);
+        Path run = dir.resolve("run");
+        Cli.Result f = Cli.run("finetune", net.toString(), d[0].toString(), "--labels", d[1].toString(), "--weights",
+                LENET_W.toString(), "--epochs", "1", "--batch-size", "10", "--val-fraction", "0.2", "-o", run.toString(), "--force");
+        assertThat(f.code()).as(f.out() + f.err()).isZero();
+        Graph tuned = new graft.onnx.OnnxFormat().read(run.resolve("model.onnx"), Options.none());
+        assertThat(tuned.initializer("conv1/weight").toFloats()).isEqualTo(g.initializer("conv1/weight").toFloats());
+        assertThat(tuned.initializer("conv1/bias").toFloats()).isNotEqualTo(g.initializer("conv1/bias").toFloats());
     }
 
     @Test
@@ -112,6 +122,21 @@ class CaffeTrainingStateTest {
                 + text.substring(conv);
         Path net = dir.resolve("lenet_decay.prototxt");
         Files.writeString(net, text);
+        Path[] d = lenetData(dir);
+        Path data = d[0];
+        Path labels = d[1];
+        Path out = dir.resolve("run");
+        Cli.Result f = Cli.run("finetune", net.toString(), data.toString(), "--labels", labels.toString(), "--weights",
+                LENET_W.toString(), "--freeze-upto", "pool2", "--epochs", "1", "--batch-size", "10", "--val-fraction", "0.2",
+                "--save-as", "x.prototxt", "-o", out.toString(), "--force");
+        assertThat(f.code()).as(f.out() + f.err()).isZero();
+        assertThat(params(out.resolve("x.prototxt"), "conv1")).containsExactly("0.0/1.0", "0.0/0.0");
+        assertThat(params(out.resolve("x.prototxt"), "conv2")).containsExactly("0.0/1.0", "0.0/1.0");
+        assertThat(params(out.resolve("x.prototxt"), "ip1")).containsExactly("1.0/1.0", "2.0/1.0");
+    }
+
+    /** 50 random 1x28x28 images (0..255) with labels 0..9, as .npy files. */
+    static Path[] lenetData(Path dir) throws Exception {
         int n = 50;
         float[] x = new float[n * 28 * 28];
         java.util.SplittableRandom r = new java.util.SplittableRandom(4);
@@ -132,14 +157,7 @@ class CaffeTrainingStateTest {
         }
         yb.flip();
         graft.io.Npy.write(labels, graft.ir.DataType.INT64, new long[] {n}, yb, true);
-        Path out = dir.resolve("run");
-        Cli.Result f = Cli.run("finetune", net.toString(), data.toString(), "--labels", labels.toString(), "--weights",
-                LENET_W.toString(), "--freeze-upto", "pool2", "--epochs", "1", "--batch-size", "10", "--val-fraction", "0.2",
-                "--save-as", "x.prototxt", "-o", out.toString(), "--force");
-        assertThat(f.code()).as(f.out() + f.err()).isZero();
-        assertThat(params(out.resolve("x.prototxt"), "conv1")).containsExactly("0.0/1.0", "0.0/0.0");
-        assertThat(params(out.resolve("x.prototxt"), "conv2")).containsExactly("0.0/1.0", "0.0/1.0");
-        assertThat(params(out.resolve("x.prototxt"), "ip1")).containsExactly("1.0/1.0", "2.0/1.0");
+        return new Path[] {data, labels};
     }
 
     /** Per blob, the lr and decay multipliers training uses (frozen: lr 0; unlisted: 1). */
