@@ -59,7 +59,8 @@ class FlickrStyleFinetuneTest {
         TestPaths.assumeExists(net, "the shared Caffe corpus");
         Path dir = TestPaths.scratch("flickr-style");
         Path weights = dir.resolve("caffenet.caffemodel");
-        Cli.Result w = Cli.run("convert", CAFFE.resolve("bvlc_reference_caffenet/train_val.prototxt").toString(), weights.toString());
+        Cli.Result w = Cli.run("convert", CAFFE.resolve("bvlc_reference_caffenet/train_val.prototxt").toString(), weights.toString(),
+                "--init", "fillers");
         assertThat(w.code()).as(w.err()).isZero();
         Path data = styles(dir.resolve("data"));
         Path solver = dir.resolve("solver.prototxt");

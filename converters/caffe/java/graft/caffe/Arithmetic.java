@@ -183,12 +183,15 @@ final class Arithmetic {
         for (int i = 0; i < sv.length; i++) {
             identity &= sv[i] == 1f && bv[i] == 0f;
         }
-        if (identity) {
+        // Caffe's BatchNorm holds only statistics; scale and bias go to a Scale layer. It may be
+        // left out when it is the identity and cannot train (a trainable scale of 1 is still a parameter).
+        if (identity && !p.g.trainingOf(n.layer()).trainable()) {
             return;
         }
         LayerParameter.Builder s = LayerParameter.newBuilder().setName(p.uniqueLayerName(n.layer() + "_scale")).setType("Scale")
                 .addBottom(top).addTop(top);
         s.getScaleParamBuilder().setBiasTerm(true);
+        p.params(s, n.layer(), 2);
         w.emit(s, List.of(w.blob(scale, ch), w.blob(bias, ch)));
     }
 }

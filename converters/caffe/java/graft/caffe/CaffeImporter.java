@@ -41,6 +41,7 @@ public final class CaffeImporter {
     private CaffeImporter() {
     }
 
+
     /** Options: {@code weights} (caffemodel for a prototxt), {@code phase} (TRAIN|TEST), {@code data-shape} (CxHxW), {@code seed}. */
     public static Graph read(Path file, Options options) {
         Phase phase = phase(options.string("phase", "TEST"));
@@ -104,7 +105,7 @@ public final class CaffeImporter {
                 case INPUT -> DataInputs.declare(c, l, t, options);
                 case COMPUTE -> {
                     conv.convert(l, t);
-                    training(g, l);
+                    training(g, l, t, c.paramBlobs.getOrDefault(l.getName(), 0));
                 }
                 case TRAINING -> {
                     if (t != CaffeLayerType.SILENCE) {
@@ -119,6 +120,14 @@ public final class CaffeImporter {
         outputs(c, lossInputs);
         if (!c.filled.isEmpty()) {
             g.metadata().put("caffe.filled_from_fillers", String.join(",", c.filled));
+            if (c.fromModel == 0) {
+                // Not one parameter came from a caffemodel: the net's weights are its fillers (all
+                // zeros for a deploy prototxt). The command line refuses such a net unless asked.
+                Path weights = options.path("weights");
+                g.metadata().put(graft.io.ModelFormat.WEIGHTS_MISSING, weights == null && !CaffeFormat.isBinary(file)
+                        ? "a prototxt holds no weights"
+                        : "the caffemodel '" + (weights != null ? weights : file) + "' holds blobs for none of the net's layers");
+            }
         }
         GraphValidator.check(g);
         ShapeInference.run(g);
@@ -148,15 +157,27 @@ public final class CaffeImporter {
         c.define(blob, blob);
     }
 
-    /** lr_mult/decay_mult of a layer with parameters, when the net states them. */
-    private static void training(Graph g, LayerParameter l) {
+    /**
+     * lr_mult/decay_mult of a layer with parameters, when the net states them, one per blob with
+     * Caffe's rule (net.cpp AppendParam): a blob beyond the listed {@code param}s gets the default
+     * ParamSpec, lr_mult 1 and decay_mult 1, so {@code param { lr_mult: 0 }} alone freezes the
+     * weights and leaves the bias training. BatchNorm's blobs are statistics Caffe never trains
+     * (it forces their lr_mult to 0); graft's BatchNormalization scale/bias for it are constants
+     * 1 and 0, not Caffe parameters, so the layer is frozen.
+     */
+    private static void training(Graph g, LayerParameter l, CaffeLayerType t, int blobs) {
+        if (t == CaffeLayerType.BATCH_NORM) {
+            g.training().put(l.getName(), LayerTraining.frozen());
+            return;
+        }
         if (l.getParamCount() == 0) {
             return;
         }
         List<Float> lr = new ArrayList<>();
         List<Float> decay = new ArrayList<>();
         boolean trainable = false;
-        for (var ps : l.getParamList()) {
+        for (int i = 0; i < Math.max(blobs, l.getParamCount()); i++) {
+            var ps = i < l.getParamCount() ? l.getParam(i) : graft.caffe.proto.Caffe.ParamSpec.getDefaultInstance();
             lr.add(ps.getLrMult());
             decay.add(ps.getDecayMult());
             trainable |= ps.getLrMult() != 0;

@@ -227,15 +227,24 @@ final class ExportPlanner {
         return Weight.ofFloats(w.name(), w.shape(), w.toFloats());
     }
 
-    /** lr_mult/decay_mult of the node's source layer for its {@code count} blobs, as Graph.training() records them. */
+    /**
+     * lr_mult/decay_mult of the node's source layer for its {@code count} blobs, as
+     * Graph.training() records them: a frozen layer writes lr_mult 0 for every blob (its
+     * recorded multipliers apply only while it trains; Caffe has no other way to say frozen),
+     * decay_mult as recorded; an unlisted blob gets Caffe's default 1.
+     */
     void params(LayerParameter.Builder b, Node n, int count) {
-        LayerTraining t = g.training().get(n.layer());
+        params(b, n.layer(), count);
+    }
+
+    void params(LayerParameter.Builder b, String layer, int count) {
+        LayerTraining t = g.training().get(layer);
         if (t == null || count == 0) {
             return;
         }
         for (int i = 0; i < count; i++) {
             ParamSpec.Builder p = ParamSpec.newBuilder();
-            p.setLrMult(i < t.lrMult().size() ? t.lrMult().get(i) : t.trainable() ? 1f : 0f);
+            p.setLrMult(!t.trainable() ? 0f : i < t.lrMult().size() ? t.lrMult().get(i) : 1f);
             p.setDecayMult(i < t.decayMult().size() ? t.decayMult().get(i) : 1f);
             b.addParam(p);
         }

@@ -36,6 +36,10 @@ final class ImportContext {
     private final Set<String> nodeNames = new HashSet<>();
     private boolean shapesStale = true;
     final Set<String> filled = new java.util.LinkedHashSet<>();
+    /** Per layer, how many parameter blobs it has (Caffe's blob count, which lr_mult/decay_mult index). */
+    final Map<String, Integer> paramBlobs = new java.util.HashMap<>();
+    /** How many parameter blobs came from the caffemodel (0: the net has no weights of its own). */
+    int fromModel;
 
     ImportContext(Path file, Graph g, Map<String, List<Weight>> blobs, long seed) {
         this.file = file;
@@ -184,6 +188,7 @@ final class ImportContext {
                 shape = expected;
             }
             w = new Weight(name, b.dtype(), shape, b.source());
+            fromModel++;
             if (b.dtype() != graft.ir.DataType.FLOAT) {
                 w = w.with(graft.ir.LayoutTransform.toFloat());
             }
@@ -197,6 +202,7 @@ final class ImportContext {
             filled.add(p.getName());
         }
         g.addInitializer(w);
+        paramBlobs.merge(p.getName(), i + 1, Math::max);
         shapesStale = true;
         return name;
     }

@@ -345,17 +345,42 @@ final class LayerWriter {
         emit(b.addTop(p.topInPlace(n)), List.of(blob(w, ch)));
     }
 
+    /**
+     * A Reshape (or an ONNX Flatten other than axis 1, which makes a 2-D result) as Caffe's
+     * Reshape: dim 0 copies the input's first dimension where the output keeps it, -1 stands for
+     * the one dimension that is not fixed (Caffe infers it from the element count), every other
+     * dimension is written as it is. Refused when two dimensions are not fixed.
+     */
     private void reshapeTo(Node n) {
-        long[] out = p.dims(n.output(0));
-        if (out == null || java.util.Arrays.stream(out).skip(1).anyMatch(d -> d < 0)) {
-            p.refuse(n, "its output shape is not fixed; Caffe's Reshape needs it");
+        graft.ir.TensorType in = p.g.type(n.input(0));
+        graft.ir.TensorType outType = p.g.type(n.output(0));
+        if (in == null || in.shape() == null || outType == null || outType.shape() == null) {
+            p.refuse(n, "its shapes are not known; Caffe's Reshape needs the output shape");
+            return;
+        }
+        graft.ir.Shape xs = in.shape();
+        graft.ir.Shape ys = outType.shape();
+        long[] dims = new long[ys.rank()];
+        int unknown = 0;
+        for (int i = 0; i < dims.length; i++) {
+            graft.ir.Dim d = ys.dim(i);
+            if (i == 0 && xs.rank() > 0 && d.equals(xs.dim(0))) {
+                dims[i] = 0;
+            } else if (d.isFixed()) {
+                dims[i] = d.value();
+            } else {
+                dims[i] = -1;
+                unknown++;
+            }
+        }
+        if (unknown > 1) {
+            p.refuse(n, "its output shape " + ys + " has more than one dimension that is not fixed; Caffe's Reshape infers one");
             return;
         }
         LayerParameter.Builder b = layer(n, "Reshape", List.of(n.input(0)));
         var sb = b.getReshapeParamBuilder().getShapeBuilder();
-        sb.addDim(0);
-        for (int i = 1; i < out.length; i++) {
-            sb.addDim(out[i]);
+        for (long d : dims) {
+            sb.addDim(d);
         }
         emit(b.addTop(p.top(n, 0)), List.of());
     }

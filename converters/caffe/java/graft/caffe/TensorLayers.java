@@ -36,11 +36,15 @@ final class TensorLayers {
             float[] sf = c.blob(p, 2).toFloats();
             float f = sf.length == 0 || sf[0] == 0 ? 0 : 1 / sf[0];
             mean = scaled(p, "mean", c.blob(p, 0), f, ch);
+            c.fromModel++;
             var = scaled(p, "var", c.blob(p, 1), f, ch);
         } else {
+            // No statistics yet (a renamed layer): mean 0, variance 1, as Keras and torch start a
+            // BatchNorm. (Caffe's zero blobs with scale factor 0 would divide by sqrt(eps) at TEST.)
             FillerParameter zero = FillerParameter.getDefaultInstance();
+            FillerParameter one = FillerParameter.newBuilder().setType("constant").setValue(1f).build();
             mean = c.param(p, 0, "mean", new long[] {ch}, zero);
-            var = c.param(p, 1, "var", new long[] {ch}, zero);
+            var = c.param(p, 1, "var", new long[] {ch}, one);
         }
         String scale = c.constant(p, "scale", new long[] {ch}, filled(ch, 1f));
         String bias = c.constant(p, "bias", new long[] {ch}, filled(ch, 0f));

@@ -57,7 +57,26 @@ final class KerasExporter {
         graft.io.AtomicOutput.checkTarget(file, force, inputs);
         KerasExporter e = new KerasExporter(g, explicitPadding);
         ObjectNode config = e.plan();
-        KerasH5Writer.write(file, config, e.layers, force, inputs);
+        KerasH5Writer.write(file, config, e.layers, force, inputs, multipliers(g));
+    }
+
+    /**
+     * Root attribute {@value #MULTIPLIERS}: the layers' lr_mult/decay_mult (Keras has none; it
+     * reads only its own attributes and ignores this one), so graft reads them back; null when
+     * no layer has any. Trainability itself is Keras's {@code trainable}.
+     */
+    static final String MULTIPLIERS = "graft_multipliers";
+
+    private static String multipliers(Graph g) {
+        ObjectNode r = JsonTree.NODES.objectNode();
+        g.training().forEach((layer, t) -> {
+            if (!t.lrMult().isEmpty() || !t.decayMult().isEmpty()) {
+                ObjectNode l = r.putObject(layer);
+                t.lrMult().forEach(l.putArray("lr_mult")::add);
+                t.decayMult().forEach(l.putArray("decay_mult")::add);
+            }
+        });
+        return r.isEmpty() ? null : r.toString();
     }
 
     private ObjectNode plan() {

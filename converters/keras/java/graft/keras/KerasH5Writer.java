@@ -36,7 +36,8 @@ final class KerasH5Writer {
     private KerasH5Writer() {
     }
 
-    static void write(Path target, ObjectNode config, List<KerasExporter.KLayer> layers, boolean force, List<Path> inputs) {
+    static void write(Path target, ObjectNode config, List<KerasExporter.KLayer> layers, boolean force, List<Path> inputs,
+            String multipliers) {
         String json = config.toString();
         if (json.getBytes(StandardCharsets.UTF_8).length > MAX_ATTRIBUTE_BYTES) {
             throw new UnsupportedModelException("output '" + target + "': the Keras model_config is " + json.length()
@@ -51,6 +52,9 @@ final class KerasH5Writer {
                     f.putAttribute("keras_version", KERAS_VERSION);
                     f.putAttribute("backend", "tensorflow");
                     f.putAttribute("model_config", json);
+                    if (multipliers != null) {
+                        f.putAttribute(KerasExporter.MULTIPLIERS, multipliers);
+                    }
                     WritableGroup mw = f.putGroup("model_weights");
                     mw.putAttribute("keras_version", KERAS_VERSION);
                     mw.putAttribute("backend", "tensorflow");

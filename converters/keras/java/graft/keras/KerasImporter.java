@@ -56,6 +56,31 @@ public final class KerasImporter {
         }
     }
 
+    /** lr_mult/decay_mult graft wrote beside a Keras model (root attribute); trainable stays Keras's own. */
+    private static void multipliers(KerasSource src, Graph g) {
+        String json = src.hdf == null ? null : KerasSource.stringAttr(src.file, src.hdf, KerasExporter.MULTIPLIERS);
+        if (json == null) {
+            return;
+        }
+        com.fasterxml.jackson.databind.JsonNode root;
+        try {
+            root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        } catch (java.io.IOException e) {
+            throw new MalformedModelException(src.file, "attribute '" + KerasExporter.MULTIPLIERS + "' is not JSON");
+        }
+        java.util.Set<String> layers = new java.util.HashSet<>(g.layers());
+        root.fields().forEachRemaining(e -> {
+            if (!layers.contains(e.getKey())) {
+                return;
+            }
+            List<Float> lr = new ArrayList<>();
+            List<Float> decay = new ArrayList<>();
+            e.getValue().path("lr_mult").forEach(v -> lr.add((float) v.asDouble()));
+            e.getValue().path("decay_mult").forEach(v -> decay.add((float) v.asDouble()));
+            g.training().put(e.getKey(), new LayerTraining(g.trainingOf(e.getKey()).trainable(), lr, decay));
+        });
+    }
+
     private static Graph build(KerasSource src) {
         KerasConfig cfg = KerasConfig.parse(src.file, src.config);
         refuseUnsupported(src.file, cfg);
@@ -135,6 +160,7 @@ public final class KerasImporter {
             g.outputs().add(new Value(v, null));
         }
         graft.io.Timing.mark("keras read: layers mapped");
+        multipliers(src, g);
         ShapeInference.run(g);
         GraphValidator.check(g);
         return g;

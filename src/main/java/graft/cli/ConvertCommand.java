@@ -64,6 +64,7 @@ final class ConvertCommand implements Callable<Integer> {
         graft.io.Timing.mark("convert: options parsed");
         Graph g = ModelLoader.load(in, input.from, input.toOptions());
         graft.io.Timing.mark("convert: model read");
+        ModelLoader.notices(g, spec.commandLine().getErr());
         Options o = Options.none().set("opset", opset).set("external-data", externalData).set("force", force).set("inputs", inputs)
                 .set("explicit-padding", kerasExplicitPadding);
         target.write(g, out, o);

@@ -143,7 +143,9 @@ final class FinetuneCommand implements Callable<Integer> {
         if (freezeUpto != null) {
             graft.train.Subgraphs.outputOf(g, freezeUpto);
             for (String layer : g.layers()) {
-                g.training().put(layer, LayerTraining.frozen());
+                // Frozen keeps the layer's multipliers (decay_mult is written back to Caffe), as the freeze edit does.
+                LayerTraining t = g.trainingOf(layer);
+                g.training().put(layer, new LayerTraining(false, t.lrMult(), t.decayMult()));
                 if (layer.equals(freezeUpto)) {
                     break;
                 }

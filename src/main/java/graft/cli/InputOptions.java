@@ -21,7 +21,11 @@ final class InputOptions {
     @Option(names = "--data-shape", paramLabel = "CxHxW", description = "Caffe: image size of a Data layer whose database is not at hand, e.g. 1x28x28.")
     String dataShape;
 
+    @Option(names = "--init", paramLabel = "fillers",
+            description = "Caffe net without a caffemodel: start from the layers' fillers on purpose (else refused, exit 3).")
+    String init;
+
     Options toOptions() {
-        return Options.none().set("weights", weights).set("config", config).set("phase", phase).set("data-shape", dataShape);
+        return Options.none().set("init", init).set("weights", weights).set("config", config).set("phase", phase).set("data-shape", dataShape);
     }
 }

@@ -40,7 +40,8 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Graph g = ModelLoader.load(model, input.from, input.toOptions());
+        Graph g = ModelLoader.load(model, input.from, input.toOptions(), true);
+        ModelLoader.notices(g, spec.commandLine().getErr());
         PrintWriter out = spec.commandLine().getOut();
         List<LayerTable.Row> rows = LayerTable.of(g);
         if (json) {
@@ -103,7 +104,7 @@ final class InspectCommand implements Callable<Integer> {
         Map<String, String> meta = g.metadata();
         out.printf("Model: %s  (%s%s)%n", g.name(), meta.getOrDefault("graft.source_format", "?"),
                 g.opsets().containsKey("") ? ", opset " + g.opsets().get("") : "");
-        for (String key : List.of("source.keras_version", "source.backend", "source.producer", "graft.source")) {
+        for (String key : List.of("source.keras_version", "source.backend", "source.producer", "graft.source", "graft.weights")) {
             if (meta.containsKey(key)) {
                 out.printf("  %-22s %s%n", key.substring(key.indexOf('.') + 1).replace('_', ' ') + ":", meta.get(key));
             }

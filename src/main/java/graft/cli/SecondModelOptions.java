@@ -17,6 +17,6 @@ final class SecondModelOptions {
     Path config;
 
     Graph load(Path modelB, InputOptions first) {
-        return ModelLoader.load(modelB, from, Options.none().set("weights", weights).set("config", config).set("phase", first.phase));
+        return ModelLoader.load(modelB, from, Options.none().set("weights", weights).set("config", config).set("phase", first.phase).set("init", first.init));
     }
 }

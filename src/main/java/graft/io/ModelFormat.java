@@ -8,6 +8,13 @@ import java.nio.file.Path;
  * live in the format packages under {@code converters/}; the command line holds the list.
  */
 public interface ModelFormat {
+    /**
+     * Metadata a reader sets when the model has parameters and none came from weights (a Caffe
+     * prototxt read alone: only its fillers); the value says why. The command line refuses such
+     * a model unless {@code --init fillers}, and replaces the key once it has decided.
+     */
+    String WEIGHTS_MISSING = "graft.weights_missing";
+
     /** Short name used by {@code --from}/{@code --to}: onnx, keras, caffe. */
     String name();
 

@@ -7,7 +7,8 @@ import graft.ir.Weight;
 
 /**
  * {@code reinit LAYER --init he|glorot|gaussian:STD|zeros [--seed S]}: the layer's kernel starts
- * again from the filler, its bias from zero (Caffe's and Keras's default bias filler).
+ * again from the filler, its bias from zero (Caffe's and Keras's default bias filler); a
+ * BatchNormalization's scale, bias, mean and variance from 1, 0, 0 and 1.
  */
 public record Reinit(String layer, Init init, long seed) implements Edit {
     @Override
@@ -39,7 +40,13 @@ public record Reinit(String layer, Init init, long seed) implements Edit {
                 if (w == null) {
                     continue;
                 }
-                if (s.role().equals("bias")) {
+                if (n.op() == graft.ir.Op.BATCH_NORMALIZATION) {
+                    // Every role back to its Keras/Caffe start: gamma 1, beta 0, mean 0, variance 1.
+                    float v = s.role().equals("scale") || s.role().equals("var") ? 1f : 0f;
+                    float[] a = new float[Math.toIntExact(w.elementCount())];
+                    java.util.Arrays.fill(a, v);
+                    g.addInitializer(Weight.ofFloats(w.name(), w.shape(), a));
+                } else if (s.role().equals("bias")) {
                     g.addInitializer(Init.ZEROS.make(w.name(), w.shape(), 0));
                 } else if (s.role().equals("kernel")) {
                     boolean inOut = n.opType().equals("Gemm") && n.intAttr("transB", 0) == 0;
