@@ -10,6 +10,12 @@ import graft.ir.Weight;
  * again from the filler, its bias from zero (Caffe's and Keras's default bias filler).
  */
 public record Reinit(String layer, Init init, long seed) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new Reinit(Layers.resolve(g, describe(), layer), init, seed);
+    }
+
     @Override
     public String describe() {
         return "reinit " + layer + Fill.text(init, seed);
