@@ -39,6 +39,16 @@ class LayerNumbersTest {
         assertThat(Surgery.on(g).edit("remove 1").apply().layers()).doesNotContain("block1_conv2");
     }
 
+    /** README's Java example: Keras's model.layers[:15] is ..block4_pool; on the ONNX model (no input row) ':15' would take block5_conv1 too. */
+    @Test
+    void readmeJavaExampleFreezesThroughBlock4Pool() {
+        Graph g = Mini.load("vgg16_mini");
+        Graph t = Surgery.on(g).pop(3).attachHead("dense 1024 relu", "dense 128 relu", "dense 5 softmax").freeze("..block4_pool").apply();
+        assertThat(t.trainingOf("block4_conv3").trainable()).isFalse();
+        assertThat(t.trainingOf("block5_conv1").trainable()).isTrue();
+        assertThat(Surgery.on(g).freeze(":15").apply().trainingOf("block5_conv1").trainable()).isFalse();
+    }
+
     @Test
     void aNumberOutsideTheTableIsOneLineNamingTheRange() {
         Path mini = Mini.path("vgg16_mini");
