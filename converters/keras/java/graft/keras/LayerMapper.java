@@ -389,8 +389,20 @@ final class LayerMapper {
         }
         List<String> ins = List.of(x, b.weight(gamma.renamed(l.name() + "/gamma")), b.weight(beta.renamed(l.name() + "/beta")),
                 b.weight(mean.renamed(l.name() + "/moving_mean")), b.weight(var.renamed(l.name() + "/moving_variance")));
+        // Keras has no weight for a gamma (beta) that scale (center) turns off: the filled ones are constants, not parameters.
+        if (!scale) {
+            constant(ins.get(1));
+        }
+        if (!center) {
+            constant(ins.get(2));
+        }
         return b.node(Op.BATCH_NORMALIZATION, l.name(), l.name(), ins,
                 Map.of("epsilon", Attr.of((float) c.path("epsilon").asDouble(1e-3))), b.layout(x));
+    }
+
+    private void constant(String weight) {
+        String prev = b.g.metadata().get(graft.ir.LayerTable.CONSTANTS);
+        b.g.metadata().put(graft.ir.LayerTable.CONSTANTS, prev == null ? weight : prev + "," + weight);
     }
 
     private static float[] filled(int n, float v) {

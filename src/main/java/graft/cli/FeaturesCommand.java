@@ -75,7 +75,7 @@ final class FeaturesCommand implements Callable<Integer> {
             spec.commandLine().getErr().println(meanWarning);
         }
         ShapeInference.run(g);
-        Graph prefix = Subgraphs.prefix(g, Subgraphs.outputOf(g, upto));
+        Graph prefix = Subgraphs.prefix(g, Subgraphs.outputOf(g, graft.surgery.LayerRef.resolve(g, "--upto", upto)));
         int window = dataOptions.crop(g);
         // features are Caffe's TEST phase: the center window, never a random one
         Samples s = window > 0 ? graft.data.Crops.centered(d.train(), window) : d.train();

@@ -141,6 +141,7 @@ final class FinetuneCommand implements Callable<Integer> {
             epochs = (int) Math.max(1, (sv.maxIter() * batch + train.size() - 1) / train.size());
         }
         if (freezeUpto != null) {
+            freezeUpto = graft.surgery.LayerRef.resolve(g, "--freeze-upto", freezeUpto);
             graft.train.Subgraphs.outputOf(g, freezeUpto);
             for (String layer : g.layers()) {
                 // Frozen keeps the layer's multipliers (decay_mult is written back to Caffe), as the freeze edit does.

@@ -67,6 +67,8 @@ final class InspectCommand implements Callable<Integer> {
             l.put("ops", r.ops());
             l.put("output_shape", r.output());
             l.put("params", r.params());
+            l.put("trainable_params", r.trainableParams());
+            l.put("non_trainable_params", r.nonTrainableParams());
             l.put("trainable", r.trainable());
             if (!r.training().lrMult().isEmpty()) {
                 l.put("lr_mult", r.training().lrMult());
@@ -76,9 +78,10 @@ final class InspectCommand implements Callable<Integer> {
             }
             layers.add(l);
         }
+        m.put("layer_numbering", LayerTable.numbering(g).key);
         m.put("layers", layers);
         long total = rows.stream().mapToLong(LayerTable.Row::params).sum();
-        long trainable = rows.stream().filter(LayerTable.Row::trainable).mapToLong(LayerTable.Row::params).sum();
+        long trainable = rows.stream().mapToLong(LayerTable.Row::trainableParams).sum();
         m.put("total_params", total);
         m.put("trainable_params", trainable);
         m.put("non_trainable_params", total - trainable);
@@ -115,6 +118,7 @@ final class InspectCommand implements Callable<Integer> {
         for (Value v : g.outputs()) {
             out.printf("  output: %-20s %s%n", v.name(), g.type(v.name()) != null ? g.type(v.name()) : v.type());
         }
+        out.printf("  layer numbers: %s%n", LayerTable.numbering(g).text);
         int nameW = Math.max(12, rows.stream().mapToInt(r -> r.layer().length()).max().orElse(0));
         int opsW = Math.max(8, Math.min(40, rows.stream().mapToInt(r -> r.ops().length()).max().orElse(0)));
         int shapeW = Math.max(14, rows.stream().mapToInt(r -> r.output().length()).max().orElse(0));
@@ -132,9 +136,7 @@ final class InspectCommand implements Callable<Integer> {
             }
             out.printf(fmt, r.index(), r.layer(), r.ops(), r.output(), String.format(Locale.ROOT, "%,d", r.params()), train);
             total += r.params();
-            if (r.trainable()) {
-                trainable += r.params();
-            }
+            trainable += r.trainableParams();
         }
         out.println(rule);
         long bytes = g.initializers().values().stream().mapToLong(Weight::byteSize).sum();

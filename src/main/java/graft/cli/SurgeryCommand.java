@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
                 "      --edit \"attach-head dense 256 relu, dense 5 softmax\" -o out.onnx",
                 "  graft surgery caffenet.onnx --recipe recipes/caffenet_flickr_style.yaml \\",
                 "      --dry-run",
-                "", "Edits (layers as 'graft inspect' numbers and names them):",
+                "", "Edits (LAYER: a name or a number, as 'graft inspect' shows them):",
                 "  pop N | cut-after LAYER | cut-before LAYER | remove LAYER",
                 "  insert-after LAYER SPEC | replace LAYER SPEC",
                 "  attach-head SPEC, SPEC, ...  (e.g. flatten, dense 256 relu, dense 1 sigmoid)",
@@ -41,7 +41,7 @@ import picocli.CommandLine.Spec;
                 "SPEC: dense N [ACT] | conv F K [ACT] [stride=S] [pad=same|valid]",
                 "  | maxpool K | avgpool K | flatten | global-avg | global-max | dropout R",
                 "  | relu | sigmoid | softmax | tanh; each may end in name=NAME",
-                "RANGE: :15 | 3:10 | -4: | ..block4_pool | block5_conv1.. | a..b | block5_*",
+                "RANGE: :15 | 3:10 | -4: | ..block4_pool | ..9 | block5_conv1.. | a..b | block5_*",
                 "  | all; or a comma-separated list of these",
                 "", "Exit codes: 0 written (or dry run shown), 2 bad recipe or edit (line and",
                 "reason named; nothing written), 3 bad or unsupported model."})

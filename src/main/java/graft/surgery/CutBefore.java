@@ -4,6 +4,12 @@ import graft.ir.Graph;
 
 /** {@code cut-before LAYER}: keeps the network up to the layer before LAYER; LAYER's input becomes the output. */
 public record CutBefore(String layer) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new CutBefore(Layers.resolve(g, describe(), layer));
+    }
+
     @Override
     public String describe() {
         return "cut-before " + layer;

@@ -6,6 +6,12 @@ import java.util.List;
 
 /** {@code decay-mult LAYER W B}: Caffe's per-parameter weight-decay multipliers (weights, bias). */
 public record DecayMult(String layer, float weights, float bias) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new DecayMult(Layers.resolve(g, describe(), layer), weights, bias);
+    }
+
     @Override
     public String describe() {
         return "decay-mult " + layer + " " + Num.text(weights) + " " + Num.text(bias);

@@ -27,12 +27,40 @@ public interface Edit {
     /** Changes the graph; called only after {@link #check} passed. */
     void rewire(Graph g);
 
+    /**
+     * This edit with every layer it names resolved against {@code g}: a number is the row
+     * 'graft inspect' shows (negative counts from the end), a name stays itself.
+     */
+    default Edit resolved(Graph g) {
+        return this;
+    }
+
     /** check, rewire, clean up, re-infer, validate, record. */
     default void apply(Graph g) {
-        check(g);
+        // An NHWC model's output Transpose is layout, not a layer: edits see the NCHW activation.
+        KerasLayout.Stripped nhwc = KerasLayout.strip(g);
+        Edit e;
+        try {
+            e = resolved(g);
+        } catch (RuntimeException ex) {
+            KerasLayout.restore(g, nhwc);
+            throw ex;
+        }
+        e.applyResolved(g, nhwc);
+    }
+
+    private void applyResolved(Graph g, KerasLayout.Stripped nhwc) {
+        try {
+            check(g);
+        } catch (RuntimeException e) {
+            KerasLayout.restore(g, nhwc);
+            throw e;
+        }
         rewire(g);
         g.removeUnreachable();
         try {
+            ShapeInference.run(g);
+            KerasLayout.restore(g, nhwc);
             ShapeInference.run(g);
             GraphValidator.check(g);
         } catch (InvalidGraphException e) {

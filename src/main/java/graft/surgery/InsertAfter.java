@@ -4,6 +4,12 @@ import graft.ir.Graph;
 
 /** {@code insert-after LAYER SPEC}: a new layer between LAYER and what read its output. */
 public record InsertAfter(String layer, LayerSpec spec, Init init, long seed) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new InsertAfter(Layers.resolve(g, describe(), layer), spec, init, seed);
+    }
+
     @Override
     public String describe() {
         return "insert-after " + layer + " " + spec + Fill.text(init, seed);

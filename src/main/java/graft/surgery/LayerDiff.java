@@ -144,7 +144,7 @@ public final class LayerDiff {
     }
 
     private static long sum(List<LayerTable.Row> rows, boolean trainableOnly) {
-        return rows.stream().filter(r -> !trainableOnly || r.trainable()).mapToLong(LayerTable.Row::params).sum();
+        return rows.stream().mapToLong(r -> trainableOnly ? r.trainableParams() : r.params()).sum();
     }
 
     private static String total(String what, long a, long b) {

@@ -8,7 +8,8 @@ import java.util.regex.Pattern;
 /**
  * A set of layers, written as in Python/Keras slices over the {@code graft inspect} numbering
  * ({@code :15}, {@code 3:10}, {@code -4:}, {@code 7}), as an inclusive range of names
- * ({@code ..block4_pool}, {@code block5_conv1..}, {@code block3_conv1..block3_pool}), as a glob
+ * ({@code ..block4_pool}, {@code block5_conv1..}, {@code block3_conv1..block3_pool}; either bound may be
+ * a number, {@code ..9}), as a glob
  * pattern ({@code block5_*}), a comma list of any of these, or {@code all}.
  */
 public record LayerRange(String text) {
@@ -71,11 +72,7 @@ public record LayerRange(String text) {
     }
 
     private static int position(List<String> all, String name, String edit) {
-        int i = all.indexOf(name);
-        if (i < 0) {
-            throw new EditException(edit, "no layer '" + name + "'" + Layers.nearest(all, name));
-        }
-        return i;
+        return Layers.position(all, name, edit);
     }
 
     @Override

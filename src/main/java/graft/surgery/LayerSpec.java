@@ -192,7 +192,13 @@ public record LayerSpec(String kind, long size, long kernel, String activation, 
                 return layer;
             }
             case "flatten" -> {
-                nodes.add(Node.of(Op.FLATTEN, layer, layer, List.of(input), List.of(layer), Map.of("axis", Attr.of(1L))));
+                String x = input;
+                if (in.rank() == 4 && KerasLayout.nhwcModel(g)) {
+                    // Keras flattens its NHWC tensor in H,W,C order: the same features in the same order
+                    x = layer + "_nhwc";
+                    nodes.add(Node.of(Op.TRANSPOSE, x, layer, List.of(input), List.of(x), Map.of("perm", Attr.ints(0, 2, 3, 1))));
+                }
+                nodes.add(Node.of(Op.FLATTEN, layer, layer, List.of(x), List.of(layer), Map.of("axis", Attr.of(1L))));
                 return layer;
             }
             case "global-avg", "global-max" -> {

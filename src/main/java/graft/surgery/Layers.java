@@ -41,6 +41,32 @@ final class Layers {
         return layers.stream().filter(weighted::contains).toList();
     }
 
+    /**
+     * The layer {@code ref} names: a layer's name, else a number as 'graft inspect' shows it
+     * (negative counts from the end); throws naming the nearest layers or the table's range.
+     */
+    static String resolve(Graph g, String edit, String ref) {
+        List<String> all = names(g);
+        return all.get(position(all, ref, edit));
+    }
+
+    /** The row of {@code ref} (a name first, else a number) in {@code all}. */
+    static int position(List<String> all, String ref, String edit) {
+        int i = all.indexOf(ref);
+        if (i >= 0) {
+            return i;
+        }
+        if (ref.matches("-?\\d{1,9}")) {
+            int n = Integer.parseInt(ref);
+            int k = n < 0 ? n + all.size() : n;
+            if (k < 0 || k >= all.size()) {
+                throw new EditException(edit, "layer " + n + " is outside the table's 0.." + (all.size() - 1) + " ('graft inspect' numbers)");
+            }
+            return k;
+        }
+        throw new EditException(edit, "no layer '" + ref + "'" + nearest(all, ref));
+    }
+
     /** Throws naming the three nearest layers when {@code layer} is not one of the graph's. */
     static void require(Graph g, String edit, String layer) {
         List<String> all = names(g);
@@ -84,10 +110,10 @@ final class Layers {
         return r;
     }
 
-    /** The value the layer hands on: the first output of its last node. */
+    /** The value the layer hands on: the first output of its last node (an input layer without nodes: the input). */
     static String output(Graph g, String layer) {
         List<Node> ns = nodes(g, layer);
-        return ns.get(ns.size() - 1).output(0);
+        return ns.isEmpty() ? layer : ns.get(ns.size() - 1).output(0);
     }
 
     /** The data value entering the layer: the first input from outside it that is not a weight. */

@@ -9,6 +9,12 @@ import java.util.List;
  * 0 for both freezes the layer, as in Caffe; any other value leaves it trainable.
  */
 public record LrMult(String layer, float weights, float bias) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new LrMult(Layers.resolve(g, describe(), layer), weights, bias);
+    }
+
     @Override
     public String describe() {
         return "lr-mult " + layer + " " + Num.text(weights) + " " + Num.text(bias);

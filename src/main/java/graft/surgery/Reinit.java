@@ -11,6 +11,12 @@ import graft.ir.Weight;
  * BatchNormalization's scale, bias, mean and variance from 1, 0, 0 and 1.
  */
 public record Reinit(String layer, Init init, long seed) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new Reinit(Layers.resolve(g, describe(), layer), init, seed);
+    }
+
     @Override
     public String describe() {
         return "reinit " + layer + Fill.text(init, seed);

@@ -9,6 +9,12 @@ import java.util.ListIterator;
 
 /** {@code remove LAYER}: takes one layer out and connects what read its output to its input. */
 public record Remove(String layer) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new Remove(Layers.resolve(g, describe(), layer));
+    }
+
     @Override
     public String describe() {
         return "remove " + layer;

@@ -18,6 +18,12 @@ import java.util.Map;
  * weights and the values named after it are renamed too; its training state moves with it.
  */
 public record Rename(String layer, String newName, boolean keepWeights, Init init, long seed) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new Rename(Layers.resolve(g, describe(), layer), newName, keepWeights, init, seed);
+    }
+
     @Override
     public String describe() {
         return "rename " + layer + " " + newName + (keepWeights ? " --keep-weights" : "") + Fill.text(init, seed);

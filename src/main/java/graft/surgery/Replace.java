@@ -9,6 +9,12 @@ import java.util.List;
  * layer keeps LAYER's name unless the spec names it; its weights are new and it trains.
  */
 public record Replace(String layer, LayerSpec spec, Init init, long seed) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new Replace(Layers.resolve(g, describe(), layer), spec, init, seed);
+    }
+
     @Override
     public String describe() {
         return "replace " + layer + " " + spec + Fill.text(init, seed);

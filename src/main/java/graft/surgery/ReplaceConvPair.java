@@ -26,6 +26,12 @@ import java.util.SplittableRandom;
  * inputs of A), normal equations solved in double.
  */
 public record ReplaceConvPair(String first, String second, int kernel, String mode, String calibration, long seed) implements Edit {
+    /** The edit with a layer given by its 'graft inspect' number replaced by its name. */
+    @Override
+    public Edit resolved(Graph g) {
+        return new ReplaceConvPair(Layers.resolve(g, describe(), first), Layers.resolve(g, describe(), second), kernel, mode, calibration, seed);
+    }
+
     @Override
     public String describe() {
         return "replace-conv-pair " + first + " " + second + " --kernel " + kernel + " --init " + mode
@@ -179,7 +185,8 @@ public record ReplaceConvPair(String first, String second, int kernel, String mo
             b = Weight.ofFloats(bName, new long[] {kb.out()}, toFloats(made.b()));
         }
         int padding = pad(p.a) + pad(p.b);
-        Node conv = p.b.withName(first, first).withInputs(List.of(p.a.input(0), wName, bName))
+        // the first convolution's own node name: the layer's other nodes keep theirs (a Keras import names its ReLU after the layer)
+        Node conv = p.b.withName(p.a.name(), first).withInputs(List.of(p.a.input(0), wName, bName))
                 .withAttr("kernel_shape", Attr.ints(kernel, kernel)).withAttr("pads", Attr.ints(padding, padding, padding, padding));
         g.nodes().removeAll(p.aRest);
         g.nodes().remove(p.a);

@@ -30,11 +30,14 @@ public record SetClasses(long classes, Init init, long seed) implements Edit {
     Node classifier(Graph g) {
         List<LayerTable.Row> rows = LayerTable.of(g);
         for (int i = rows.size() - 1; i >= 0; i--) {
-            Node n = Layers.weighted(g, rows.get(i).layer());
+            Node n = weighted(g, rows.get(i).layer());
             if (n == null) {
                 continue;
             }
-            long[] w = g.initializer(n.input(1)).shape();
+            long[] w = shape(g, n.input(1));
+            if (w == null) {
+                throw new EditException(describe(), "the kernel of '" + n.layer() + "' (" + n.opType() + ") has no known fixed shape");
+            }
             if (n.opType().equals("Gemm") && w.length == 2 || n.opType().equals("Conv") && w.length == 4 && w[2] == 1 && w[3] == 1) {
                 return n;
             }
@@ -44,11 +47,67 @@ public record SetClasses(long classes, Init init, long seed) implements Edit {
         throw new EditException(describe(), "the model has no layer with weights to act as the classifier");
     }
 
+    /**
+     * The layer's weighted node: a stored kernel or bias (see {@link Layers#weighted}), or a
+     * kernel computed from constants alone (a ConstantOfShape, as in the ONNX zoo's "light" models).
+     */
+    private static Node weighted(Graph g, String layer) {
+        Node n = Layers.weighted(g, layer);
+        if (n != null) {
+            return n;
+        }
+        for (Node m : Layers.nodes(g, layer)) {
+            if (m.op() != null && !m.op().weightSlots().isEmpty() && m.inputs().size() > 1 && isConstant(g, m.input(1))) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /** A stored weight, or a value computed from nothing but stored weights and constants. */
+    private static boolean isConstant(Graph g, String value) {
+        if (g.initializer(value) != null) {
+            return true;
+        }
+        Node p = g.producer(value);
+        if (p == null || !(p.opType().equals("Constant") || p.opType().equals("ConstantOfShape"))) {
+            return false;
+        }
+        return p.inputs().stream().allMatch(in -> in.isEmpty() || isConstant(g, in));
+    }
+
+    /** The shape of a stored or constant-computed weight (null when unknown or not fixed). */
+    private static long[] shape(Graph g, String value) {
+        Weight w = g.initializer(value);
+        if (w != null) {
+            return w.shape();
+        }
+        graft.ir.TensorType t = g.type(value);
+        if (t == null || t.shape() == null) {
+            return null;
+        }
+        long[] s = new long[t.shape().rank()];
+        for (int i = 0; i < s.length; i++) {
+            if (!t.shape().dim(i).isFixed()) {
+                return null;
+            }
+            s[i] = t.shape().dim(i).value();
+        }
+        return s;
+    }
+
+    private static void replaceProducer(Graph g, String value) {
+        Node p = g.producer(value);
+        if (p != null) {
+            g.nodes().remove(p);
+        }
+        g.types().remove(value);
+    }
+
     @Override
     public void rewire(Graph g) {
         Node n = classifier(g);
-        Weight w = g.initializer(n.input(1));
-        long[] shape = w.shape();
+        long[] shape = shape(g, n.input(1));
         boolean outFirst = !n.opType().equals("Gemm") || n.intAttr("transB", 0) == 1;
         long[] s = shape.clone();
         s[outFirst ? 0 : 1] = classes;
@@ -57,12 +116,16 @@ public record SetClasses(long classes, Init init, long seed) implements Edit {
         if (!outFirst) {
             fans = new long[] {s[1], s[0]};
         }
-        Weight fresh = i.make(w.name(), fans, Init.seed(seed, w.name()));
+        String kernel = n.input(1);
+        Weight fresh = i.make(kernel, fans, Init.seed(seed, kernel));
         if (!outFirst) {
             fresh = fresh.with(LayoutTransform.transpose(fans, 1, 0));
         }
+        // A computed kernel's producer becomes unreachable and is removed; the stored one replaces it.
+        replaceProducer(g, kernel);
         g.addInitializer(fresh);
-        if (n.inputs().size() > 2 && g.initializer(n.input(2)) != null) {
+        if (n.inputs().size() > 2 && !n.input(2).isEmpty() && isConstant(g, n.input(2))) {
+            replaceProducer(g, n.input(2));
             g.addInitializer(Init.ZEROS.make(n.input(2), new long[] {classes}, 0));
         }
     }

@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * {@code set-input-shape HxWxC} (Keras order, batch kept) or {@code N,C,H,W} (N may be a symbol):
- * the model input gets that shape and every shape is inferred again. A layer that no longer
+ * the model input gets that shape and every shape is inferred again. An NHWC input (a Keras
+ * channels_last model) gets the same sizes in its own order, (N, H, W, C). A layer that no longer
  * fits (a Dense after Flatten, typically) is named in the error.
  */
 public record SetInputShape(String spec) implements Edit {
@@ -26,6 +27,7 @@ public record SetInputShape(String spec) implements Edit {
         Value in = g.inputs().get(0);
         TensorType t = g.type(in.name()) != null ? g.type(in.name()) : in.type();
         List<Dim> dims = new ArrayList<>();
+        boolean nhwc = KerasLayout.nhwcInput(g, in.name());
         String[] p;
         if (spec.contains("x")) {
             p = spec.split("x");
@@ -33,8 +35,9 @@ public record SetInputShape(String spec) implements Edit {
                 throw new EditException(describe(), "shape '" + spec + "' is neither HxWxC, HxW nor N,C,H,W");
             }
             Dim batch = t != null && t.shape() != null && t.shape().rank() == 4 ? t.shape().dim(0) : Dim.sym("N");
-            long c = p.length == 3 ? size(p[2]) : t != null && t.shape() != null && t.shape().rank() == 4 && t.shape().dim(1).isFixed()
-                    ? t.shape().dim(1).value() : 3;
+            int channelAxis = nhwc ? 3 : 1;
+            long c = p.length == 3 ? size(p[2]) : t != null && t.shape() != null && t.shape().rank() == 4 && t.shape().dim(channelAxis).isFixed()
+                    ? t.shape().dim(channelAxis).value() : 3;
             dims.add(batch);
             dims.add(Dim.of(c));
             dims.add(Dim.of(size(p[0])));
@@ -44,6 +47,10 @@ public record SetInputShape(String spec) implements Edit {
             for (String s : p) {
                 dims.add(s.trim().matches("\\d+") ? Dim.of(size(s.trim())) : Dim.sym(s.trim()));
             }
+        }
+        if (nhwc && dims.size() == 4) {
+            // both forms name the channel count second (N,C,H,W); the input itself is N,H,W,C
+            dims.add(dims.remove(1));
         }
         if (t != null && t.shape() != null && t.shape().rank() != dims.size()) {
             throw new EditException(describe(), "input '" + in.name() + "' has rank " + t.shape().rank() + ", the new shape " + dims.size());

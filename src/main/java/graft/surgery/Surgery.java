@@ -8,7 +8,7 @@ import java.util.List;
  * The fluent Java form of a recipe:
  * <pre>{@code
  * Graph tuned = Surgery.on(vgg16).pop(3).attachHead("dense 1024 relu", "dense 128 relu", "dense 5 softmax")
- *         .freeze(":15").apply();
+ *         .freeze("..block4_pool").apply();
  * }</pre>
  * Edits are collected, then {@link #apply()} runs them in order on a copy of the graph (weights
  * are shared, not copied): if any edit fails, the exception names it and the original graph is

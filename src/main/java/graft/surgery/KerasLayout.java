@@ -1,0 +1,91 @@
+package graft.surgery;
+
+import graft.ir.Attr;
+import graft.ir.Graph;
+import graft.ir.Node;
+import graft.ir.Op;
+import graft.ir.TensorType;
+import graft.ir.Value;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Models whose 4-D input is NHWC (Keras channels_last as graft imports it, tf2onnx exports): the
+ * input layer transposes it to the IR's NCHW, and a 4-D output is transposed back to NHWC at the
+ * end. Edits work on the NCHW activations: {@link #strip} takes the output's layout Transpose
+ * away before an edit, {@link #restore} puts NHWC back on every 4-D output after it (the same
+ * node when the output did not change), so an appended layer never sees the NHWC view as if it
+ * were NCHW, and a cut model still gives what Keras's model cut there gives.
+ */
+final class KerasLayout {
+    private static final long[] TO_NCHW = {0, 3, 1, 2};
+    private static final long[] TO_NHWC = {0, 2, 3, 1};
+
+    private KerasLayout() {
+    }
+
+    /** True when graph input {@code input} is 4-D NHWC: read only by Transposes to NCHW. */
+    static boolean nhwcInput(Graph g, String input) {
+        List<Node> readers = g.consumers(input);
+        return !readers.isEmpty() && readers.stream().allMatch(n -> isPerm(n, TO_NCHW));
+    }
+
+    static boolean nhwcModel(Graph g) {
+        return g.inputs().stream().anyMatch(v -> nhwcInput(g, v.name()));
+    }
+
+    /** The output layout Transposes removed; {@code nhwc} false when the model's input is not NHWC (nothing to do). */
+    record Stripped(boolean nhwc, List<Node> transposes) {
+    }
+
+    static Stripped strip(Graph g) {
+        List<Node> removed = new ArrayList<>();
+        if (!nhwcModel(g)) {
+            return new Stripped(false, removed);
+        }
+        for (int i = 0; i < g.outputs().size(); i++) {
+            Node t = g.producer(g.outputs().get(i).name());
+            if (t == null || !isPerm(t, TO_NHWC) || g.consumers(t.output(0)).size() > 0 || rank(g, t.input(0)) != 4) {
+                continue;
+            }
+            String inner = t.input(0);
+            g.outputs().set(i, new Value(inner, g.type(inner)));
+            g.nodes().remove(t);
+            removed.add(t);
+        }
+        return new Stripped(true, removed);
+    }
+
+    /** After an edit: every 4-D output (NCHW in the IR) gets its NHWC Transpose back. */
+    static void restore(Graph g, Stripped s) {
+        if (!s.nhwc()) {
+            return;
+        }
+        for (int i = 0; i < g.outputs().size(); i++) {
+            String v = g.outputs().get(i).name();
+            if (rank(g, v) != 4) {
+                continue;
+            }
+            Node t = s.transposes().stream().filter(n -> n.input(0).equals(v)).findFirst().orElse(null);
+            if (t == null) {
+                Node p = g.producer(v);
+                String layer = p == null ? v : p.layer();
+                String out = Layers.fresh(g, layer + "/nhwc");
+                t = Node.of(Op.TRANSPOSE, out, layer, List.of(v), List.of(out), Map.of("perm", Attr.ints(TO_NHWC)));
+            }
+            g.nodes().add(t);
+            g.outputs().set(i, new Value(t.output(0), null));
+        }
+    }
+
+    private static int rank(Graph g, String v) {
+        TensorType t = g.type(v);
+        return t == null || t.shape() == null ? -1 : t.shape().rank();
+    }
+
+    private static boolean isPerm(Node n, long[] perm) {
+        return n.opType().equals("Transpose") && Arrays.equals(n.intsAttr("perm", new long[0]), perm);
+    }
+}
