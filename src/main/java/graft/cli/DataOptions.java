@@ -1,7 +1,6 @@
 package graft.cli;
 
 import graft.data.DataSource;
-import graft.data.Preprocess;
 import graft.data.Samples;
 import graft.error.UsageException;
 import graft.ir.DataType;
@@ -40,7 +39,7 @@ final class DataOptions {
     @Option(names = "--std", paramLabel = "S,S,S", description = "Override the model's preprocessing std.")
     String std;
 
-    @Option(names = "--scale", paramLabel = "F", description = "Override the pixel scale (e.g. 1/255).")
+    @Option(names = "--scale", paramLabel = "F", description = "Override the pixel scale (preprocess.pixel_scale), e.g. 1/255 for a model that takes 0..1; default: the model's, else 1 (raw 0..255).")
     String scale;
 
     @Option(names = "--bgr", description = "Feed channels as BGR (Caffe, Keras VGG) regardless of the metadata.")
@@ -80,6 +79,29 @@ final class DataOptions {
     }
 
     /**
+     * The preprocessing rule ({@link graft.ir.Preprocessing}): the model's {@code preprocess.*}
+     * keys, absent ones identity, with --bgr/--scale/--mean/--std replacing what they name.
+     */
+    graft.ir.Preprocessing preprocessing(Graph g) {
+        graft.ir.Preprocessing base;
+        try {
+            base = graft.ir.Preprocessing.of(g.metadata());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage() + ". Fix the model's preprocessing metadata or pass --mean/--std/--scale");
+        }
+        return base.overridden(bgr, scale != null ? parse(scale)[0] : null, mean != null ? parse(mean) : null,
+                std != null ? parse(std) : null);
+    }
+
+    private static double[] parse(String s) {
+        try {
+            return graft.ir.Preprocessing.parseList(s);
+        } catch (NumberFormatException e) {
+            throw new UsageException("preprocessing value '" + s + "' is not a list of numbers. Write it as 0.485,0.456,0.406");
+        }
+    }
+
+    /**
      * Reads DATA shaped for the model's input, and fixes the model's symbolic input dims to it
      * (to the crop window when {@link #crop} is on; the samples themselves stay uncropped).
      */
@@ -97,9 +119,7 @@ final class DataOptions {
                 side = (int) t.shape().dim(2).value();
             }
         }
-        Preprocess base = Preprocess.fromMetadata(g.metadata(), Preprocess.RAW_0_1);
-        Preprocess pre = new Preprocess(bgr || base.bgr(), scale != null ? Preprocess.parse(scale)[0] : base.scale(),
-                mean != null ? Preprocess.parse(mean) : base.mean(), std != null ? Preprocess.parse(std) : base.std());
+        graft.ir.Preprocessing pre = preprocessing(g);
         DataSource.Loaded l = DataSource.load(new DataSource.Request(data, labels, channels, side, pre));
         Samples tr = l.train();
         Samples va = l.val();

@@ -161,6 +161,8 @@ final class FinetuneCommand implements Callable<Integer> {
         Trainer.Result r = Trainer.fit(g, train, v, c, log);
         Path target = out.resolve(saveAs);
         ModelFormat f = Formats.forFile(target, null);
+        // the saved model says how its inputs were made, so run/validate --images feed what training fed
+        dataOptions.preprocessing(g).writeTo(r.model().metadata());
         r.model().addProvenance("finetune " + r.history().rows().size() + " epochs, " + optimizer + " lr " + lr);
         f.write(r.model(), target, Options.none().set("force", true).set("inputs", List.of(model)));
         log.printf(Locale.ROOT, "trained model -> %s; history -> %s%n", target, out.resolve("history.csv"));

@@ -153,6 +153,19 @@ public final class StepSession implements AutoCloseable {
         return new Out(loss, logits);
     }
 
+    /** True when every carried tensor (parameters and optimizer state) holds only finite values. */
+    public boolean finite() {
+        for (OnnxTensor t : state.values()) {
+            FloatBuffer b = t.getFloatBuffer();
+            while (b.hasRemaining()) {
+                if (!Float.isFinite(b.get())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** A copy of every carried tensor (parameters and optimizer state), for checkpoints. */
     public Map<String, float[]> snapshot() {
         Map<String, float[]> r = new LinkedHashMap<>();

@@ -143,9 +143,13 @@ public final class Trainer {
                     if (crop > 0) {
                         long[] full = tr.sampleShape();
                         Crops w = Crops.random(windows, idx.length, (int) full[1], (int) full[2], crop);
-                        o = s.step(w.batch(tr, idx, mirror), new long[] {idx.length, full[0], crop, crop}, labels, (float) lr);
+                        o = guarded(s, w.batch(tr, idx, mirror), new long[] {idx.length, full[0], crop, crop}, labels, (float) lr,
+                                epoch, b + 1, perEpoch, c);
                     } else {
-                        o = s.step(tr.batch(idx, mirror), tr.batchShape(idx.length), labels, (float) lr);
+                        o = guarded(s, tr.batch(idx, mirror), tr.batchShape(idx.length), labels, (float) lr, epoch, b + 1, perEpoch, c);
+                    }
+                    if (!Float.isFinite(o.loss())) {
+                        throw diverged(o.loss(), epoch, b + 1, perEpoch, c);
                     }
                     lossSum += o.loss() * idx.length;
                     correct += correct(o.logits(), labels, (int) step.classes());
@@ -174,6 +178,43 @@ public final class Trainer {
             }
             return new Result(s.trained(model), history, cached);
         }
+    }
+
+    /**
+     * One step; when ONNX Runtime fails on a state that is no longer finite (MaxUnpool cannot
+     * use the indices of a NaN plane), the run diverged at that step rather than broke.
+     */
+    private static StepSession.Out guarded(StepSession s, FloatBuffer x, long[] shape, long[] labels, float lr, int epoch, int b,
+                                           int perEpoch, Config c) {
+        try {
+            return s.step(x.duplicate(), shape, labels, lr);
+        } catch (graft.error.GraftException e) {
+            boolean finite = s.finite();
+            float loss = Float.NaN;
+            if (finite) {
+                try {
+                    loss = s.evaluate(x.duplicate(), shape, labels).loss();
+                } catch (graft.error.GraftException again) {
+                    throw e;
+                }
+            }
+            if (!finite || !Float.isFinite(loss)) {
+                throw diverged(finite ? loss : Float.NaN, epoch, b, perEpoch, c);
+            }
+            throw e;
+        }
+    }
+
+    /** The one line for a non-finite training loss: where, what was kept, and the likely causes. */
+    static DivergedException diverged(float loss, int epoch, int step, int perEpoch, Config c) {
+        String kept = c.out() == null ? "nothing was written"
+                : epoch - 1 > 0 ? "'" + c.out().resolve("checkpoint") + "' keeps epoch " + (epoch - 1) + " (all its losses finite; --resume continues from it)"
+                : "no checkpoint was written";
+        return new DivergedException(String.format(java.util.Locale.ROOT,
+                "training diverged: the loss or the weights are %s at epoch %d, step %d of %d; stopped, no model written, %s. Likely causes: "
+                        + "inputs on a scale the model was not trained for (pixels 0..255 where it expects 0..1: pass --scale 1/255, "
+                        + "see the preprocessing rule in README) or a learning rate too high for it (lower --lr)",
+                Float.isNaN(loss) ? "NaN" : loss > 0 ? "+Inf" : "-Inf", epoch, step, perEpoch, kept));
     }
 
     /** Loss and accuracy over a whole set with the current parameters. */
