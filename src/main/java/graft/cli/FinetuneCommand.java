@@ -60,7 +60,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", defaultValue = "0") double weightDecay;
     @Option(names = "--rho", defaultValue = "0.9", description = "RMSprop decay of the squared average.") double rho;
     @Option(names = "--eps", defaultValue = "1e-7") double eps;
-    @Option(names = "--loss", defaultValue = "softmax", description = "softmax or sigmoid cross-entropy.") String loss;
+    @Option(names = "--loss", description = "softmax or sigmoid cross-entropy (default: sigmoid, i.e. binary cross-entropy scored at 0.5, "
+            + "for a one-output head on 2 classes; softmax otherwise).") String loss;
     @Option(names = "--freeze-upto", paramLabel = "LAYER", description = "Freeze every layer up to and including LAYER.") String freezeUpto;
     @Option(names = "--recipe", paramLabel = "R.yaml",
             description = "Apply a surgery recipe (new head, freezing, multipliers) to MODEL before training.")
@@ -101,7 +102,7 @@ final class FinetuneCommand implements Callable<Integer> {
             case "adam" -> Optimizer.adam(0.9, 0.999, eps, weightDecay);
             default -> throw new UsageException("--optimizer '" + optimizer + "': use sgd, rmsprop or adam");
         };
-        Loss l = switch (loss) {
+        Loss l = loss == null ? null : switch (loss) {
             case "softmax" -> Loss.SOFTMAX_CROSS_ENTROPY;
             case "sigmoid" -> Loss.SIGMOID_CROSS_ENTROPY;
             default -> throw new UsageException("--loss '" + loss + "': use softmax or sigmoid");
@@ -153,8 +154,14 @@ final class FinetuneCommand implements Callable<Integer> {
         for (String r : reinit) {
             Init.reinit(g, r, dataOptions.seed);
         }
+        if (l == null) {
+            l = Trainer.lossFor(g);
+        }
         log.printf(Locale.ROOT, "training on %d samples of %d classes, validating on %d; %s lr %g, batch %d, %d epochs%n",
                 train.size(), train.classes().size(), v == null ? 0 : v.size(), optimizer, lr, batch, epochs);
+        if (l == Loss.SIGMOID_CROSS_ENTROPY) {
+            log.println("loss: sigmoid cross-entropy" + (loss == null ? " (one-output head: binary, scored at 0.5)" : ""));
+        }
         Files.createDirectories(out);
         Trainer.Config c = new Trainer.Config(epochs, batch, opt, sched, l, !noDropout, mirror, dataOptions.seed, patience, out,
                 resume, dev, !noCache, dataOptions.crop(g));

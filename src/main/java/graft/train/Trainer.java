@@ -60,9 +60,9 @@ public final class Trainer {
             trShape = new long[] {trShape[0], crop, crop};
             val = val == null ? null : Crops.centered(val, crop);
         }
-        check(model, train, trShape, "training");
+        check(model, train, trShape, "training", c.loss());
         if (val != null) {
-            check(model, val, val.sampleShape(), "validation");
+            check(model, val, val.sampleShape(), "validation", c.loss());
         }
         List<String> trainable = TrainingStep.trainableParams(model);
         if (trainable.isEmpty()) {
@@ -235,8 +235,20 @@ public final class Trainer {
         return new double[] {loss / set.size(), (double) correct / set.size()};
     }
 
+    /**
+     * Correct predictions of a batch: the largest logit, or with one logit (a binary sigmoid
+     * head) class 1 when sigmoid(z) > 0.5, i.e. z > 0 (Keras's binary_accuracy threshold).
+     */
     static long correct(float[] logits, long[] labels, int classes) {
         long c = 0;
+        if (classes == 1) {
+            for (int i = 0; i < labels.length; i++) {
+                if ((logits[i] > 0 ? 1 : 0) == labels[i]) {
+                    c++;
+                }
+            }
+            return c;
+        }
         for (int i = 0; i < labels.length; i++) {
             int best = 0;
             for (int k = 1; k < classes; k++) {
@@ -288,7 +300,22 @@ public final class Trainer {
     }
 
     /** Fails before training when the data cannot feed the model or its head. */
-    static void check(Graph model, Samples set, long[] want, String what) {
+    /**
+     * The loss a head calls for: sigmoid (binary) cross-entropy for a one-output head (Keras's
+     * Dense(1, sigmoid) cats-vs-dogs head), softmax cross-entropy otherwise.
+     */
+    public static Loss lossFor(Graph model) {
+        ShapeInference.run(model);
+        return headOutputs(model) == 1 ? Loss.SIGMOID_CROSS_ENTROPY : Loss.SOFTMAX_CROSS_ENTROPY;
+    }
+
+    /** The fixed width of the model's [N, K] output, else -1. */
+    static long headOutputs(Graph model) {
+        TensorType out = model.type(model.outputs().get(0).name());
+        return out != null && out.shape() != null && out.shape().rank() == 2 && out.shape().dim(1).isFixed() ? out.shape().dim(1).value() : -1;
+    }
+
+    static void check(Graph model, Samples set, long[] want, String what, Loss loss) {
         if (set.size() == 0) {
             throw new UsageException(what + " data: holds no samples. Point DATA at a folder with images");
         }
@@ -310,11 +337,17 @@ public final class Trainer {
                 }
             }
         }
-        TensorType out = model.type(model.outputs().get(0).name());
-        if (out != null && out.shape() != null && out.shape().rank() == 2 && out.shape().dim(1).isFixed()
-                && out.shape().dim(1).value() != set.classes().size()) {
+        long k = headOutputs(model);
+        if (k == 1 && set.classes().size() == 2) {
+            if (loss != Loss.SIGMOID_CROSS_ENTROPY) {
+                throw new UsageException(what + " data: 2 classes " + set.classes() + " and a one-output head '" + model.outputs().get(0).name()
+                        + "': a binary head trains with --loss sigmoid (the default for it)");
+            }
+            return;
+        }
+        if (k > 0 && k != set.classes().size()) {
             throw new UsageException(what + " data: " + set.classes().size() + " classes " + set.classes() + " but the head '"
-                    + model.outputs().get(0).name() + "' outputs " + out.shape().dim(1).value()
+                    + model.outputs().get(0).name() + "' outputs " + k
                     + ". Give the model a head with that many classes (graft surgery set-classes)");
         }
     }
