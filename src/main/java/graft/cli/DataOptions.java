@@ -20,7 +20,7 @@ final class DataOptions {
     @Option(names = "--classes", paramLabel = "IDS", description = "Use only these class ids, renumbered from 0: 5-9 or 1,3,7.")
     String classes;
 
-    @Option(names = "--per-class", defaultValue = "0", description = "At most this many samples per class, drawn with --seed (0: all).")
+    @Option(names = "--per-class", defaultValue = "0", description = "At most this many training samples per class, drawn with --seed (0: all); validation data is never subsampled.")
     int perClass;
 
     @Option(names = "--size", paramLabel = "S", description = "Image side after resize and center crop (default: the model's input, else 224).")
@@ -106,6 +106,15 @@ final class DataOptions {
      * (to the crop window when {@link #crop} is on; the samples themselves stay uncropped).
      */
     DataSource.Loaded load(Path data, Graph g) {
+        return load(data, labels, g, true);
+    }
+
+    /**
+     * Reads DATA as {@link #load(Path, Graph)} with its own labels file (an .npy array's); for a
+     * validation set ({@code training} false) --classes still selects and renumbers, --per-class
+     * does not subsample: it selects training samples only.
+     */
+    DataSource.Loaded load(Path data, Path labelsFile, Graph g, boolean training) {
         int window = crop(g);
         Value in = g.inputs().get(0);
         TensorType t = in.type() != null ? in.type() : g.type(in.name());
@@ -120,7 +129,7 @@ final class DataOptions {
             }
         }
         graft.ir.Preprocessing pre = preprocessing(g);
-        DataSource.Loaded l = DataSource.load(new DataSource.Request(data, labels, channels, side, pre));
+        DataSource.Loaded l = DataSource.load(new DataSource.Request(data, labelsFile, channels, side, pre));
         Samples tr = l.train();
         Samples va = l.val();
         if (classes != null) {
@@ -131,9 +140,9 @@ final class DataOptions {
                             + " classes)");
                 }
             }
-            tr = tr.selectClasses(keep, perClass, seed);
+            tr = tr.selectClasses(keep, training ? perClass : 0, seed);
             va = va == null ? null : va.selectClasses(keep, 0, seed);
-        } else if (perClass > 0) {
+        } else if (perClass > 0 && training) {
             long[] all = new long[tr.classes().size()];
             for (int i = 0; i < all.length; i++) {
                 all[i] = i;

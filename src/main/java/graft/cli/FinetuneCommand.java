@@ -69,6 +69,8 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Option(names = "--reinit", paramLabel = "LAYER", arity = "1..*", description = "Re-initialise these layers (He/Glorot, seeded).") List<String> reinit = new ArrayList<>();
     @Option(names = "--val", paramLabel = "DATA", description = "Validation data (else the source's own split, else --val-fraction).") Path val;
+    @Option(names = "--val-labels", paramLabel = "FILE.npy", description = "Labels (int64 [N]) of an .npy --val array (required with one).")
+    Path valLabels;
     @Option(names = "--val-fraction", defaultValue = "0.1") double valFraction;
     @Option(names = "--patience", defaultValue = "0", description = "Stop after this many epochs without a better validation loss (0: never).") int patience;
     @Option(names = "--mirror", description = "Random horizontal mirroring (turns bottleneck caching off); with --crop, Caffe's "
@@ -121,6 +123,12 @@ final class FinetuneCommand implements Callable<Integer> {
             g = graft.surgery.Recipe.read(recipe).apply(g);
             spec.commandLine().getOut().println("applied recipe " + recipe.getFileName() + ": " + g.layers().size() + " layers");
         }
+        if (val != null && val.toString().endsWith(".npy") && valLabels == null) {
+            throw new UsageException("--val '" + val + "': a validation array needs its own labels. Pass --val-labels labels.npy");
+        }
+        if (valLabels != null && (val == null || !val.toString().endsWith(".npy"))) {
+            throw new UsageException("--val-labels '" + valLabels + "': labels an .npy --val array only. Pass --val X.npy or drop it");
+        }
         DataSource.Loaded d = dataOptions.load(data, g);
         String meanWarning = dataOptions.meanFileWarning(g);
         if (meanWarning != null) {
@@ -129,7 +137,7 @@ final class FinetuneCommand implements Callable<Integer> {
         Samples train = d.train();
         Samples v = null;
         if (val != null) {
-            DataSource.Loaded dv = dataOptions.load(val, g);
+            DataSource.Loaded dv = dataOptions.load(val, valLabels, g, false);
             v = dv.train();
         } else if (d.val() != null) {
             v = d.val();
