@@ -49,17 +49,17 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--save-as", defaultValue = "model.onnx", description = "Name of the trained model in OUT; the extension picks the format (default: ${DEFAULT-VALUE}).")
     String saveAs;
 
-    @Option(names = "--epochs", defaultValue = "10") int epochs;
-    @Option(names = "--batch-size", defaultValue = "32") int batch;
+    @Option(names = "--epochs", defaultValue = "10", description = "Passes over the training data (default: ${DEFAULT-VALUE}).") int epochs;
+    @Option(names = "--batch-size", defaultValue = "32", description = "Samples per training step (default: ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--optimizer", defaultValue = "sgd", description = "sgd, rmsprop or adam (default: ${DEFAULT-VALUE}).") String optimizer;
-    @Option(names = "--lr", defaultValue = "0.01") double lr;
-    @Option(names = "--momentum", defaultValue = "0") double momentum;
+    @Option(names = "--lr", defaultValue = "0.01", description = "Learning rate (default: ${DEFAULT-VALUE}).") double lr;
+    @Option(names = "--momentum", defaultValue = "0", description = "SGD momentum, torch.optim's form (default: ${DEFAULT-VALUE}).") double momentum;
     @Option(names = "--nesterov") boolean nesterov;
-    @Option(names = "--decay", defaultValue = "0", description = "Keras learning-rate decay per step.") double decay;
-    @Option(names = "--schedule", defaultValue = "fixed", description = "fixed, step:GAMMA:STEPSIZE, exp:GAMMA, cosine:TOTAL[:MIN].") String schedule;
-    @Option(names = "--weight-decay", defaultValue = "0") double weightDecay;
-    @Option(names = "--rho", defaultValue = "0.9", description = "RMSprop decay of the squared average.") double rho;
-    @Option(names = "--eps", defaultValue = "1e-7") double eps;
+    @Option(names = "--decay", defaultValue = "0", description = "Keras learning-rate decay per step (default: ${DEFAULT-VALUE}).") double decay;
+    @Option(names = "--schedule", defaultValue = "fixed", description = "fixed, step:GAMMA:STEPSIZE, exp:GAMMA, cosine:TOTAL[:MIN] (default: ${DEFAULT-VALUE}).") String schedule;
+    @Option(names = "--weight-decay", defaultValue = "0", description = "L2 weight decay added to the gradient, scaled by each layer's decay_mult (default: ${DEFAULT-VALUE}).") double weightDecay;
+    @Option(names = "--rho", defaultValue = "0.9", description = "RMSprop decay of the squared average (default: ${DEFAULT-VALUE}).") double rho;
+    @Option(names = "--eps", defaultValue = "1e-7", description = "RMSprop/Adam epsilon (default: ${DEFAULT-VALUE}, Keras's; PyTorch's default is 1e-8: pass --eps 1e-8 to match torch.optim).") double eps;
     @Option(names = "--loss", description = "softmax or sigmoid cross-entropy (default: sigmoid, i.e. binary cross-entropy scored at 0.5, "
             + "for a one-output head on 2 classes; softmax otherwise).") String loss;
     @Option(names = "--freeze-upto", paramLabel = "LAYER", description = "Freeze every layer up to and including LAYER.") String freezeUpto;
@@ -71,14 +71,14 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--val", paramLabel = "DATA", description = "Validation data (else the source's own split, else --val-fraction).") Path val;
     @Option(names = "--val-labels", paramLabel = "FILE.npy", description = "Labels (int64 [N]) of an .npy --val array (required with one).")
     Path valLabels;
-    @Option(names = "--val-fraction", defaultValue = "0.1") double valFraction;
+    @Option(names = "--val-fraction", defaultValue = "0.1", description = "Share of each class held out for validation when DATA has no val/ split and no --val is given; 0: no validation (default: ${DEFAULT-VALUE}).") double valFraction;
     @Option(names = "--patience", defaultValue = "0", description = "Stop after this many epochs without a better validation loss (0: never).") int patience;
     @Option(names = "--mirror", description = "Random horizontal mirroring (turns bottleneck caching off); with --crop, Caffe's "
             + "crop_size + mirror.") boolean mirror;
     @Option(names = "--no-dropout", description = "Run Dropout as identity while training.") boolean noDropout;
     @Option(names = "--no-cache", description = "Never cache the bottleneck.") boolean noCache;
     @Option(names = "--resume", description = "Continue from OUT/checkpoint.") boolean resume;
-    @Option(names = "--device", defaultValue = "cpu") String device;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = "--force", description = "Use OUT even if it holds files.") boolean force;
     @Option(names = "--solver", paramLabel = "solver.prototxt", description = "Take optimizer, lr, schedule, momentum, weight decay and max_iter from a Caffe solver file.") Path solver;
 

@@ -5,6 +5,7 @@ import graft.data.Samples;
 import graft.error.UsageException;
 import graft.ir.DataType;
 import graft.ir.Graph;
+import graft.ir.Node;
 import graft.ir.ShapeInference;
 import graft.ir.TensorType;
 import graft.runtime.Device;
@@ -87,6 +88,7 @@ public final class Trainer {
         if (!cached) {
             String why = crop > 0 && c.mirror() ? "random cropping and random mirroring are on"
                     : crop > 0 ? "random cropping is on" : c.mirror() ? "random mirroring is on" : !c.cache() ? "disabled"
+                    : nothingFrozen(model) ? "nothing is frozen"
                     : "the frozen layers do not end in one value between two layers";
             log.println("bottleneck caching: off (" + why + (crop > 0 || c.mirror()
                     ? ": every epoch feeds different pixels" : "") + ")");
@@ -159,8 +161,9 @@ public final class Trainer {
                 History.Epoch row = new History.Epoch(epoch, lossSum / tr.size(), (double) correct / tr.size(), v[0], v[1], lr,
                         tr.size() / seconds, seconds);
                 history.add(row);
-                log.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  %.0f images/s%n", epoch,
-                        c.epochs(), row.loss(), row.acc(), row.valLoss(), row.valAcc(), row.imagesPerSecond());
+                log.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  acc %.4f%s  %.0f images/s%n", epoch, c.epochs(), row.loss(), row.acc(),
+                        va == null ? "" : String.format(Locale.ROOT, "  val_loss %.4f  val_acc %.4f", row.valLoss(), row.valAcc()),
+                        row.imagesPerSecond());
                 log.flush();
                 if (c.out() != null) {
                     Checkpoint.save(c.out(), epoch, s.snapshot());
@@ -203,6 +206,18 @@ public final class Trainer {
             }
             throw e;
         }
+    }
+
+    /** True when every parameter of the model trains (no frozen layer, no lr_mult 0). */
+    private static boolean nothingFrozen(Graph model) {
+        for (Node n : model.nodes()) {
+            for (TrainingStep.Slot sl : TrainingStep.slots(model, n)) {
+                if (sl.lrMult() == 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** The one line for a non-finite training loss: where, what was kept, and the likely causes. */
