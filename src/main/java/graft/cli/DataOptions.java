@@ -120,12 +120,16 @@ final class DataOptions {
         TensorType t = in.type() != null ? in.type() : g.type(in.name());
         int channels = 3;
         int side = size != null ? size : window > 0 ? Math.max(256, window) : 224;
+        // the layout the model's input declares: NCHW, or NHWC (Keras), whose batches are transposed when fed
+        boolean last = graft.data.InputLayout.channelsLast(g);
+        int cAxis = last ? 3 : 1;
+        int hAxis = last ? 1 : 2;
         if (t != null && t.shape() != null && t.shape().rank() == 4) {
-            if (t.shape().dim(1).isFixed()) {
-                channels = (int) t.shape().dim(1).value();
+            if (t.shape().dim(cAxis).isFixed()) {
+                channels = (int) t.shape().dim(cAxis).value();
             }
-            if (size == null && window == 0 && t.shape().dim(2).isFixed()) {
-                side = (int) t.shape().dim(2).value();
+            if (size == null && window == 0 && t.shape().dim(hAxis).isFixed()) {
+                side = (int) t.shape().dim(hAxis).value();
             }
         }
         graft.ir.Preprocessing pre = preprocessing(g);
@@ -153,6 +157,9 @@ final class DataOptions {
         if (window > 0 && s.length == 3) {
             s[1] = window;
             s[2] = window;
+        }
+        if (last && s.length == 3) {
+            s = new long[] {s[1], s[2], s[0]};
         }
         if (t != null && t.shape() != null && t.shape().rank() == s.length + 1) {
             Dim[] dims = new Dim[s.length + 1];

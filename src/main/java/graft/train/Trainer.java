@@ -1,6 +1,7 @@
 package graft.train;
 
 import graft.data.Crops;
+import graft.data.InputLayout;
 import graft.data.Samples;
 import graft.error.UsageException;
 import graft.ir.DataType;
@@ -93,6 +94,8 @@ public final class Trainer {
             log.println("bottleneck caching: off (" + why + (crop > 0 || c.mirror()
                     ? ": every epoch feeds different pixels" : "") + ")");
         }
+        // a channels-last (Keras) input gets its CHW samples as NHWC; cached features go in as they are
+        boolean nhwc = !cached && tr.sampleShape().length == 3 && InputLayout.channelsLast(stepModel);
         TrainingStep.Built step = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), c.dropout(), false));
         TrainingStep.Built eval = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), false, true));
         History history = new History();
@@ -145,10 +148,11 @@ public final class Trainer {
                     if (crop > 0) {
                         long[] full = tr.sampleShape();
                         Crops w = Crops.random(windows, idx.length, (int) full[1], (int) full[2], crop);
-                        o = guarded(s, w.batch(tr, idx, mirror), new long[] {idx.length, full[0], crop, crop}, labels, (float) lr,
+                        o = guarded(s, w.batch(tr, idx, mirror), new long[] {idx.length, full[0], crop, crop}, nhwc, labels, (float) lr,
                                 epoch, b + 1, perEpoch, c);
                     } else {
-                        o = guarded(s, tr.batch(idx, mirror), tr.batchShape(idx.length), labels, (float) lr, epoch, b + 1, perEpoch, c);
+                        o = guarded(s, tr.batch(idx, mirror), tr.batchShape(idx.length), nhwc, labels, (float) lr, epoch, b + 1, perEpoch,
+                                c);
                     }
                     if (!Float.isFinite(o.loss())) {
                         throw diverged(o.loss(), epoch, b + 1, perEpoch, c);
@@ -157,7 +161,7 @@ public final class Trainer {
                     correct += correct(o.logits(), labels, (int) step.classes());
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                double[] v = va == null ? new double[] {Double.NaN, Double.NaN} : evaluate(s, va, c.batchSize(), (int) step.classes());
+                double[] v = va == null ? new double[] {Double.NaN, Double.NaN} : evaluate(s, va, c.batchSize(), (int) step.classes(), nhwc);
                 History.Epoch row = new History.Epoch(epoch, lossSum / tr.size(), (double) correct / tr.size(), v[0], v[1], lr,
                         tr.size() / seconds, seconds);
                 history.add(row);
@@ -187,8 +191,10 @@ public final class Trainer {
      * One step; when ONNX Runtime fails on a state that is no longer finite (MaxUnpool cannot
      * use the indices of a NaN plane), the run diverged at that step rather than broke.
      */
-    private static StepSession.Out guarded(StepSession s, FloatBuffer x, long[] shape, long[] labels, float lr, int epoch, int b,
-                                           int perEpoch, Config c) {
+    private static StepSession.Out guarded(StepSession s, FloatBuffer nchw, long[] nchwShape, boolean nhwc, long[] labels, float lr,
+                                           int epoch, int b, int perEpoch, Config c) {
+        FloatBuffer x = nhwc ? InputLayout.toNhwc(nchw, nchwShape) : nchw;
+        long[] shape = nhwc ? InputLayout.nhwcShape(nchwShape) : nchwShape;
         try {
             return s.step(x.duplicate(), shape, labels, lr);
         } catch (graft.error.GraftException e) {
@@ -234,6 +240,11 @@ public final class Trainer {
 
     /** Loss and accuracy over a whole set with the current parameters. */
     static double[] evaluate(StepSession s, Samples set, int batch, int classes) {
+        return evaluate(s, set, batch, classes, false);
+    }
+
+    /** As above; {@code nhwc}: the step's input is channels-last, so CHW samples are fed transposed. */
+    static double[] evaluate(StepSession s, Samples set, int batch, int classes, boolean nhwc) {
         double loss = 0;
         long correct = 0;
         for (int from = 0; from < set.size(); from += batch) {
@@ -243,7 +254,8 @@ public final class Trainer {
                 idx[i] = from + i;
             }
             long[] labels = set.labels(idx);
-            StepSession.Out o = s.evaluate(set.batch(idx, null), set.batchShape(n), labels);
+            StepSession.Out o = nhwc ? s.evaluate(InputLayout.toNhwc(set.batch(idx, null), set.batchShape(n)),
+                    InputLayout.nhwcShape(set.batchShape(n)), labels) : s.evaluate(set.batch(idx, null), set.batchShape(n), labels);
             loss += o.loss() * n;
             correct += correct(o.logits(), labels, classes);
         }
@@ -289,6 +301,7 @@ public final class Trainer {
         long[] shape = null;
         try (OrtRunner r = Sessions.open(prefix, device)) {
             String in = prefix.inputs().get(0).name();
+            boolean nhwc = set.sampleShape().length == 3 && InputLayout.channelsLast(prefix);
             int stride = 0;
             for (int from = 0; from < set.size(); from += batch) {
                 int n = Math.min(batch, set.size() - from);
@@ -296,10 +309,11 @@ public final class Trainer {
                 for (int i = 0; i < n; i++) {
                     idx[i] = from + i;
                 }
-                FloatBuffer fb = set.batch(idx, null);
+                FloatBuffer fb = nhwc ? InputLayout.toNhwc(set.batch(idx, null), set.batchShape(n)) : set.batch(idx, null);
                 ByteBuffer bb = ByteBuffer.allocateDirect(fb.remaining() * 4).order(ByteOrder.LITTLE_ENDIAN);
                 bb.asFloatBuffer().put(fb);
-                Tensor t = r.run(Map.of(in, new Tensor(DataType.FLOAT, set.batchShape(n), bb)), List.of(out)).get(out);
+                long[] shape0 = nhwc ? InputLayout.nhwcShape(set.batchShape(n)) : set.batchShape(n);
+                Tensor t = r.run(Map.of(in, new Tensor(DataType.FLOAT, shape0, bb)), List.of(out)).get(out);
                 if (all == null) {
                     shape = java.util.Arrays.copyOfRange(t.shape(), 1, t.shape().length);
                     stride = (int) (t.count() / n);
@@ -342,6 +356,9 @@ public final class Trainer {
             }
         }
         TensorType in = model.type(model.inputs().get(0).name());
+        if (want.length == 3 && InputLayout.channelsLast(model)) {
+            want = new long[] {want[1], want[2], want[0]};
+        }
         if (in != null && in.shape() != null) {
             for (int i = 1; i < in.shape().rank(); i++) {
                 var d = in.shape().dim(i);
