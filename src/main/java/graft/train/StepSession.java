@@ -180,6 +180,21 @@ public final class StepSession implements AutoCloseable {
 
     /** Replaces the carried tensors with saved values (resume); names must match. */
     public void restore(Map<String, float[]> saved) {
+        java.util.Set<String> extra = new java.util.LinkedHashSet<>(saved.keySet());
+        java.util.Set<String> missing = new java.util.LinkedHashSet<>();
+        for (TrainingStep.Carried c : train.carried()) {
+            extra.remove(c.input());
+            if (!saved.containsKey(c.input())) {
+                missing.add(c.input());
+            }
+        }
+        if (!extra.isEmpty() || !missing.isEmpty()) {
+            // a checkpoint of other trained tensors would be silently half-used: its extra tensors dropped, the model's kept
+            throw new UsageException("--resume: the checkpoint does not match this run: " + (extra.isEmpty() ? ""
+                    : "it trained " + names(extra) + " which this run " + "does not train") + (extra.isEmpty() || missing.isEmpty() ? "" : "; ")
+                    + (missing.isEmpty() ? "" : "this run trains " + names(missing) + " which it does not hold")
+                    + ". Resume with the same model, --recipe, --freeze-upto and --optimizer, or start in a new OUT");
+        }
         try {
             Map<String, OnnxTensor> next = new LinkedHashMap<>();
             for (TrainingStep.Carried c : train.carried()) {
@@ -197,6 +212,12 @@ public final class StepSession implements AutoCloseable {
         } catch (OrtException e) {
             throw new GraftException("ONNX Runtime: cannot restore the checkpoint: " + e.getMessage(), e);
         }
+    }
+
+    private static String names(java.util.Set<String> n) {
+        List<String> l = new ArrayList<>(n);
+        String head = l.subList(0, Math.min(3, l.size())).stream().map(x -> "'" + x + "'").reduce((a, b) -> a + ", " + b).orElse("");
+        return l.size() + " tensor(s) (" + head + (l.size() > 3 ? ", ..." : "") + ")";
     }
 
     /** The model with its trained parameters replaced by their current values (copies them). */
