@@ -140,7 +140,7 @@ class FashionTransferTest {
         Graph a = load();
         for (String l : a.layers()) {
             if (a.nodes().stream().anyMatch(n -> n.layer().equals(l) && n.op() != null && !n.op().weightSlots().isEmpty())) {
-                Init.reinit(a, l, seed);
+                graft.surgery.Reinit.forLayer(a, l, seed).apply(a);
             }
         }
         return a;
@@ -149,7 +149,7 @@ class FashionTransferTest {
     static Graph bottleneck(long seed) {
         Graph b = load();
         freezeAllBut(b, layers(b, "head."));
-        layers(b, "head.").forEach(l -> Init.reinit(b, l, seed));
+        layers(b, "head.").forEach(l -> graft.surgery.Reinit.forLayer(b, l, seed).apply(b));
         return b;
     }
 

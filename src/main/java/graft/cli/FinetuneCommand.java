@@ -6,9 +6,7 @@ import graft.error.UsageException;
 import graft.io.ModelFormat;
 import graft.io.Options;
 import graft.ir.Graph;
-import graft.ir.LayerTraining;
 import graft.runtime.Device;
-import graft.train.Init;
 import graft.train.Loss;
 import graft.train.Optimizer;
 import graft.train.Schedule;
@@ -67,7 +65,7 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "Apply a surgery recipe (new head, freezing, multipliers) to MODEL before training.")
     Path recipe;
 
-    @Option(names = "--reinit", paramLabel = "LAYER", arity = "1..*", description = "Re-initialise these layers (He/Glorot, seeded).") List<String> reinit = new ArrayList<>();
+    @Option(names = "--reinit", paramLabel = "LAYER", arity = "1..*", description = "Re-initialise these layers as the reinit edit does: He normal before a Relu, else Glorot uniform; biases 0; seeded by --seed.") List<String> reinit = new ArrayList<>();
     @Option(names = "--val", paramLabel = "DATA", description = "Validation data (else the source's own split, else --val-fraction).") Path val;
     @Option(names = "--val-labels", paramLabel = "FILE.npy", description = "Labels (int64 [N]) of an .npy --val array (required with one).")
     Path valLabels;
@@ -149,18 +147,12 @@ final class FinetuneCommand implements Callable<Integer> {
         if (sv != null && sv.maxIter() > 0) {
             epochs = (int) Math.max(1, (sv.maxIter() * batch + train.size() - 1) / train.size());
         }
+        // the surgery edits, with their precondition checks and provenance lines (as a recipe would write them)
         if (freezeUpto != null) {
-            graft.train.Subgraphs.outputOf(g, freezeUpto);
-            for (String layer : g.layers()) {
-                g.training().put(layer, LayerTraining.frozen());
-                if (layer.equals(freezeUpto)) {
-                    break;
-                }
-            }
-            g.addProvenance("freeze up to " + freezeUpto);
+            new graft.surgery.Freeze(new graft.surgery.LayerRange(".." + freezeUpto)).apply(g);
         }
         for (String r : reinit) {
-            Init.reinit(g, r, dataOptions.seed);
+            graft.surgery.Reinit.forLayer(g, r, dataOptions.seed).apply(g);
         }
         if (l == null) {
             l = Trainer.lossFor(g);

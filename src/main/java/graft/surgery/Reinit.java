@@ -10,6 +10,18 @@ import graft.ir.Weight;
  * again from the filler, its bias from zero (Caffe's and Keras's default bias filler).
  */
 public record Reinit(String layer, Init init, long seed) implements Edit {
+    /**
+     * The re-initialisation {@code graft finetune --reinit} uses: He normal for a layer whose
+     * output goes through a Relu, else Glorot uniform (the Keras default), seeded.
+     */
+    public static Reinit forLayer(Graph g, String layer, long seed) {
+        boolean relu = false;
+        for (Node n : Layers.nodes(g, layer)) {
+            relu |= g.consumers(n.output(0)).stream().anyMatch(c -> c.opType().equals("Relu"));
+        }
+        return new Reinit(layer, relu ? Init.HE : Init.GLOROT, seed);
+    }
+
     @Override
     public String describe() {
         return "reinit " + layer + Fill.text(init, seed);
