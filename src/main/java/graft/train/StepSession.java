@@ -99,6 +99,34 @@ public final class StepSession implements AutoCloseable {
 
     /** One training step on a batch; returns its loss and logits (before the update). */
     public Out step(FloatBuffer x, long[] xShape, long[] labels, float lr) {
+        return step(x, xShape, labels, lr, null);
+    }
+
+    /**
+     * One training step; {@code masks} draws the step's Dropout masks (see
+     * {@link TrainingStep.Built#masks}): null draws them from an unseeded generator.
+     */
+    public Out step(FloatBuffer x, long[] xShape, long[] labels, float lr, java.util.SplittableRandom masks) {
+        List<OnnxTensor> maskTensors = new ArrayList<>();
+        try {
+            java.util.SplittableRandom r = masks != null ? masks : new java.util.SplittableRandom();
+            for (Autodiff.Mask m : train.masks()) {
+                long[] shape = new long[m.sampleShape().length + 1];
+                shape[0] = xShape[0];
+                System.arraycopy(m.sampleShape(), 0, shape, 1, m.sampleShape().length);
+                int n = (int) Shape.elementCount(shape);
+                FloatBuffer b = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+                float keep = (float) (1 / (1 - m.ratio()));
+                for (int i = 0; i < n; i++) {
+                    b.put(r.nextDouble() < m.ratio() ? 0f : keep);
+                }
+                b.flip();
+                maskTensors.add(OnnxTensor.createTensor(env, b, shape));
+            }
+        } catch (OrtException e) {
+            maskTensors.forEach(OnnxTensor::close);
+            throw new GraftException("ONNX Runtime: cannot create the dropout masks: " + e.getMessage(), e);
+        }
         try (OnnxTensor xt = OnnxTensor.createTensor(env, direct(x), xShape);
              OnnxTensor lt = OnnxTensor.createTensor(env, longs(labels), new long[] {labels.length});
              OnnxTensor lrt = OnnxTensor.createTensor(env, direct(FloatBuffer.wrap(new float[] {lr})), new long[0])) {
@@ -106,6 +134,9 @@ public final class StepSession implements AutoCloseable {
             feeds.put(train.input(), xt);
             feeds.put(TrainingStep.LABELS, lt);
             feeds.put(TrainingStep.LR, lrt);
+            for (int i = 0; i < maskTensors.size(); i++) {
+                feeds.put(train.masks().get(i).input(), maskTensors.get(i));
+            }
             OrtSession.Result r = trainSession.run(feeds);
             Map<String, OnnxTensor> next = new LinkedHashMap<>();
             for (TrainingStep.Carried c : train.carried()) {
@@ -121,6 +152,8 @@ public final class StepSession implements AutoCloseable {
         } catch (OrtException e) {
             throw new GraftException("ONNX Runtime failed in training step " + (steps + 1) + ": "
                     + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+        } finally {
+            maskTensors.forEach(OnnxTensor::close);
         }
     }
 

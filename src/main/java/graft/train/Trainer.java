@@ -196,7 +196,10 @@ public final class Trainer {
         FloatBuffer x = nhwc ? InputLayout.toNhwc(nchw, nchwShape) : nchw;
         long[] shape = nhwc ? InputLayout.nhwcShape(nchwShape) : nchwShape;
         try {
-            return s.step(x.duplicate(), shape, labels, lr);
+            // the Dropout masks of this step: drawn from (seed, epoch, step) only, so a resumed run draws what an uninterrupted one does
+            java.util.SplittableRandom masks = new java.util.SplittableRandom(
+                    (c.seed() * 0x9E3779B97F4A7C15L + epoch) * 0xBF58476D1CE4E5B9L + b * 0x94D049BB133111EBL);
+            return s.step(x.duplicate(), shape, labels, lr, masks);
         } catch (graft.error.GraftException e) {
             boolean finite = s.finite();
             float loss = Float.NaN;
