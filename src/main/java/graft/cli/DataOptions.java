@@ -121,7 +121,7 @@ final class DataOptions {
         int channels = 3;
         int side = size != null ? size : window > 0 ? Math.max(256, window) : 224;
         // the layout the model's input declares: NCHW, or NHWC (Keras), whose batches are transposed when fed
-        boolean last = graft.data.InputLayout.channelsLast(g);
+        boolean last = graft.data.InputLayout.channelsLast(g) && !data.toString().endsWith(".npy");
         int cAxis = last ? 3 : 1;
         int hAxis = last ? 1 : 2;
         if (t != null && t.shape() != null && t.shape().rank() == 4) {

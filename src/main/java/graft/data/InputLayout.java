@@ -43,6 +43,31 @@ public final class InputLayout {
         return c.isFixed() && c.value() >= 1 && c.value() <= 4 && !(d1.isFixed() && d1.value() <= 4);
     }
 
+    /**
+     * True when CHW samples of {@code sampleShape} must be transposed to feed the model: its
+     * input is channels-last, the samples do not fit it as they are (an .npy array already in
+     * the model's layout does) and fit it as [H, W, C]. Only fixed dims are compared.
+     */
+    public static boolean feedsNhwc(Graph g, long[] sampleShape) {
+        if (sampleShape.length != 3 || !channelsLast(g)) {
+            return false;
+        }
+        Value in = g.inputs().get(0);
+        TensorType t = g.type(in.name()) != null ? g.type(in.name()) : in.type();
+        long[] hwc = {sampleShape[1], sampleShape[2], sampleShape[0]};
+        return !fits(t, sampleShape) && fits(t, hwc);
+    }
+
+    private static boolean fits(TensorType t, long[] s) {
+        for (int i = 0; i < 3; i++) {
+            Dim d = t.shape().dim(i + 1);
+            if (d.isFixed() && d.value() != s[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** A batch [n, C, H, W] as [n, H, W, C] (a new direct buffer). */
     public static FloatBuffer toNhwc(FloatBuffer nchw, long[] shape) {
         int n = (int) shape[0];

@@ -95,7 +95,7 @@ public final class Trainer {
                     ? ": every epoch feeds different pixels" : "") + ")");
         }
         // a channels-last (Keras) input gets its CHW samples as NHWC; cached features go in as they are
-        boolean nhwc = !cached && tr.sampleShape().length == 3 && InputLayout.channelsLast(stepModel);
+        boolean nhwc = !cached && InputLayout.feedsNhwc(stepModel, trShape);
         TrainingStep.Built step = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), c.dropout(), false));
         TrainingStep.Built eval = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), false, true));
         History history = new History();
@@ -304,7 +304,7 @@ public final class Trainer {
         long[] shape = null;
         try (OrtRunner r = Sessions.open(prefix, device)) {
             String in = prefix.inputs().get(0).name();
-            boolean nhwc = set.sampleShape().length == 3 && InputLayout.channelsLast(prefix);
+            boolean nhwc = InputLayout.feedsNhwc(prefix, set.sampleShape());
             int stride = 0;
             for (int from = 0; from < set.size(); from += batch) {
                 int n = Math.min(batch, set.size() - from);
@@ -359,7 +359,7 @@ public final class Trainer {
             }
         }
         TensorType in = model.type(model.inputs().get(0).name());
-        if (want.length == 3 && InputLayout.channelsLast(model)) {
+        if (InputLayout.feedsNhwc(model, want)) {
             want = new long[] {want[1], want[2], want[0]};
         }
         if (in != null && in.shape() != null) {
