@@ -3,7 +3,6 @@ package graft.ir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import graft.data.Preprocess;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -24,10 +23,9 @@ class PreprocessingTest {
                 "preprocess.std", "0.229,0.224,0.225");
         assertThat(Preprocessing.of(torch).apply(51, 2)).isCloseTo((51 / 255.0 - 0.406) / 0.225, within(1e-12));
 
-        // The training data path folds Caffe's scale into std and must give the same numbers.
-        Preprocess d = Preprocess.fromMetadata(caffe, Preprocess.RAW_0_1);
+        // The image path of every command (applyChw) gives the same numbers, channels swapped to BGR.
         float[] chw = {10, 200, 30}; // one pixel, RGB
-        d.apply(chw, 3, 0, 1);
+        p.applyChw(chw, 3, 0, 1);
         assertThat(chw[0]).isCloseTo((float) ((30 - 104) * 0.017), within(1e-5f)); // B first
         assertThat(chw[1]).isCloseTo((float) ((200 - 117) * 0.017), within(1e-5f));
         assertThat(chw[2]).isCloseTo((float) ((10 - 123) * 0.017), within(1e-5f));

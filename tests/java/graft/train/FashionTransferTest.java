@@ -3,7 +3,6 @@ package graft.train;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.data.Idx;
-import graft.data.Preprocess;
 import graft.data.Samples;
 import graft.ir.DataType;
 import graft.ir.Dim;
@@ -62,7 +61,7 @@ class FashionTransferTest {
             }
             Python.run(TestPaths.fixtures().resolve("train/fashion_source.py"), FASHION.toString(), source.toString());
         }
-        test = Idx.read(FASHION, "t10k").selectClasses(new long[] {5, 6, 7, 8, 9}, 0, 0).preprocessed(Preprocess.RAW_0_1);
+        test = Idx.read(FASHION, "t10k").selectClasses(new long[] {5, 6, 7, 8, 9}, 0, 0).preprocessed(graft.ir.Preprocessing.of(java.util.Map.of("preprocess.pixel_scale", "1/255")));
     }
 
     /** Layers (by source layer name) that own the parameters whose names start with a prefix. */
@@ -141,7 +140,7 @@ class FashionTransferTest {
         Graph a = load();
         for (String l : a.layers()) {
             if (a.nodes().stream().anyMatch(n -> n.layer().equals(l) && n.op() != null && !n.op().weightSlots().isEmpty())) {
-                Init.reinit(a, l, seed);
+                graft.surgery.Reinit.forLayer(a, l, seed).apply(a);
             }
         }
         return a;
@@ -150,7 +149,7 @@ class FashionTransferTest {
     static Graph bottleneck(long seed) {
         Graph b = load();
         freezeAllBut(b, layers(b, "head."));
-        layers(b, "head.").forEach(l -> Init.reinit(b, l, seed));
+        layers(b, "head.").forEach(l -> graft.surgery.Reinit.forLayer(b, l, seed).apply(b));
         return b;
     }
 
@@ -218,7 +217,7 @@ class FashionTransferTest {
 
     static Samples trainFor(long seed) {
         return Idx.read(FASHION, "train").selectClasses(new long[] {5, 6, 7, 8, 9}, PER_CLASS, 41 + seed)
-                .preprocessed(Preprocess.RAW_0_1);
+                .preprocessed(graft.ir.Preprocessing.of(java.util.Map.of("preprocess.pixel_scale", "1/255")));
     }
 
     static void freezeAllBut(Graph g, Set<String> trainable) {

@@ -81,6 +81,34 @@ class LossGradientTest {
         assertThat(check(Loss.SIGMOID_CROSS_ENTROPY, 3, new long[] {2, 0, 1})).isLessThan(1e-6);
     }
 
+    /** A one-logit (binary sigmoid) head: loss and logit gradient equal torch's BCEWithLogitsLoss. */
+    @Test
+    void binarySigmoidMatchesTorchBce() {
+        double[] z = {-2.5, -0.3, 0.0, 0.7, 4.0, -6.0};
+        long[] y = {0, 1, 1, 0, 1, 0};
+        Graph g = new Graph("bce");
+        g.inputs().add(new Value("z", new TensorType(DataType.DOUBLE, Shape.of(z.length, 1))));
+        g.addInitializer(Weight.ofLongs("y", new long[] {y.length}, y));
+        Emitter e = new Emitter(g, DataType.DOUBLE, "l/");
+        Loss.Emitted out = Loss.SIGMOID_CROSS_ENTROPY.emit(e, "z", "y", 1);
+        e.add(new Node("o1", "Identity", "", "", List.of(out.loss()), List.of("loss"), Map.of(), Map.of()));
+        e.add(new Node("o2", "Identity", "", "", List.of(out.dLogits()), List.of("dz"), Map.of(), Map.of()));
+        g.outputs().add(new Value("loss", new TensorType(DataType.DOUBLE, Shape.of(new long[0]))));
+        g.outputs().add(new Value("dz", new TensorType(DataType.DOUBLE, Shape.of(z.length, 1))));
+        String[] torch = graft.testing.Python.run(graft.testing.TestPaths.fixtures().resolve("train/bce_oracle.py"),
+                java.util.Arrays.stream(z).mapToObj(Double::toString).collect(java.util.stream.Collectors.joining(",")),
+                java.util.Arrays.stream(y).mapToObj(Long::toString).collect(java.util.stream.Collectors.joining(","))).trim().split("\n");
+        try (OrtRunner s = Sessions.open(g, Device.CPU)) {
+            var r = s.run(Map.of("z", tensor(z, z.length, 1)));
+            assertThat(GradCheck.doubles(r.get("loss"))[0]).isCloseTo(Double.parseDouble(torch[0]), org.assertj.core.data.Offset.offset(1e-12));
+            double[] dz = GradCheck.doubles(r.get("dz"));
+            String[] want = torch[1].split(",");
+            for (int i = 0; i < z.length; i++) {
+                assertThat(dz[i]).as("dz[%d]", i).isCloseTo(Double.parseDouble(want[i]), org.assertj.core.data.Offset.offset(1e-12));
+            }
+        }
+    }
+
     @Test
     void dropoutTrainingModeUsesTheDrawnMask() {
         Graph fwd = new Graph("dropout");

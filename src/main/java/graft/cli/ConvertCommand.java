@@ -47,6 +47,9 @@ final class ConvertCommand implements Callable<Integer> {
             description = "Keras output: write pads Keras 'same' cannot express as a ZeroPadding2D layer instead of refusing.")
     boolean kerasExplicitPadding;
 
+    @Option(names = "--allow-nonfinite", description = "Write the model even when weights hold NaN or Inf (refused by default, exit 3).")
+    boolean allowNonfinite;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -66,7 +69,7 @@ final class ConvertCommand implements Callable<Integer> {
         graft.io.Timing.mark("convert: model read");
         ModelLoader.notices(g, spec.commandLine().getErr());
         Options o = Options.none().set("opset", opset).set("external-data", externalData).set("force", force).set("inputs", inputs)
-                .set("explicit-padding", kerasExplicitPadding);
+                .set("explicit-padding", kerasExplicitPadding).set("allow-nonfinite", allowNonfinite);
         target.write(g, out, o);
         graft.io.Timing.mark("convert: model written");
         spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),

@@ -1,7 +1,6 @@
 package graft.cli;
 
 import graft.data.DataSource;
-import graft.data.Preprocess;
 import graft.data.Samples;
 import graft.error.UsageException;
 import graft.ir.DataType;
@@ -21,7 +20,7 @@ final class DataOptions {
     @Option(names = "--classes", paramLabel = "IDS", description = "Use only these class ids, renumbered from 0: 5-9 or 1,3,7.")
     String classes;
 
-    @Option(names = "--per-class", defaultValue = "0", description = "At most this many samples per class, drawn with --seed (0: all).")
+    @Option(names = "--per-class", defaultValue = "0", description = "At most this many training samples per class, drawn with --seed (0: all); validation data is never subsampled.")
     int perClass;
 
     @Option(names = "--size", paramLabel = "S", description = "Image side after resize and center crop (default: the model's input, else 224).")
@@ -40,7 +39,7 @@ final class DataOptions {
     @Option(names = "--std", paramLabel = "S,S,S", description = "Override the model's preprocessing std.")
     String std;
 
-    @Option(names = "--scale", paramLabel = "F", description = "Override the pixel scale (e.g. 1/255).")
+    @Option(names = "--scale", paramLabel = "F", description = "Override the pixel scale (preprocess.pixel_scale), e.g. 1/255 for a model that takes 0..1; default: the model's, else 1 (raw 0..255).")
     String scale;
 
     @Option(names = "--bgr", description = "Feed channels as BGR (Caffe, Keras VGG) regardless of the metadata.")
@@ -80,27 +79,61 @@ final class DataOptions {
     }
 
     /**
+     * The preprocessing rule ({@link graft.ir.Preprocessing}): the model's {@code preprocess.*}
+     * keys, absent ones identity, with --bgr/--scale/--mean/--std replacing what they name.
+     */
+    graft.ir.Preprocessing preprocessing(Graph g) {
+        graft.ir.Preprocessing base;
+        try {
+            base = graft.ir.Preprocessing.of(g.metadata());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage() + ". Fix the model's preprocessing metadata or pass --mean/--std/--scale");
+        }
+        return base.overridden(bgr, scale != null ? parse(scale)[0] : null, mean != null ? parse(mean) : null,
+                std != null ? parse(std) : null);
+    }
+
+    private static double[] parse(String s) {
+        try {
+            return graft.ir.Preprocessing.parseList(s);
+        } catch (NumberFormatException e) {
+            throw new UsageException("preprocessing value '" + s + "' is not a list of numbers. Write it as 0.485,0.456,0.406");
+        }
+    }
+
+    /**
      * Reads DATA shaped for the model's input, and fixes the model's symbolic input dims to it
      * (to the crop window when {@link #crop} is on; the samples themselves stay uncropped).
      */
     DataSource.Loaded load(Path data, Graph g) {
+        return load(data, labels, g, true);
+    }
+
+    /**
+     * Reads DATA as {@link #load(Path, Graph)} with its own labels file (an .npy array's); for a
+     * validation set ({@code training} false) --classes still selects and renumbers, --per-class
+     * does not subsample: it selects training samples only.
+     */
+    DataSource.Loaded load(Path data, Path labelsFile, Graph g, boolean training) {
         int window = crop(g);
         Value in = g.inputs().get(0);
         TensorType t = in.type() != null ? in.type() : g.type(in.name());
         int channels = 3;
         int side = size != null ? size : window > 0 ? Math.max(256, window) : 224;
+        // the layout the model's input declares: NCHW, or NHWC (Keras), whose batches are transposed when fed
+        boolean last = graft.data.InputLayout.channelsLast(g) && !data.toString().endsWith(".npy");
+        int cAxis = last ? 3 : 1;
+        int hAxis = last ? 1 : 2;
         if (t != null && t.shape() != null && t.shape().rank() == 4) {
-            if (t.shape().dim(1).isFixed()) {
-                channels = (int) t.shape().dim(1).value();
+            if (t.shape().dim(cAxis).isFixed()) {
+                channels = (int) t.shape().dim(cAxis).value();
             }
-            if (size == null && window == 0 && t.shape().dim(2).isFixed()) {
-                side = (int) t.shape().dim(2).value();
+            if (size == null && window == 0 && t.shape().dim(hAxis).isFixed()) {
+                side = (int) t.shape().dim(hAxis).value();
             }
         }
-        Preprocess base = Preprocess.fromMetadata(g.metadata(), Preprocess.RAW_0_1);
-        Preprocess pre = new Preprocess(bgr || base.bgr(), scale != null ? Preprocess.parse(scale)[0] : base.scale(),
-                mean != null ? Preprocess.parse(mean) : base.mean(), std != null ? Preprocess.parse(std) : base.std());
-        DataSource.Loaded l = DataSource.load(new DataSource.Request(data, labels, channels, side, pre));
+        graft.ir.Preprocessing pre = preprocessing(g);
+        DataSource.Loaded l = DataSource.load(new DataSource.Request(data, labelsFile, channels, side, pre));
         Samples tr = l.train();
         Samples va = l.val();
         if (classes != null) {
@@ -111,9 +144,9 @@ final class DataOptions {
                             + " classes)");
                 }
             }
-            tr = tr.selectClasses(keep, perClass, seed);
+            tr = tr.selectClasses(keep, training ? perClass : 0, seed);
             va = va == null ? null : va.selectClasses(keep, 0, seed);
-        } else if (perClass > 0) {
+        } else if (perClass > 0 && training) {
             long[] all = new long[tr.classes().size()];
             for (int i = 0; i < all.length; i++) {
                 all[i] = i;
@@ -124,6 +157,9 @@ final class DataOptions {
         if (window > 0 && s.length == 3) {
             s[1] = window;
             s[2] = window;
+        }
+        if (last && s.length == 3) {
+            s = new long[] {s[1], s[2], s[0]};
         }
         if (t != null && t.shape() != null && t.shape().rank() == s.length + 1) {
             Dim[] dims = new Dim[s.length + 1];

@@ -6,9 +6,7 @@ import graft.error.UsageException;
 import graft.io.ModelFormat;
 import graft.io.Options;
 import graft.ir.Graph;
-import graft.ir.LayerTraining;
 import graft.runtime.Device;
-import graft.train.Init;
 import graft.train.Loss;
 import graft.train.Optimizer;
 import graft.train.Schedule;
@@ -49,33 +47,36 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--save-as", defaultValue = "model.onnx", description = "Name of the trained model in OUT; the extension picks the format (default: ${DEFAULT-VALUE}).")
     String saveAs;
 
-    @Option(names = "--epochs", defaultValue = "10") int epochs;
-    @Option(names = "--batch-size", defaultValue = "32") int batch;
+    @Option(names = "--epochs", defaultValue = "10", description = "Passes over the training data (default: ${DEFAULT-VALUE}).") int epochs;
+    @Option(names = "--batch-size", defaultValue = "32", description = "Samples per training step (default: ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--optimizer", defaultValue = "sgd", description = "sgd, rmsprop or adam (default: ${DEFAULT-VALUE}).") String optimizer;
-    @Option(names = "--lr", defaultValue = "0.01") double lr;
-    @Option(names = "--momentum", defaultValue = "0") double momentum;
+    @Option(names = "--lr", defaultValue = "0.01", description = "Learning rate (default: ${DEFAULT-VALUE}).") double lr;
+    @Option(names = "--momentum", defaultValue = "0", description = "SGD momentum, torch.optim's form (default: ${DEFAULT-VALUE}).") double momentum;
     @Option(names = "--nesterov") boolean nesterov;
-    @Option(names = "--decay", defaultValue = "0", description = "Keras learning-rate decay per step.") double decay;
-    @Option(names = "--schedule", defaultValue = "fixed", description = "fixed, step:GAMMA:STEPSIZE, exp:GAMMA, cosine:TOTAL[:MIN].") String schedule;
-    @Option(names = "--weight-decay", defaultValue = "0") double weightDecay;
-    @Option(names = "--rho", defaultValue = "0.9", description = "RMSprop decay of the squared average.") double rho;
-    @Option(names = "--eps", defaultValue = "1e-7") double eps;
-    @Option(names = "--loss", defaultValue = "softmax", description = "softmax or sigmoid cross-entropy.") String loss;
+    @Option(names = "--decay", defaultValue = "0", description = "Keras learning-rate decay per step (default: ${DEFAULT-VALUE}).") double decay;
+    @Option(names = "--schedule", defaultValue = "fixed", description = "fixed, step:GAMMA:STEPSIZE, exp:GAMMA, cosine:TOTAL[:MIN] (default: ${DEFAULT-VALUE}).") String schedule;
+    @Option(names = "--weight-decay", defaultValue = "0", description = "L2 weight decay added to the gradient, scaled by each layer's decay_mult (default: ${DEFAULT-VALUE}).") double weightDecay;
+    @Option(names = "--rho", defaultValue = "0.9", description = "RMSprop decay of the squared average (default: ${DEFAULT-VALUE}).") double rho;
+    @Option(names = "--eps", defaultValue = "1e-7", description = "RMSprop/Adam epsilon (default: ${DEFAULT-VALUE}, Keras's; PyTorch's default is 1e-8: pass --eps 1e-8 to match torch.optim).") double eps;
+    @Option(names = "--loss", description = "softmax or sigmoid cross-entropy (default: sigmoid, i.e. binary cross-entropy scored at 0.5, "
+            + "for a one-output head on 2 classes; softmax otherwise).") String loss;
     @Option(names = "--freeze-upto", paramLabel = "LAYER", description = "Freeze every layer up to and including LAYER.") String freezeUpto;
     @Option(names = "--recipe", paramLabel = "R.yaml",
             description = "Apply a surgery recipe (new head, freezing, multipliers) to MODEL before training.")
     Path recipe;
 
-    @Option(names = "--reinit", paramLabel = "LAYER", arity = "1..*", description = "Re-initialise these layers (He/Glorot, seeded).") List<String> reinit = new ArrayList<>();
+    @Option(names = "--reinit", paramLabel = "LAYER", arity = "1..*", description = "Re-initialise these layers as the reinit edit does: He normal before a Relu, else Glorot uniform; biases 0; seeded by --seed.") List<String> reinit = new ArrayList<>();
     @Option(names = "--val", paramLabel = "DATA", description = "Validation data (else the source's own split, else --val-fraction).") Path val;
-    @Option(names = "--val-fraction", defaultValue = "0.1") double valFraction;
+    @Option(names = "--val-labels", paramLabel = "FILE.npy", description = "Labels (int64 [N]) of an .npy --val array (required with one).")
+    Path valLabels;
+    @Option(names = "--val-fraction", defaultValue = "0.1", description = "Share of each class held out for validation when DATA has no val/ split and no --val is given; 0: no validation (default: ${DEFAULT-VALUE}).") double valFraction;
     @Option(names = "--patience", defaultValue = "0", description = "Stop after this many epochs without a better validation loss (0: never).") int patience;
     @Option(names = "--mirror", description = "Random horizontal mirroring (turns bottleneck caching off); with --crop, Caffe's "
             + "crop_size + mirror.") boolean mirror;
     @Option(names = "--no-dropout", description = "Run Dropout as identity while training.") boolean noDropout;
     @Option(names = "--no-cache", description = "Never cache the bottleneck.") boolean noCache;
     @Option(names = "--resume", description = "Continue from OUT/checkpoint.") boolean resume;
-    @Option(names = "--device", defaultValue = "cpu") String device;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = "--force", description = "Use OUT even if it holds files.") boolean force;
     @Option(names = "--solver", paramLabel = "solver.prototxt", description = "Take optimizer, lr, schedule, momentum, weight decay and max_iter from a Caffe solver file.") Path solver;
 
@@ -101,7 +102,7 @@ final class FinetuneCommand implements Callable<Integer> {
             case "adam" -> Optimizer.adam(0.9, 0.999, eps, weightDecay);
             default -> throw new UsageException("--optimizer '" + optimizer + "': use sgd, rmsprop or adam");
         };
-        Loss l = switch (loss) {
+        Loss l = loss == null ? null : switch (loss) {
             case "softmax" -> Loss.SOFTMAX_CROSS_ENTROPY;
             case "sigmoid" -> Loss.SIGMOID_CROSS_ENTROPY;
             default -> throw new UsageException("--loss '" + loss + "': use softmax or sigmoid");
@@ -120,6 +121,12 @@ final class FinetuneCommand implements Callable<Integer> {
             g = graft.surgery.Recipe.read(recipe).apply(g);
             spec.commandLine().getOut().println("applied recipe " + recipe.getFileName() + ": " + g.layers().size() + " layers");
         }
+        if (val != null && val.toString().endsWith(".npy") && valLabels == null) {
+            throw new UsageException("--val '" + val + "': a validation array needs its own labels. Pass --val-labels labels.npy");
+        }
+        if (valLabels != null && (val == null || !val.toString().endsWith(".npy"))) {
+            throw new UsageException("--val-labels '" + valLabels + "': labels an .npy --val array only. Pass --val X.npy or drop it");
+        }
         DataSource.Loaded d = dataOptions.load(data, g);
         String meanWarning = dataOptions.meanFileWarning(g);
         if (meanWarning != null) {
@@ -128,7 +135,7 @@ final class FinetuneCommand implements Callable<Integer> {
         Samples train = d.train();
         Samples v = null;
         if (val != null) {
-            DataSource.Loaded dv = dataOptions.load(val, g);
+            DataSource.Loaded dv = dataOptions.load(val, valLabels, g, false);
             v = dv.train();
         } else if (d.val() != null) {
             v = d.val();
@@ -140,30 +147,30 @@ final class FinetuneCommand implements Callable<Integer> {
         if (sv != null && sv.maxIter() > 0) {
             epochs = (int) Math.max(1, (sv.maxIter() * batch + train.size() - 1) / train.size());
         }
+        // the surgery edits, with their precondition checks and provenance lines (as a recipe would write them)
         if (freezeUpto != null) {
             freezeUpto = graft.surgery.LayerRef.resolve(g, "--freeze-upto", freezeUpto);
-            graft.train.Subgraphs.outputOf(g, freezeUpto);
-            for (String layer : g.layers()) {
-                // Frozen keeps the layer's multipliers (decay_mult is written back to Caffe), as the freeze edit does.
-                LayerTraining t = g.trainingOf(layer);
-                g.training().put(layer, new LayerTraining(false, t.lrMult(), t.decayMult()));
-                if (layer.equals(freezeUpto)) {
-                    break;
-                }
-            }
-            g.addProvenance("freeze up to " + freezeUpto);
+            new graft.surgery.Freeze(new graft.surgery.LayerRange(".." + freezeUpto)).apply(g);
         }
         for (String r : reinit) {
-            Init.reinit(g, r, dataOptions.seed);
+            graft.surgery.Reinit.forLayer(g, r, dataOptions.seed).apply(g);
+        }
+        if (l == null) {
+            l = Trainer.lossFor(g);
         }
         log.printf(Locale.ROOT, "training on %d samples of %d classes, validating on %d; %s lr %g, batch %d, %d epochs%n",
                 train.size(), train.classes().size(), v == null ? 0 : v.size(), optimizer, lr, batch, epochs);
+        if (l == Loss.SIGMOID_CROSS_ENTROPY) {
+            log.println("loss: sigmoid cross-entropy" + (loss == null ? " (one-output head: binary, scored at 0.5)" : ""));
+        }
         Files.createDirectories(out);
         Trainer.Config c = new Trainer.Config(epochs, batch, opt, sched, l, !noDropout, mirror, dataOptions.seed, patience, out,
                 resume, dev, !noCache, dataOptions.crop(g));
         Trainer.Result r = Trainer.fit(g, train, v, c, log);
         Path target = out.resolve(saveAs);
         ModelFormat f = Formats.forFile(target, null);
+        // the saved model says how its inputs were made, so run/validate --images feed what training fed
+        dataOptions.preprocessing(g).writeTo(r.model().metadata());
         r.model().addProvenance("finetune " + r.history().rows().size() + " epochs, " + optimizer + " lr " + lr);
         f.write(r.model(), target, Options.none().set("force", true).set("inputs", List.of(model)));
         log.printf(Locale.ROOT, "trained model -> %s; history -> %s%n", target, out.resolve("history.csv"));

@@ -152,6 +152,10 @@ final class InspectCommand implements Callable<Integer> {
         if (!pre.isEmpty()) {
             out.println("Preprocessing: " + String.join(", ", pre));
         }
+        String nonFinite = graft.io.FiniteWeights.summary(g);
+        if (nonFinite != null) {
+            out.println(nonFinite);
+        }
         if (meta.containsKey("graft.edits")) {
             out.println("Edits: " + meta.get("graft.edits").replace("\n", "; "));
         }

@@ -10,15 +10,16 @@ import java.nio.file.Path;
 /**
  * Chooses the reader for a DATA argument: a folder of MNIST-style IDX files, a folder with one
  * subfolder per class (or with {@code train/} and {@code val/} subfolders, split by folder), or
- * an {@code .npy} array with a labels {@code .npy}. Images are preprocessed; IDX pixels and npy
- * arrays are taken as 0..255 images when {@code rawPixels} is set.
+ * an {@code .npy} array with a labels {@code .npy}. Images and IDX pixels (0..255) are
+ * preprocessed by the one rule ({@link graft.ir.Preprocessing}); an {@code .npy} array is taken
+ * as the model input itself, unchanged.
  */
 public final class DataSource {
     private DataSource() {
     }
 
     /** Where to read, and how to shape and normalise what is read. */
-    public record Request(Path path, Path labels, int channels, int size, Preprocess pre) {
+    public record Request(Path path, Path labels, int channels, int size, graft.ir.Preprocessing pre) {
     }
 
     /** Training samples, and validation samples when the source splits them itself (else null). */

@@ -1,6 +1,7 @@
 package graft.data;
 
 import graft.error.UsageException;
+import graft.ir.Preprocessing;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,7 +18,7 @@ import java.util.stream.Stream;
  * A folder with one subfolder per class (Keras {@code flow_from_directory}): JPEG and PNG
  * decoded by javax.imageio on all cores, resized so the short side is {@code resize}, then
  * center-cropped to size x size, as RGB 0..255 CHW (grayscale replicated), then
- * {@link Preprocess}ed. Every file is checked before any is decoded into the result: an empty
+ * {@link Preprocessing}-ed ({@link #image}, the one image path of every command). Every file is checked before any is decoded into the result: an empty
  * class folder or an unreadable image fails with its path.
  */
 public final class ImageFolder {
@@ -37,7 +38,7 @@ public final class ImageFolder {
         }
     }
 
-    public static Samples read(Path root, int size, int resize, int channels, Preprocess pre) {
+    public static Samples read(Path root, int size, int resize, int channels, Preprocessing pre) {
         List<Path> dirs = classFolders(root);
         List<String> classes = new ArrayList<>();
         List<Path> files = new ArrayList<>();
@@ -73,7 +74,7 @@ public final class ImageFolder {
             List<Future<?>> jobs = new ArrayList<>();
             for (int i = 0; i < files.size(); i++) {
                 final int k = i;
-                jobs.add(pool.submit(() -> decode(files.get(k), data, k * channels * plane, size, resize, channels, pre)));
+                jobs.add(pool.submit(() -> image(files.get(k), size, size, resize, channels, pre, data, k * channels * plane)));
             }
             for (Future<?> f : jobs) {
                 f.get();
@@ -92,14 +93,22 @@ public final class ImageFolder {
         return new Samples(data, labels.stream().mapToLong(Long::longValue).toArray(), new long[] {channels, size, size}, classes);
     }
 
-    private static void decode(Path file, float[] out, int offset, int size, int resize, int channels, Preprocess pre) {
+    /**
+     * One image file as a model input, the path every command takes (finetune, features, run and
+     * validate {@code --images}): decoded, resized bilinearly so that it covers h x w with its
+     * aspect kept (the short side becomes {@code max(resize, side)}), the centre h x w window
+     * taken, as CHW 0..255 RGB (grayscale: 0.299 R + 0.587 G + 0.114 B), then {@code pre}
+     * applied. Writes {@code channels * h * w} values of {@code out} from {@code offset}.
+     */
+    public static void image(Path file, int h, int w, int resize, int channels, Preprocessing pre, float[] out, int offset) {
         BufferedImage img = ImageDecoder.read(file);
-        int w = img.getWidth();
-        int h = img.getHeight();
-        double f = (double) Math.max(resize, size) / Math.min(w, h);
-        int rw = Math.max(size, (int) Math.round(w * f));
-        int rh = Math.max(size, (int) Math.round(h * f));
-        ImageDecoder.pixels(ImageDecoder.resized(img, rw, rh), (rw - size) / 2, (rh - size) / 2, size, size, channels, out, offset);
-        pre.apply(out, channels, offset, size * size);
+        int iw = img.getWidth();
+        int ih = img.getHeight();
+        double f = Math.max(Math.max((double) resize / Math.min(iw, ih), (double) w / iw), (double) h / ih);
+        int rw = Math.max(w, (int) Math.round(iw * f));
+        int rh = Math.max(h, (int) Math.round(ih * f));
+        ImageDecoder.pixels(ImageDecoder.resized(img, rw, rh), (rw - w) / 2, (rh - h) / 2, w, h, channels,
+                out, offset);
+        pre.applyChw(out, channels, offset, h * w);
     }
 }

@@ -175,12 +175,12 @@ public final class Samples {
     }
 
     /** A copy with {@code pre} applied to every image ([C, H, W] samples of raw 0..255 values). */
-    public Samples preprocessed(Preprocess pre) {
+    public Samples preprocessed(graft.ir.Preprocessing pre) {
         float[] d = data.clone();
         int ch = (int) sampleShape[0];
         int plane = stride / ch;
         for (int i = 0; i < labels.length; i++) {
-            pre.apply(d, ch, i * stride, plane);
+            pre.applyChw(d, ch, i * stride, plane);
         }
         return new Samples(d, labels, sampleShape, classes);
     }

@@ -18,6 +18,14 @@ import java.util.Map;
  * (read by {@link #cropSize}, used by training data). Lists are comma-separated; a number may be
  * written as a fraction ({@code 1/255}). Caffe VGG / Keras VGG16: BGR, mean 103.939,116.779,123.68.
  * The one reader of these keys, shared by validation and training data.
+ *
+ * <p><b>The preprocessing rule</b> (README, "The preprocessing rule"): every command that turns
+ * images into a model input ({@code run --images}, {@code validate --images}, {@code features},
+ * {@code finetune}) applies exactly this formula, with each absent key meaning identity: a model
+ * that declares nothing gets the raw 0..255 RGB pixels, as Caffe's data layer, Keras's image
+ * loaders and ONNX Runtime take them. Nothing is rescaled behind the user's back; a model that
+ * wants 0..1 declares {@code preprocess.pixel_scale=1/255} (finetune and features also take
+ * {@code --scale 1/255}), and {@code finetune} writes what it trained with into the saved model.
  */
 public record Preprocessing(boolean bgr, double pixelScale, double[] mean, double[] std, double scale) {
     public static final Preprocessing IDENTITY = new Preprocessing(false, 1, new double[0], new double[0], 1);
@@ -79,6 +87,69 @@ public record Preprocessing(boolean bgr, double pixelScale, double[] mean, doubl
     /** The model input value for a 0..255 pixel of channel c (in the model's channel order). */
     public double apply(double pixel, int c) {
         return (pixel * pixelScale - meanOf(c)) / stdOf(c) * scale;
+    }
+
+    /**
+     * Normalises one image in place: {@code chw} holds CHW 0..255 values in RGB order from
+     * {@code offset}; afterwards the channels are in the model's order and each value is
+     * {@link #apply}'d (computed in double, rounded once to float).
+     */
+    public void applyChw(float[] chw, int channels, int offset, int plane) {
+        if (bgr && channels == 3) {
+            for (int i = 0; i < plane; i++) {
+                float t = chw[offset + i];
+                chw[offset + i] = chw[offset + 2 * plane + i];
+                chw[offset + 2 * plane + i] = t;
+            }
+        }
+        for (int c = 0; c < channels; c++) {
+            for (int i = 0; i < plane; i++) {
+                int k = offset + c * plane + i;
+                chw[k] = (float) apply(chw[k], c);
+            }
+        }
+    }
+
+    /** This preprocessing with command-line overrides (null: keep the model's value). */
+    public Preprocessing overridden(boolean forceBgr, Double pixelScaleOverride, double[] meanOverride, double[] stdOverride) {
+        return new Preprocessing(bgr || forceBgr, pixelScaleOverride != null ? pixelScaleOverride : pixelScale,
+                meanOverride != null ? meanOverride : mean, stdOverride != null ? stdOverride : std, scale);
+    }
+
+    /**
+     * Writes this preprocessing as {@code preprocess.*} keys (replacing channel order, pixel
+     * scale, mean, std and scale, and the aliases of those keys): what {@code finetune} records in the
+     * model it saves, so {@link #of} on the result gives this back.
+     */
+    public void writeTo(Map<String, String> meta) {
+        for (String k : new String[] {"preprocess.channel_order", "preprocess.color_order", "preprocess.color", "preprocess.pixel_scale",
+                "preprocess.mean", "preprocess.mean_value", "preprocess.std", "preprocess.scale"}) {
+            meta.remove(k);
+        }
+        meta.put("preprocess.channel_order", bgr ? "BGR" : "RGB");
+        meta.put("preprocess.pixel_scale", repr(pixelScale));
+        if (mean.length > 0) {
+            meta.put("preprocess.mean", join(mean));
+        }
+        if (std.length > 0) {
+            meta.put("preprocess.std", join(std));
+        }
+        if (scale != 1) {
+            meta.put("preprocess.scale", repr(scale));
+        }
+    }
+
+    private static String join(double[] v) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < v.length; i++) {
+            b.append(i == 0 ? "" : ",").append(repr(v[i]));
+        }
+        return b.toString();
+    }
+
+    /** Shortest text that parses back to the same double. */
+    private static String repr(double v) {
+        return Double.toString(v);
     }
 
     /** Parses "a,b,c" or "[a, b, c]"; a fraction "1/255" is accepted. */

@@ -17,6 +17,18 @@ public record Reinit(String layer, Init init, long seed) implements Edit {
         return new Reinit(Layers.resolve(g, describe(), layer), init, seed);
     }
 
+    /**
+     * The re-initialisation {@code graft finetune --reinit} uses: He normal for a layer whose
+     * output goes through a Relu, else Glorot uniform (the Keras default), seeded.
+     */
+    public static Reinit forLayer(Graph g, String layer, long seed) {
+        boolean relu = false;
+        for (Node n : Layers.nodes(g, layer)) {
+            relu |= g.consumers(n.output(0)).stream().anyMatch(c -> c.opType().equals("Relu"));
+        }
+        return new Reinit(layer, relu ? Init.HE : Init.GLOROT, seed);
+    }
+
     @Override
     public String describe() {
         return "reinit " + layer + Fill.text(init, seed);

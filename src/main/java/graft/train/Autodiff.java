@@ -39,6 +39,22 @@ public final class Autodiff {
      * Identity otherwise. Other nodes are returned as they are.
      */
     public static List<Node> prepare(List<Node> nodes, Graph types, Emitter e, boolean dropout) {
+        return prepare(nodes, types, e, dropout, null);
+    }
+
+    /**
+     * A Dropout mask fed from outside the step: {@code input} holds 0 or 1 / (1 - ratio) per
+     * element of a batch shaped {@code [N, sampleShape]}; the layer's output is x * mask.
+     */
+    public record Mask(String input, double ratio, long[] sampleShape) {
+    }
+
+    /**
+     * As above; with {@code masks} non-null, a training-mode Dropout whose ratio is a constant
+     * and whose input has a fixed per-sample shape becomes x * mask with the mask an input of the
+     * step (recorded in {@code masks}), so the caller draws it from its own seeded generator.
+     */
+    public static List<Node> prepare(List<Node> nodes, Graph types, Emitter e, boolean dropout, List<Mask> masks) {
         List<Node> out = new ArrayList<>();
         for (Node n : nodes) {
             switch (n.opType()) {
@@ -52,7 +68,12 @@ public final class Autodiff {
                             List.of(n.output(0), n.output(0) + "__indices"), Emitter.attrs("kernel_shape", k), Map.of()));
                 }
                 case "Dropout" -> {
-                    if (dropout) {
+                    Mask m = dropout && masks != null ? mask(n, types) : null;
+                    if (m != null) {
+                        masks.add(m);
+                        out.add(new Node(n.name(), "Mul", "", n.layer(), List.of(n.input(0), m.input()), List.of(n.output(0)), Map.of(),
+                                Map.of()));
+                    } else if (dropout) {
                         String ratio = n.input(1).isEmpty() ? e.scalar(0.5) : n.input(1);
                         String mode = e.bool(true);
                         out.add(n.withInputs(List.of(n.input(0), ratio, mode))
@@ -66,6 +87,30 @@ public final class Autodiff {
             }
         }
         return out;
+    }
+
+    /** The fed mask of a Dropout node, or null when its ratio or its per-sample shape is not constant. */
+    private static Mask mask(Node n, Graph types) {
+        double ratio = 0.5;
+        if (n.inputs().size() > 1 && !n.input(1).isEmpty()) {
+            graft.ir.Weight w = types.initializer(n.input(1));
+            if (w == null || w.elementCount() != 1) {
+                return null;
+            }
+            ratio = w.toFloats()[0];
+        }
+        graft.ir.TensorType t = types.type(n.input(0));
+        if (t == null || t.shape() == null || t.shape().rank() < 1) {
+            return null;
+        }
+        long[] s = new long[t.shape().rank() - 1];
+        for (int i = 0; i < s.length; i++) {
+            if (!t.shape().dim(i + 1).isFixed()) {
+                return null;
+            }
+            s[i] = t.shape().dim(i + 1).value();
+        }
+        return new Mask(n.output(0) + "__mask_in", ratio, s);
     }
 
     /**

@@ -47,8 +47,9 @@ public final class History {
         StringBuilder csv = new StringBuilder("epoch,loss,acc,val_loss,val_acc,lr,images_per_s,seconds\n");
         ArrayNode arr = JSON.createArrayNode();
         for (Epoch e : rows) {
-            csv.append(String.format(Locale.ROOT, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.1f,%.2f%n", e.epoch, e.loss, e.acc, e.valLoss,
-                    e.valAcc, e.lr, e.imagesPerSecond, e.seconds));
+            // without validation data the validation cells are empty (JSON null), never NaN
+            csv.append(String.format(Locale.ROOT, "%d,%.6f,%.6f,%s,%s,%.6g,%.1f,%.2f%n", e.epoch, e.loss, e.acc, cell(e.valLoss),
+                    cell(e.valAcc), e.lr, e.imagesPerSecond, e.seconds));
             ObjectNode o = arr.addObject();
             o.put("epoch", e.epoch);
             o.put("loss", e.loss);
@@ -68,6 +69,10 @@ public final class History {
         } catch (IOException e) {
             throw new graft.error.GraftException("history in '" + dir + "': cannot be written: " + e.getMessage(), e);
         }
+    }
+
+    private static String cell(double v) {
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.6f", v);
     }
 
     /** Reads a history.json written by {@link #write} (for --resume). */
@@ -109,15 +114,38 @@ public final class History {
         g.setColor(Color.WHITE);
         g.fillRect(0, 0, w, h);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        boolean validated = rows.stream().anyMatch(r -> !Double.isNaN(r.valLoss()));
         panel(g, 40, 30, 380, 280, "loss", rows.stream().mapToDouble(Epoch::loss).toArray(),
-                rows.stream().mapToDouble(Epoch::valLoss).toArray());
+                rows.stream().mapToDouble(Epoch::valLoss).toArray(), false, validated);
         panel(g, 490, 30, 380, 280, "accuracy", rows.stream().mapToDouble(Epoch::acc).toArray(),
-                rows.stream().mapToDouble(Epoch::valAcc).toArray());
+                rows.stream().mapToDouble(Epoch::valAcc).toArray(), true, validated);
         g.dispose();
         return img;
     }
 
-    private static void panel(Graphics2D g, int x, int y, int w, int h, String title, double[] train, double[] val) {
+    private static void panel(Graphics2D g, int x, int y, int w, int h, String title, double[] train, double[] val, boolean unit,
+                              boolean validated) {
+        double[] range = axis(train, val, unit);
+        double lo = range[0];
+        double hi = range[1];
+        g.setColor(Color.BLACK);
+        g.drawRect(x, y, w, h);
+        g.drawString(title + (validated ? " (blue: train, orange: validation)" : " (train; no validation data)"), x, y - 8);
+        g.drawString(String.format(Locale.ROOT, "%.3g", hi), x + 4, y + 14);
+        g.drawString(String.format(Locale.ROOT, "%.3g", lo), x + 4, y + h - 4);
+        g.drawString("epoch 1.." + train.length, x + w - 90, y + h + 16);
+        g.setStroke(new BasicStroke(2f));
+        line(g, x, y, w, h, train, lo, hi, new Color(31, 119, 180));
+        if (validated) {
+            line(g, x, y, w, h, val, lo, hi, new Color(255, 127, 14));
+        }
+    }
+
+    /** The vertical range of a panel: 0..1 for accuracy ({@code unit}), else the finite values' span. */
+    static double[] axis(double[] train, double[] val, boolean unit) {
+        if (unit) {
+            return new double[] {0, 1};
+        }
         double lo = Double.MAX_VALUE;
         double hi = -Double.MAX_VALUE;
         for (double[] s : new double[][] {train, val}) {
@@ -135,15 +163,7 @@ public final class History {
         if (hi - lo < 1e-9) {
             hi = lo + 1;
         }
-        g.setColor(Color.BLACK);
-        g.drawRect(x, y, w, h);
-        g.drawString(title + " (blue: train, orange: validation)", x, y - 8);
-        g.drawString(String.format(Locale.ROOT, "%.3g", hi), x + 4, y + 14);
-        g.drawString(String.format(Locale.ROOT, "%.3g", lo), x + 4, y + h - 4);
-        g.drawString("epoch 1.." + train.length, x + w - 90, y + h + 16);
-        g.setStroke(new BasicStroke(2f));
-        line(g, x, y, w, h, train, lo, hi, new Color(31, 119, 180));
-        line(g, x, y, w, h, val, lo, hi, new Color(255, 127, 14));
+        return new double[] {lo, hi};
     }
 
     private static void line(Graphics2D g, int x, int y, int w, int h, double[] v, double lo, double hi, Color c) {

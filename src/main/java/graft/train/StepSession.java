@@ -99,6 +99,34 @@ public final class StepSession implements AutoCloseable {
 
     /** One training step on a batch; returns its loss and logits (before the update). */
     public Out step(FloatBuffer x, long[] xShape, long[] labels, float lr) {
+        return step(x, xShape, labels, lr, null);
+    }
+
+    /**
+     * One training step; {@code masks} draws the step's Dropout masks (see
+     * {@link TrainingStep.Built#masks}): null draws them from an unseeded generator.
+     */
+    public Out step(FloatBuffer x, long[] xShape, long[] labels, float lr, java.util.SplittableRandom masks) {
+        List<OnnxTensor> maskTensors = new ArrayList<>();
+        try {
+            java.util.SplittableRandom r = masks != null ? masks : new java.util.SplittableRandom();
+            for (Autodiff.Mask m : train.masks()) {
+                long[] shape = new long[m.sampleShape().length + 1];
+                shape[0] = xShape[0];
+                System.arraycopy(m.sampleShape(), 0, shape, 1, m.sampleShape().length);
+                int n = (int) Shape.elementCount(shape);
+                FloatBuffer b = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+                float keep = (float) (1 / (1 - m.ratio()));
+                for (int i = 0; i < n; i++) {
+                    b.put(r.nextDouble() < m.ratio() ? 0f : keep);
+                }
+                b.flip();
+                maskTensors.add(OnnxTensor.createTensor(env, b, shape));
+            }
+        } catch (OrtException e) {
+            maskTensors.forEach(OnnxTensor::close);
+            throw new GraftException("ONNX Runtime: cannot create the dropout masks: " + e.getMessage(), e);
+        }
         try (OnnxTensor xt = OnnxTensor.createTensor(env, direct(x), xShape);
              OnnxTensor lt = OnnxTensor.createTensor(env, longs(labels), new long[] {labels.length});
              OnnxTensor lrt = OnnxTensor.createTensor(env, direct(FloatBuffer.wrap(new float[] {lr})), new long[0])) {
@@ -106,6 +134,9 @@ public final class StepSession implements AutoCloseable {
             feeds.put(train.input(), xt);
             feeds.put(TrainingStep.LABELS, lt);
             feeds.put(TrainingStep.LR, lrt);
+            for (int i = 0; i < maskTensors.size(); i++) {
+                feeds.put(train.masks().get(i).input(), maskTensors.get(i));
+            }
             OrtSession.Result r = trainSession.run(feeds);
             Map<String, OnnxTensor> next = new LinkedHashMap<>();
             for (TrainingStep.Carried c : train.carried()) {
@@ -121,6 +152,8 @@ public final class StepSession implements AutoCloseable {
         } catch (OrtException e) {
             throw new GraftException("ONNX Runtime failed in training step " + (steps + 1) + ": "
                     + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+        } finally {
+            maskTensors.forEach(OnnxTensor::close);
         }
     }
 
@@ -153,6 +186,19 @@ public final class StepSession implements AutoCloseable {
         return new Out(loss, logits);
     }
 
+    /** True when every carried tensor (parameters and optimizer state) holds only finite values. */
+    public boolean finite() {
+        for (OnnxTensor t : state.values()) {
+            FloatBuffer b = t.getFloatBuffer();
+            while (b.hasRemaining()) {
+                if (!Float.isFinite(b.get())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** A copy of every carried tensor (parameters and optimizer state), for checkpoints. */
     public Map<String, float[]> snapshot() {
         Map<String, float[]> r = new LinkedHashMap<>();
@@ -167,6 +213,21 @@ public final class StepSession implements AutoCloseable {
 
     /** Replaces the carried tensors with saved values (resume); names must match. */
     public void restore(Map<String, float[]> saved) {
+        java.util.Set<String> extra = new java.util.LinkedHashSet<>(saved.keySet());
+        java.util.Set<String> missing = new java.util.LinkedHashSet<>();
+        for (TrainingStep.Carried c : train.carried()) {
+            extra.remove(c.input());
+            if (!saved.containsKey(c.input())) {
+                missing.add(c.input());
+            }
+        }
+        if (!extra.isEmpty() || !missing.isEmpty()) {
+            // a checkpoint of other trained tensors would be silently half-used: its extra tensors dropped, the model's kept
+            throw new UsageException("--resume: the checkpoint does not match this run: " + (extra.isEmpty() ? ""
+                    : "it trained " + names(extra) + " which this run " + "does not train") + (extra.isEmpty() || missing.isEmpty() ? "" : "; ")
+                    + (missing.isEmpty() ? "" : "this run trains " + names(missing) + " which it does not hold")
+                    + ". Resume with the same model, --recipe, --freeze-upto and --optimizer, or start in a new OUT");
+        }
         try {
             Map<String, OnnxTensor> next = new LinkedHashMap<>();
             for (TrainingStep.Carried c : train.carried()) {
@@ -184,6 +245,12 @@ public final class StepSession implements AutoCloseable {
         } catch (OrtException e) {
             throw new GraftException("ONNX Runtime: cannot restore the checkpoint: " + e.getMessage(), e);
         }
+    }
+
+    private static String names(java.util.Set<String> n) {
+        List<String> l = new ArrayList<>(n);
+        String head = l.subList(0, Math.min(3, l.size())).stream().map(x -> "'" + x + "'").reduce((a, b) -> a + ", " + b).orElse("");
+        return l.size() + " tensor(s) (" + head + (l.size() > 3 ? ", ..." : "") + ")";
     }
 
     /** The model with its trained parameters replaced by their current values (copies them). */

@@ -1,10 +1,12 @@
 package graft.train;
 
 import graft.data.Crops;
+import graft.data.InputLayout;
 import graft.data.Samples;
 import graft.error.UsageException;
 import graft.ir.DataType;
 import graft.ir.Graph;
+import graft.ir.Node;
 import graft.ir.ShapeInference;
 import graft.ir.TensorType;
 import graft.runtime.Device;
@@ -60,9 +62,9 @@ public final class Trainer {
             trShape = new long[] {trShape[0], crop, crop};
             val = val == null ? null : Crops.centered(val, crop);
         }
-        check(model, train, trShape, "training");
+        check(model, train, trShape, "training", c.loss());
         if (val != null) {
-            check(model, val, val.sampleShape(), "validation");
+            check(model, val, val.sampleShape(), "validation", c.loss());
         }
         List<String> trainable = TrainingStep.trainableParams(model);
         if (trainable.isEmpty()) {
@@ -87,10 +89,13 @@ public final class Trainer {
         if (!cached) {
             String why = crop > 0 && c.mirror() ? "random cropping and random mirroring are on"
                     : crop > 0 ? "random cropping is on" : c.mirror() ? "random mirroring is on" : !c.cache() ? "disabled"
+                    : nothingFrozen(model) ? "nothing is frozen"
                     : "the frozen layers do not end in one value between two layers";
             log.println("bottleneck caching: off (" + why + (crop > 0 || c.mirror()
                     ? ": every epoch feeds different pixels" : "") + ")");
         }
+        // a channels-last (Keras) input gets its CHW samples as NHWC; cached features go in as they are
+        boolean nhwc = !cached && InputLayout.feedsNhwc(stepModel, trShape);
         TrainingStep.Built step = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), c.dropout(), false));
         TrainingStep.Built eval = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), false, true));
         History history = new History();
@@ -143,20 +148,26 @@ public final class Trainer {
                     if (crop > 0) {
                         long[] full = tr.sampleShape();
                         Crops w = Crops.random(windows, idx.length, (int) full[1], (int) full[2], crop);
-                        o = s.step(w.batch(tr, idx, mirror), new long[] {idx.length, full[0], crop, crop}, labels, (float) lr);
+                        o = guarded(s, w.batch(tr, idx, mirror), new long[] {idx.length, full[0], crop, crop}, nhwc, labels, (float) lr,
+                                epoch, b + 1, perEpoch, c);
                     } else {
-                        o = s.step(tr.batch(idx, mirror), tr.batchShape(idx.length), labels, (float) lr);
+                        o = guarded(s, tr.batch(idx, mirror), tr.batchShape(idx.length), nhwc, labels, (float) lr, epoch, b + 1, perEpoch,
+                                c);
+                    }
+                    if (!Float.isFinite(o.loss())) {
+                        throw diverged(o.loss(), epoch, b + 1, perEpoch, c);
                     }
                     lossSum += o.loss() * idx.length;
                     correct += correct(o.logits(), labels, (int) step.classes());
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                double[] v = va == null ? new double[] {Double.NaN, Double.NaN} : evaluate(s, va, c.batchSize(), (int) step.classes());
+                double[] v = va == null ? new double[] {Double.NaN, Double.NaN} : evaluate(s, va, c.batchSize(), (int) step.classes(), nhwc);
                 History.Epoch row = new History.Epoch(epoch, lossSum / tr.size(), (double) correct / tr.size(), v[0], v[1], lr,
                         tr.size() / seconds, seconds);
                 history.add(row);
-                log.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  %.0f images/s%n", epoch,
-                        c.epochs(), row.loss(), row.acc(), row.valLoss(), row.valAcc(), row.imagesPerSecond());
+                log.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  acc %.4f%s  %.0f images/s%n", epoch, c.epochs(), row.loss(), row.acc(),
+                        va == null ? "" : String.format(Locale.ROOT, "  val_loss %.4f  val_acc %.4f", row.valLoss(), row.valAcc()),
+                        row.imagesPerSecond());
                 log.flush();
                 if (c.out() != null) {
                     Checkpoint.save(c.out(), epoch, s.snapshot());
@@ -176,8 +187,67 @@ public final class Trainer {
         }
     }
 
+    /**
+     * One step; when ONNX Runtime fails on a state that is no longer finite (MaxUnpool cannot
+     * use the indices of a NaN plane), the run diverged at that step rather than broke.
+     */
+    private static StepSession.Out guarded(StepSession s, FloatBuffer nchw, long[] nchwShape, boolean nhwc, long[] labels, float lr,
+                                           int epoch, int b, int perEpoch, Config c) {
+        FloatBuffer x = nhwc ? InputLayout.toNhwc(nchw, nchwShape) : nchw;
+        long[] shape = nhwc ? InputLayout.nhwcShape(nchwShape) : nchwShape;
+        try {
+            // the Dropout masks of this step: drawn from (seed, epoch, step) only, so a resumed run draws what an uninterrupted one does
+            java.util.SplittableRandom masks = new java.util.SplittableRandom(
+                    (c.seed() * 0x9E3779B97F4A7C15L + epoch) * 0xBF58476D1CE4E5B9L + b * 0x94D049BB133111EBL);
+            return s.step(x.duplicate(), shape, labels, lr, masks);
+        } catch (graft.error.GraftException e) {
+            boolean finite = s.finite();
+            float loss = Float.NaN;
+            if (finite) {
+                try {
+                    loss = s.evaluate(x.duplicate(), shape, labels).loss();
+                } catch (graft.error.GraftException again) {
+                    throw e;
+                }
+            }
+            if (!finite || !Float.isFinite(loss)) {
+                throw diverged(finite ? loss : Float.NaN, epoch, b, perEpoch, c);
+            }
+            throw e;
+        }
+    }
+
+    /** True when every parameter of the model trains (no frozen layer, no lr_mult 0). */
+    private static boolean nothingFrozen(Graph model) {
+        for (Node n : model.nodes()) {
+            for (TrainingStep.Slot sl : TrainingStep.slots(model, n)) {
+                if (sl.lrMult() == 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** The one line for a non-finite training loss: where, what was kept, and the likely causes. */
+    static DivergedException diverged(float loss, int epoch, int step, int perEpoch, Config c) {
+        String kept = c.out() == null ? "nothing was written"
+                : epoch - 1 > 0 ? "'" + c.out().resolve("checkpoint") + "' keeps epoch " + (epoch - 1) + " (all its losses finite; --resume continues from it)"
+                : "no checkpoint was written";
+        return new DivergedException(String.format(java.util.Locale.ROOT,
+                "training diverged: the loss or the weights are %s at epoch %d, step %d of %d; stopped, no model written, %s. Likely causes: "
+                        + "inputs on a scale the model was not trained for (pixels 0..255 where it expects 0..1: pass --scale 1/255, "
+                        + "see the preprocessing rule in README) or a learning rate too high for it (lower --lr)",
+                Float.isNaN(loss) ? "NaN" : loss > 0 ? "+Inf" : "-Inf", epoch, step, perEpoch, kept));
+    }
+
     /** Loss and accuracy over a whole set with the current parameters. */
     static double[] evaluate(StepSession s, Samples set, int batch, int classes) {
+        return evaluate(s, set, batch, classes, false);
+    }
+
+    /** As above; {@code nhwc}: the step's input is channels-last, so CHW samples are fed transposed. */
+    static double[] evaluate(StepSession s, Samples set, int batch, int classes, boolean nhwc) {
         double loss = 0;
         long correct = 0;
         for (int from = 0; from < set.size(); from += batch) {
@@ -187,15 +257,28 @@ public final class Trainer {
                 idx[i] = from + i;
             }
             long[] labels = set.labels(idx);
-            StepSession.Out o = s.evaluate(set.batch(idx, null), set.batchShape(n), labels);
+            StepSession.Out o = nhwc ? s.evaluate(InputLayout.toNhwc(set.batch(idx, null), set.batchShape(n)),
+                    InputLayout.nhwcShape(set.batchShape(n)), labels) : s.evaluate(set.batch(idx, null), set.batchShape(n), labels);
             loss += o.loss() * n;
             correct += correct(o.logits(), labels, classes);
         }
         return new double[] {loss / set.size(), (double) correct / set.size()};
     }
 
+    /**
+     * Correct predictions of a batch: the largest logit, or with one logit (a binary sigmoid
+     * head) class 1 when sigmoid(z) > 0.5, i.e. z > 0 (Keras's binary_accuracy threshold).
+     */
     static long correct(float[] logits, long[] labels, int classes) {
         long c = 0;
+        if (classes == 1) {
+            for (int i = 0; i < labels.length; i++) {
+                if ((logits[i] > 0 ? 1 : 0) == labels[i]) {
+                    c++;
+                }
+            }
+            return c;
+        }
         for (int i = 0; i < labels.length; i++) {
             int best = 0;
             for (int k = 1; k < classes; k++) {
@@ -221,6 +304,7 @@ public final class Trainer {
         long[] shape = null;
         try (OrtRunner r = Sessions.open(prefix, device)) {
             String in = prefix.inputs().get(0).name();
+            boolean nhwc = InputLayout.feedsNhwc(prefix, set.sampleShape());
             int stride = 0;
             for (int from = 0; from < set.size(); from += batch) {
                 int n = Math.min(batch, set.size() - from);
@@ -228,10 +312,11 @@ public final class Trainer {
                 for (int i = 0; i < n; i++) {
                     idx[i] = from + i;
                 }
-                FloatBuffer fb = set.batch(idx, null);
+                FloatBuffer fb = nhwc ? InputLayout.toNhwc(set.batch(idx, null), set.batchShape(n)) : set.batch(idx, null);
                 ByteBuffer bb = ByteBuffer.allocateDirect(fb.remaining() * 4).order(ByteOrder.LITTLE_ENDIAN);
                 bb.asFloatBuffer().put(fb);
-                Tensor t = r.run(Map.of(in, new Tensor(DataType.FLOAT, set.batchShape(n), bb)), List.of(out)).get(out);
+                long[] shape0 = nhwc ? InputLayout.nhwcShape(set.batchShape(n)) : set.batchShape(n);
+                Tensor t = r.run(Map.of(in, new Tensor(DataType.FLOAT, shape0, bb)), List.of(out)).get(out);
                 if (all == null) {
                     shape = java.util.Arrays.copyOfRange(t.shape(), 1, t.shape().length);
                     stride = (int) (t.count() / n);
@@ -247,7 +332,22 @@ public final class Trainer {
     }
 
     /** Fails before training when the data cannot feed the model or its head. */
-    static void check(Graph model, Samples set, long[] want, String what) {
+    /**
+     * The loss a head calls for: sigmoid (binary) cross-entropy for a one-output head (Keras's
+     * Dense(1, sigmoid) cats-vs-dogs head), softmax cross-entropy otherwise.
+     */
+    public static Loss lossFor(Graph model) {
+        ShapeInference.run(model);
+        return headOutputs(model) == 1 ? Loss.SIGMOID_CROSS_ENTROPY : Loss.SOFTMAX_CROSS_ENTROPY;
+    }
+
+    /** The fixed width of the model's [N, K] output, else -1. */
+    static long headOutputs(Graph model) {
+        TensorType out = model.type(model.outputs().get(0).name());
+        return out != null && out.shape() != null && out.shape().rank() == 2 && out.shape().dim(1).isFixed() ? out.shape().dim(1).value() : -1;
+    }
+
+    static void check(Graph model, Samples set, long[] want, String what, Loss loss) {
         if (set.size() == 0) {
             throw new UsageException(what + " data: holds no samples. Point DATA at a folder with images");
         }
@@ -259,6 +359,9 @@ public final class Trainer {
             }
         }
         TensorType in = model.type(model.inputs().get(0).name());
+        if (InputLayout.feedsNhwc(model, want)) {
+            want = new long[] {want[1], want[2], want[0]};
+        }
         if (in != null && in.shape() != null) {
             for (int i = 1; i < in.shape().rank(); i++) {
                 var d = in.shape().dim(i);
@@ -269,11 +372,17 @@ public final class Trainer {
                 }
             }
         }
-        TensorType out = model.type(model.outputs().get(0).name());
-        if (out != null && out.shape() != null && out.shape().rank() == 2 && out.shape().dim(1).isFixed()
-                && out.shape().dim(1).value() != set.classes().size()) {
+        long k = headOutputs(model);
+        if (k == 1 && set.classes().size() == 2) {
+            if (loss != Loss.SIGMOID_CROSS_ENTROPY) {
+                throw new UsageException(what + " data: 2 classes " + set.classes() + " and a one-output head '" + model.outputs().get(0).name()
+                        + "': a binary head trains with --loss sigmoid (the default for it)");
+            }
+            return;
+        }
+        if (k > 0 && k != set.classes().size()) {
             throw new UsageException(what + " data: " + set.classes().size() + " classes " + set.classes() + " but the head '"
-                    + model.outputs().get(0).name() + "' outputs " + out.shape().dim(1).value()
+                    + model.outputs().get(0).name() + "' outputs " + k
                     + ". Give the model a head with that many classes (graft surgery set-classes)");
         }
     }

@@ -42,7 +42,11 @@ public final class TrainingStep {
     }
 
     /** The built graph and how to drive it. */
-    public record Built(Graph graph, String input, List<String> params, List<Carried> carried, long classes) {
+    public record Built(Graph graph, String input, List<String> params, List<Carried> carried, long classes,
+                        List<Autodiff.Mask> masks) {
+        public Built(Graph graph, String input, List<String> params, List<Carried> carried, long classes) {
+            this(graph, input, params, carried, classes, List.of());
+        }
     }
 
     /** Options: the loss, the optimizer, and whether Dropout draws its mask. */
@@ -190,7 +194,17 @@ public final class TrainingStep {
                 g.addInitializer(w);
             }
         }
-        List<Node> nodes = Autodiff.prepare(fwd, model, e, spec.dropout() && !spec.evalOnly());
+        // Dropout masks are inputs of the step, drawn by the caller from (seed, epoch, step): reproducible, also across --resume
+        List<Autodiff.Mask> masks = new ArrayList<>();
+        List<Node> nodes = Autodiff.prepare(fwd, model, e, spec.dropout() && !spec.evalOnly(), masks);
+        for (Autodiff.Mask m : masks) {
+            graft.ir.Dim[] d = new graft.ir.Dim[m.sampleShape().length + 1];
+            d[0] = graft.ir.Dim.sym("N");
+            for (int i = 0; i < m.sampleShape().length; i++) {
+                d[i + 1] = graft.ir.Dim.of(m.sampleShape()[i]);
+            }
+            g.inputs().add(new Value(m.input(), new TensorType(DataType.FLOAT, Shape.of(d))));
+        }
         Winograd wino = new Winograd(e);
         for (Node n : nodes) {
             long[] sx = Winograd.shapeOf(model, n.input(0));
@@ -246,7 +260,7 @@ public final class TrainingStep {
             }
         }
         nameOutputs(g, e, renames);
-        return new Built(g, in.name(), params, carried, classes);
+        return new Built(g, in.name(), params, carried, classes, masks);
     }
 
     /**

@@ -16,9 +16,10 @@ import java.util.stream.Stream;
 
 /**
  * A batch of real images for a model's single image input: every .png/.jpg/.jpeg/.bmp/.gif of
- * a folder (sorted by name), decoded by {@link graft.data.ImageDecoder}, resized (bilinear) to the input's
- * H x W, laid out as the input is (NCHW or NHWC), and preprocessed with the model's own
- * metadata, read from the {@code preprocess.*} keys:
+ * a folder (sorted by name), made into the input's H x W by {@link graft.data.ImageFolder#image}
+ * (the image path training data takes too: aspect-kept bilinear resize, centre window), laid
+ * out as the input is (NCHW or NHWC), and preprocessed with the model's own metadata, read from
+ * the {@code preprocess.*} keys:
  * <pre>
  *   value = ((pixel_0..255 * preprocess.pixel_scale) - preprocess.mean[c]) / preprocess.std[c] * preprocess.scale
  * </pre>
@@ -38,14 +39,6 @@ public final class Images {
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage() + ". Fix the model's preprocessing metadata");
             }
-        }
-
-        boolean bgr() {
-            return p.bgr();
-        }
-
-        double apply(double pixel, int channel) {
-            return p.apply(pixel, channel);
         }
     }
 
@@ -89,12 +82,12 @@ public final class Images {
         int plane = h * w;
         float[] chw = new float[c * plane];
         for (int i = 0; i < n; i++) {
-            graft.data.ImageDecoder.pixels(graft.data.ImageDecoder.resized(graft.data.ImageDecoder.read(files.get(i)), w, h), 0, 0, w, h, c, chw, 0);
+            // the one image path of every command (graft.data.ImageFolder.image): CHW in the model's channel order
+            graft.data.ImageFolder.image(files.get(i), h, w, 0, c, pre.p(), chw, 0);
             for (int ch = 0; ch < c; ch++) {
-                int src = c == 3 && pre.bgr() ? 2 - ch : ch;
                 for (int k = 0; k < plane; k++) {
                     int at = last ? (i * plane + k) * c + ch : (i * c + ch) * plane + k;
-                    data[at] = (float) pre.apply(chw[src * plane + k], ch);
+                    data[at] = chw[ch * plane + k];
                 }
             }
         }
