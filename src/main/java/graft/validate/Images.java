@@ -51,6 +51,9 @@ public final class Images {
 
     /** The image files of {@code dir}, sorted; at least one. */
     static List<Path> files(Path dir) {
+        if (!Files.exists(dir)) {
+            throw new graft.error.MissingInputException("--images '" + dir + "': does not exist. Point it at a folder of images");
+        }
         try (Stream<Path> s = Files.list(dir)) {
             List<Path> r = s.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).matches(".*\\.(png|jpe?g|bmp|gif)$"))
                     .sorted().toList();
@@ -85,6 +88,11 @@ public final class Images {
         Preprocess pre = Preprocess.of(g.metadata());
         List<Path> files = files(dir);
         int n = files.size();
+        if (d.get(0).isFixed() && d.get(0).value() != n) {
+            throw new UsageException("--images '" + dir + "': " + n + " images make a batch of shape " + java.util.Arrays.toString(
+                    last ? new long[]{n, h, w, c} : new long[]{n, c, h, w}) + ", but input '" + v.name() + "' is " + t.shape()
+                    + " with a fixed batch of " + d.get(0).value() + ". Put " + d.get(0).value() + " images in the folder");
+        }
         float[] data = new float[n * c * h * w];
         int plane = h * w;
         float[] chw = new float[c * plane];
