@@ -81,6 +81,9 @@ final class RunCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             Map<String, Tensor> feeds = images != null ? graft.validate.Images.feeds(images, g, ValidateCommand.hw(size))
                     : Feeds.make(g, inputs, seed, new Feeds.Sizes(batch, ValidateCommand.hw(size)), n -> err.println("graft: note: " + n));
+            if (images != null) {
+                graft.validate.Images.checkBatch(feeds, g, images);
+            }
             Map<String, Tensor> outs = runner.run(feeds);
             long t2 = System.nanoTime();
             for (Map.Entry<String, Tensor> e : feeds.entrySet()) {

@@ -88,11 +88,6 @@ public final class Images {
         Preprocess pre = Preprocess.of(g.metadata());
         List<Path> files = files(dir);
         int n = files.size();
-        if (d.get(0).isFixed() && d.get(0).value() != n) {
-            throw new UsageException("--images '" + dir + "': " + n + " images make a batch of shape " + java.util.Arrays.toString(
-                    last ? new long[]{n, h, w, c} : new long[]{n, c, h, w}) + ", but input '" + v.name() + "' is " + t.shape()
-                    + " with a fixed batch of " + d.get(0).value() + ". Put " + d.get(0).value() + " images in the folder");
-        }
         float[] data = new float[n * c * h * w];
         int plane = h * w;
         float[] chw = new float[c * plane];
@@ -108,6 +103,23 @@ public final class Images {
         }
         long[] shape = last ? new long[]{n, h, w, c} : new long[]{n, c, h, w};
         return Map.of(v.name(), Tensor.ofFloats(shape, data));
+    }
+
+    /**
+     * Refuses a batch of images that the model's fixed batch cannot take, naming both shapes
+     * (the commands call it; ONNX Runtime's own message would exit as a bug).
+     */
+    public static void checkBatch(Map<String, Tensor> feeds, Graph g, Path dir) {
+        for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
+            TensorType t = g.type(e.getKey());
+            Dim n = t == null || t.shape() == null ? null : t.shape().dim(0);
+            long got = e.getValue().shape()[0];
+            if (n != null && n.isFixed() && n.value() != got) {
+                throw new UsageException("--images '" + dir + "': " + got + " images make a batch of shape "
+                        + java.util.Arrays.toString(e.getValue().shape()) + ", but input '" + e.getKey() + "' is " + t.shape()
+                        + " with a fixed batch of " + n.value() + ". Put " + n.value() + " images in the folder");
+            }
+        }
     }
 
     private static long fixed(Dim d) {
