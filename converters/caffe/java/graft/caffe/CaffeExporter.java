@@ -3,7 +3,6 @@ package graft.caffe;
 import com.google.protobuf.TextFormat;
 import graft.caffe.proto.Caffe.BlobShape;
 import graft.caffe.proto.Caffe.NetParameter;
-import graft.error.GraftException;
 import graft.io.AtomicOutput;
 import graft.ir.Graph;
 import graft.ir.GraphValidator;
@@ -49,7 +48,7 @@ final class CaffeExporter {
             writeModel(m.channel(), g.name(), layers);
             AtomicOutput.commitAll(List.of(p, m));
         } catch (IOException e) {
-            throw new GraftException("output '" + model + "': cannot be written: " + e.getMessage(), e);
+            throw new graft.error.EnvironmentException("output '" + model + "': cannot be written: " + e.getMessage(), e);
         }
     }
 

@@ -1,7 +1,6 @@
 package graft.keras;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import graft.error.GraftException;
 import graft.error.UnsupportedModelException;
 import graft.io.AtomicOutput;
 import graft.ir.Weight;
@@ -95,7 +94,7 @@ final class KerasH5Writer {
                 Files.deleteIfExists(tmp);
             }
         } catch (IOException e) {
-            throw new GraftException("output '" + target + "': cannot be written: " + e.getMessage(), e);
+            throw new graft.error.EnvironmentException("output '" + target + "': cannot be written: " + e.getMessage(), e);
         }
     }
 

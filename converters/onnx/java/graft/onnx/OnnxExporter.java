@@ -1,7 +1,6 @@
 package graft.onnx;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import graft.error.GraftException;
 import graft.error.UnsupportedModelException;
 import graft.error.UsageException;
 import graft.io.AtomicOutput;
@@ -81,7 +80,7 @@ public final class OnnxExporter {
                 data.commit();
             }
         } catch (IOException e) {
-            throw new GraftException("output '" + out + "': cannot be written: " + e.getMessage(), e);
+            throw new graft.error.EnvironmentException("output '" + out + "': cannot be written: " + e.getMessage(), e);
         }
     }
 

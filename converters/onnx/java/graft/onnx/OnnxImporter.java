@@ -174,7 +174,10 @@ public final class OnnxImporter {
                 g.inputs().add(new Value(v.getName(), type(v)));
             }
         }
-        if (!initInputs.isEmpty()) {
+        // IR 3 lists every initializer as an input because it must; from IR 4 on, a listed
+        // initializer is a default a caller may override, worth keeping. Only those are kept:
+        // written again at IR >= 4, the forced ones make ONNX Runtime warn once per weight.
+        if (!initInputs.isEmpty() && model.getIrVersion() >= 4) {
             g.extras().put(INIT_INPUTS, pack(initInputs));
         }
         for (ValueInfoProto v : gp.getValueInfoList()) {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "graft", mixinStandardHelpOptions = true, version = "graft 0.1.0",
         description = "Import pretrained CNNs from Keras, Caffe and ONNX, edit, export, validate and fine-tune them.",
-        footer = {"", "Exit codes: 0 ok, 1 validation failure, 2 usage, 3 bad or unsupported input, 4 internal error."})
+        footer = {"", "Exit codes: 0 ok, 1 validation failure, 2 usage, 3 bad, missing or unsupported input, 4 internal error (a bug), 5 environment (cannot write, native library)."})
 public final class Main implements Runnable {
     @Option(names = {"-v", "--verbose"}, description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
@@ -73,6 +73,7 @@ public final class Main implements Runnable {
 
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         boolean verbose = java.util.Arrays.asList(args).contains("-v") || java.util.Arrays.asList(args).contains("--verbose");
+        graft.runtime.OrtRunner.verbose(verbose);
         CommandLine cl = new CommandLine(new Main());
         graft.io.Timing.mark("picocli: root built");
         String only = named(args);
@@ -96,6 +97,11 @@ public final class Main implements Runnable {
                 err.flush();
                 return g.exitCode();
             }
+            if (t instanceof UnsatisfiedLinkError) {
+                err.println("graft: a native library cannot be loaded: " + t.getMessage());
+                err.flush();
+                return ExitCodes.ENVIRONMENT;
+            }
             if (t instanceof OutOfMemoryError) {
                 err.println("graft: out of memory; raise the heap with GRAFT_JAVA_OPTS=-Xmx...");
             } else {
@@ -109,6 +115,7 @@ public final class Main implements Runnable {
         });
         cl.setParameterExceptionHandler((ex, a) -> {
             err.println("graft: " + ex.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
             CommandLine c = ex.getCommandLine();
             err.println("Usage: see 'graft " + (c.getCommandName().equals("graft") ? "" : c.getCommandName() + " ") + "--help'");
             err.flush();

@@ -1,21 +1,17 @@
 package graft.cli;
 
 import graft.error.UsageException;
-import graft.io.Npy;
-import graft.ir.DataType;
-import graft.ir.Dim;
 import graft.ir.Graph;
-import graft.ir.TensorType;
-import graft.ir.Value;
 import graft.runtime.Device;
 import graft.runtime.OrtRunner;
 import graft.runtime.Sessions;
+import graft.io.Npy;
 import graft.runtime.Tensor;
+import graft.validate.Feeds;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -79,42 +75,19 @@ final class RunCommand implements Callable<Integer> {
         boolean small = model.toFile().length() < (64L << 20);
         try (OrtRunner runner = onnx && small ? OrtRunner.open(model, dev) : Sessions.open(g, dev)) {
             long t1 = System.nanoTime();
-            Map<String, Tensor> feeds = new LinkedHashMap<>();
+            if (images != null && !inputs.isEmpty()) {
+                throw new UsageException("--images and --input: give one source of inputs, not both");
+            }
+            PrintWriter err = spec.commandLine().getErr();
+            Map<String, Tensor> feeds = images != null ? graft.validate.Images.feeds(images, g, ValidateCommand.hw(size))
+                    : Feeds.make(g, inputs, seed, new Feeds.Sizes(batch, ValidateCommand.hw(size)), n -> err.println("graft: note: " + n));
             if (images != null) {
-                if (!inputs.isEmpty()) {
-                    throw new UsageException("--images and --input: give one source of inputs, not both");
-                }
-                feeds.putAll(graft.validate.Images.feeds(images, g, ValidateCommand.hw(size)));
-                for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
-                    TensorType t = g.type(e.getKey());
-                    graft.ir.Dim n = t == null || t.shape() == null ? null : t.shape().dim(0);
-                    long fixed = n != null && n.isFixed() ? n.value() : -1;
-                    if (fixed >= 0 && fixed != e.getValue().shape()[0]) {
-                        throw new UsageException("--images '" + images + "': " + e.getValue().shape()[0] + " images, but input '"
-                                + e.getKey() + "' takes a fixed batch of " + fixed + ". Put " + fixed + " images in the folder");
-                    }
-                }
-            }
-            long k = 0;
-            for (Value v : images != null ? java.util.List.<Value>of() : g.inputs()) {
-                Path npy = inputs.remove(v.name());
-                if (npy != null) {
-                    Npy.Array a = Npy.read(npy);
-                    feeds.put(v.name(), new Tensor(a.dtype(), a.shape(), a.data()));
-                } else {
-                    TensorType t = g.type(v.name()) != null ? g.type(v.name()) : v.type();
-                    feeds.put(v.name(), Tensor.random(t == null ? DataType.FLOAT : t.dtype(), concreteShape(v.name(), t), seed + k));
-                }
-                k++;
-            }
-            if (!inputs.isEmpty()) {
-                throw new UsageException("--input names " + inputs.keySet() + " are not inputs of the model; inputs are "
-                        + g.inputs().stream().map(Value::name).toList());
+                graft.validate.Images.checkBatch(feeds, g, images);
             }
             Map<String, Tensor> outs = runner.run(feeds);
             long t2 = System.nanoTime();
             for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
-                out.printf("input  %-24s %s%s%n", e.getKey(), e.getValue(), inputs.containsKey(e.getKey()) ? "" : "");
+                out.printf("input  %-24s %s%n", e.getKey(), e.getValue());
             }
             for (Map.Entry<String, Tensor> e : outs.entrySet()) {
                 out.printf("output %-24s %s  %s%n", e.getKey(), e.getValue(), summary(e.getValue()));
@@ -128,43 +101,12 @@ final class RunCommand implements Callable<Integer> {
                     dev.name().toLowerCase(Locale.ROOT));
             return 0;
         } catch (java.io.IOException e) {
-            throw new UsageException("--out " + outDir + ": " + e.getMessage());
+            throw new graft.error.EnvironmentException("--out " + outDir + ": cannot create the folder (" + graft.io.AtomicOutput.why(e) + ")", e);
         }
     }
 
     static String safeName(String s) {
         return s.replaceAll("[^A-Za-z0-9._-]", "_");
-    }
-
-    private long[] concreteShape(String name, TensorType t) {
-        if (t == null || t.shape() == null) {
-            throw new UsageException("input '" + name + "' has no declared shape; feed it with --input " + name + "=FILE.npy");
-        }
-        long[] hw = null;
-        if (size != null) {
-            String[] p = size.toLowerCase(Locale.ROOT).split("x");
-            if (p.length != 2) {
-                throw new UsageException("--size must be HxW, e.g. 224x224");
-            }
-            hw = new long[]{Long.parseLong(p[0]), Long.parseLong(p[1])};
-        }
-        List<Dim> dims = t.shape().dims();
-        long[] r = new long[dims.size()];
-        int spatial = 0;
-        for (int i = 0; i < r.length; i++) {
-            Dim d = dims.get(i);
-            if (d.isFixed()) {
-                r[i] = d.value();
-            } else if (i == 0) {
-                r[i] = batch;
-            } else if (hw != null && spatial < 2 && i >= r.length - 2) {
-                r[i] = hw[spatial++];
-            } else {
-                throw new UsageException("input '" + name + "' has symbolic dimension '" + d + "' at axis " + i
-                        + "; give it with --size HxW or feed a .npy file");
-            }
-        }
-        return r;
     }
 
     static String summary(Tensor t) {
@@ -187,12 +129,34 @@ final class RunCommand implements Callable<Integer> {
             sq += (double) v[i] * v[i];
         }
         double mean = sum / v.length;
+        String arg = String.valueOf(argmax);
+        long[] shape = t.shape();
+        if (shape.length >= 2 && shape[0] > 1) {
+            // one answer per sample: the flat index over a batch means nothing to a reader
+            int rows = (int) shape[0];
+            int per = v.length / rows;
+            StringBuilder b = new StringBuilder("[");
+            for (int r = 0; r < rows; r++) {
+                if (r == 16) {
+                    b.append(", ...");
+                    break;
+                }
+                int best = 0;
+                for (int i = 1; i < per; i++) {
+                    if (v[r * per + i] > v[r * per + best]) {
+                        best = i;
+                    }
+                }
+                b.append(r == 0 ? "" : ", ").append(best);
+            }
+            arg = b.append("] per row").toString();
+        }
         double std = Math.sqrt(Math.max(0, sq / v.length - mean * mean));
         StringBuilder first = new StringBuilder();
         for (int i = 0; i < Math.min(5, v.length); i++) {
             first.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.5g", v[i]));
         }
-        return String.format(Locale.ROOT, "min %.5g max %.5g mean %.5g std %.5g argmax %d  [%s%s]", min, max, mean, std, argmax,
+        return String.format(Locale.ROOT, "min %.5g max %.5g mean %.5g std %.5g argmax %s  [%s%s]", min, max, mean, std, arg,
                 first, v.length > 5 ? ", ..." : "");
     }
 }

@@ -85,8 +85,13 @@ final class ValidateCommand implements Callable<Integer> {
         Graph a = ModelLoader.load(modelA, input.from, input.toOptions());
         Graph b = modelB == null ? a : second.load(modelB, input);
         long[] hw = hw(size);
-        Map<String, Tensor> feedsA = images != null ? Images.feeds(images, a, hw) : Feeds.make(a, inputs, seed, new Feeds.Sizes(batch, hw));
+        Map<String, Tensor> feedsA = images != null ? Images.feeds(images, a, hw) : Feeds.make(a, inputs, seed, new Feeds.Sizes(batch, hw),
+                n -> spec.commandLine().getErr().println("graft: note: " + n));
         Map<String, Tensor> feedsB = modelB == null ? feedsA : images != null ? Images.feeds(images, b, hw) : Feeds.carryOver(feedsA, b);
+        if (images != null) {
+            Images.checkBatch(feedsA, a, images);
+            Images.checkBatch(feedsB, b, images);
+        }
         Engine ref = Engine.onnxRuntime(a);
         Engine cand = modelB == null ? Engine.reference(a) : Engine.onnxRuntime(b);
         Compare.Tolerance tol = new Compare.Tolerance(atol, rtol);

@@ -29,7 +29,7 @@ public final class DataSource {
     public static Loaded load(Request r) {
         Path p = r.path();
         if (!Files.exists(p)) {
-            throw new UsageException("data '" + p + "': does not exist. Give an image folder, an IDX folder or an .npy file");
+            throw new graft.error.MissingInputException("data '" + p + "': does not exist. Give an image folder, an IDX folder or an .npy file");
         }
         if (Idx.isIdxFolder(p)) {
             Samples tr = Idx.read(p, "train").preprocessed(r.pre());

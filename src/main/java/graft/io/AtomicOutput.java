@@ -1,6 +1,6 @@
 package graft.io;
 
-import graft.error.GraftException;
+import graft.error.EnvironmentException;
 import graft.error.UsageException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -38,14 +38,47 @@ public final class AtomicOutput implements AutoCloseable {
         Path dir = abs.getParent();
         try {
             Files.createDirectories(dir);
-            Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            Path temp = createTemp(dir, abs.getFileName().toString());
             // No TRUNCATE_EXISTING: the file is new and empty, and truncating it would make ext4
             // (auto_da_alloc) flush every written page on close, a quarter second for VGG16.
             FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE);
             return new AtomicOutput(abs, temp, ch);
         } catch (IOException e) {
-            throw new UsageException("output '" + target + "': cannot create a file in " + dir + ": " + e.getMessage());
+            throw new EnvironmentException("output '" + target + "': cannot create a file in " + dir + " (" + why(e) + ")", e);
         }
+    }
+
+    /**
+     * A new empty hidden file next to the target. Not {@code Files.createTempFile}, which makes
+     * it 0600 whatever the umask: created plainly, the output gets the permissions {@code cp}
+     * would give it (0666 less the umask).
+     */
+    private static Path createTemp(Path dir, String name) throws IOException {
+        java.util.SplittableRandom r = new java.util.SplittableRandom();
+        for (int i = 0; ; i++) {
+            Path p = dir.resolve("." + name + "." + Long.toUnsignedString(r.nextLong(), 36) + ".tmp");
+            try {
+                return Files.createFile(p);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (i > 100) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** The operating system's reason, without Java's exception class name. */
+    public static String why(IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileAlreadyExistsException || e instanceof java.nio.file.NotDirectoryException) {
+            return "a path component is not a folder";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return String.valueOf(e.getMessage());
     }
 
     /** Refuses an output that is one of the inputs, or that exists when not forced. */
@@ -86,7 +119,7 @@ public final class AtomicOutput implements AutoCloseable {
             }
             committed = true;
         } catch (IOException e) {
-            throw new GraftException("output '" + target + "': cannot be written: " + e.getMessage(), e);
+            throw new EnvironmentException("output '" + target + "': cannot be written (" + why(e) + ")", e);
         }
     }
 

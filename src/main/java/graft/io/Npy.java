@@ -154,7 +154,7 @@ public final class Npy {
             }
             out.commit();
         } catch (IOException e) {
-            throw new graft.error.GraftException("output '" + file + "': " + e.getMessage(), e);
+            throw new graft.error.EnvironmentException("output '" + file + "': cannot be written (" + AtomicOutput.why(e) + ")", e);
         }
     }
 }

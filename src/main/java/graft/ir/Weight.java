@@ -207,7 +207,8 @@ public final class Weight {
             r[i] = switch (dtype()) {
                 case INT64 -> b.getLong(i * 8);
                 case INT32 -> b.getInt(i * 4);
-                case UINT8, BOOL, INT8 -> b.get(i);
+                case UINT8, BOOL -> b.get(i) & 0xff;
+                case INT8 -> b.get(i);
                 case FLOAT -> (long) b.getFloat(i * 4);
                 case DOUBLE -> (long) b.getDouble(i * 8);
                 default -> throw new IllegalStateException("weight '" + name + "' of type " + dtype() + " has no integer view");

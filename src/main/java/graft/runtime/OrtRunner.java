@@ -6,6 +6,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import graft.error.GraftException;
@@ -35,9 +36,38 @@ public final class OrtRunner implements AutoCloseable {
         this.session = session;
     }
 
+    /**
+     * ONNX Runtime's log level for graft's own sessions: ERROR, so that a user sees graft's one-line
+     * messages rather than ONNX Runtime's warnings about models it runs anyway; WARNING with -v.
+     */
+    private static volatile OrtLoggingLevel logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+
+    /** With {@code verbose}, ONNX Runtime's warnings are shown too (set before the first session). */
+    public static void verbose(boolean verbose) {
+        logLevel = verbose ? OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING : OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+    }
+
+    /**
+     * The process's ONNX Runtime environment, created at {@link #verbose}'s log level on first use.
+     * A native library that cannot be loaded is the machine's fault, not the model's.
+     */
+    public static OrtEnvironment environment() {
+        try {
+            return OrtEnvironment.getEnvironment(logLevel);
+        } catch (LinkageError e) {
+            Throwable c = e;
+            while (c.getCause() != null) {
+                c = c.getCause();
+            }
+            throw new graft.error.EnvironmentException("ONNX Runtime's native library cannot be loaded (" + oneLine(String.valueOf(c.getMessage()))
+                    + "). Reinstall graft, or point -Donnxruntime.native.path at a folder holding libonnxruntime", e);
+        }
+    }
+
     public static OrtRunner open(Path onnxFile, Device device) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = environment();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setSessionLogLevel(logLevel);
             opts.addConfigEntry("session.disable_prepacking", "1");
             if (device == Device.CUDA) {
                 try {
@@ -58,9 +88,13 @@ public final class OrtRunner implements AutoCloseable {
         }
     }
 
+    /** ONNX Runtime's whole message on one line (it spreads one sentence over several). */
     static String firstLine(Exception e) {
-        String m = String.valueOf(e.getMessage());
-        return m.lines().findFirst().orElse(m);
+        return oneLine(String.valueOf(e.getMessage()));
+    }
+
+    static String oneLine(String m) {
+        return m.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
     /** Input names with their declared shapes (-1 for symbolic dimensions) and types. */

@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  * <p>Not thread-safe. Close it to free native memory.
  */
 public final class StepSession implements AutoCloseable {
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = graft.runtime.OrtRunner.environment();
     private final TrainingStep.Built train;
     private final TrainingStep.Built eval;
     private final OrtSession trainSession;

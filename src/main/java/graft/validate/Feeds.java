@@ -31,16 +31,26 @@ public final class Feeds {
 
     /** A feed for every input of {@code g}: from {@code npy} where named, otherwise seeded random. */
     public static Map<String, Tensor> make(Graph g, Map<String, Path> npy, long seed, Sizes sizes) {
+        return make(g, npy, seed, sizes, note -> { });
+    }
+
+    /**
+     * As {@link #make(Graph, Map, long, Sizes)}, telling {@code notes} what was changed on the way
+     * (a float64 file converted to the input's float32). A file whose shape does not fit the
+     * input's fixed dimensions, or whose type cannot be converted without changing its
+     * meaning, is refused naming both.
+     */
+    public static Map<String, Tensor> make(Graph g, Map<String, Path> npy, long seed, Sizes sizes, java.util.function.Consumer<String> notes) {
         Map<String, Path> left = new LinkedHashMap<>(npy);
         Map<String, Tensor> feeds = new LinkedHashMap<>();
         long k = 0;
         for (Value v : inputs(g)) {
             Path p = left.remove(v.name());
+            TensorType t = g.type(v.name()) != null ? g.type(v.name()) : v.type();
             if (p != null) {
                 Npy.Array a = Npy.read(p);
-                feeds.put(v.name(), new Tensor(a.dtype(), a.shape(), direct(a.data())));
+                feeds.put(v.name(), fitFile(v.name(), p, a, t, notes));
             } else {
-                TensorType t = g.type(v.name()) != null ? g.type(v.name()) : v.type();
                 feeds.put(v.name(), Tensor.random(t == null ? DataType.FLOAT : t.dtype(), concrete(v.name(), t, sizes), seed + k));
             }
             k++;
@@ -50,6 +60,59 @@ public final class Feeds {
                     + g.inputs().stream().map(Value::name).toList());
         }
         return feeds;
+    }
+
+    private static Tensor fitFile(String name, Path file, Npy.Array a, TensorType want, java.util.function.Consumer<String> notes) {
+        if (want != null && want.shape() != null && !matches(a.shape(), want)) {
+            throw new UsageException("--input " + name + "=" + file + ": shape " + Arrays.toString(a.shape()) + " does not fit the model's input "
+                    + want.shape() + (a.shape().length == want.shape().rank() && want.shape().dim(0).isFixed()
+                    && want.shape().dim(0).value() != a.shape()[0] ? " (batch " + a.shape()[0] + ", the model takes a fixed batch of "
+                    + want.shape().dim(0).value() + ")" : "") + ". Give a file of the input's shape");
+        }
+        Tensor t = new Tensor(a.dtype(), a.shape(), direct(a.data()));
+        if (want == null || want.dtype() == a.dtype()) {
+            return t;
+        }
+        if (a.dtype().isFloating() && a.dtype() != DataType.BFLOAT16 && (want.dtype() == DataType.FLOAT || want.dtype() == DataType.DOUBLE
+                || want.dtype() == DataType.FLOAT16)) {
+            notes.accept("--input " + name + "=" + file.getFileName() + ": " + numpy(a.dtype()) + " values converted to "
+                    + numpy(want.dtype()) + ", the model's input type (rounded to nearest, as numpy's astype)");
+            return converted(t, want.dtype());
+        }
+        throw new UsageException("--input " + name + "=" + file + ": " + numpy(a.dtype()) + " values, but the model's input is "
+                + numpy(want.dtype()) + ". Save the array as " + numpy(want.dtype()));
+    }
+
+    /** numpy's name of a type, the one a user saved the file with. */
+    static String numpy(DataType t) {
+        return switch (t) {
+            case FLOAT -> "float32";
+            case DOUBLE -> "float64";
+            case FLOAT16 -> "float16";
+            default -> t.lowerName();
+        };
+    }
+
+    /** A floating tensor in another floating type; float64 -> float32 rounds to nearest even. */
+    static Tensor converted(Tensor t, DataType to) {
+        int n = Math.toIntExact(t.count());
+        ByteBuffer src = t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocateDirect(n * to.size()).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            double x = switch (t.dtype()) {
+                case DOUBLE -> src.getDouble(i * 8);
+                case FLOAT -> src.getFloat(i * 4);
+                case FLOAT16 -> graft.ir.Half.toFloat(src.getShort(i * 2));
+                default -> throw new IllegalStateException("not a floating type: " + t.dtype());
+            };
+            switch (to) {
+                case DOUBLE -> b.putDouble(i * 8, x);
+                case FLOAT -> b.putFloat(i * 4, (float) x);
+                case FLOAT16 -> b.putShort(i * 2, graft.ir.Half.fromFloat((float) x));
+                default -> throw new IllegalStateException("not a floating type: " + to);
+            }
+        }
+        return new Tensor(to, t.shape().clone(), b);
     }
 
     /** The inputs a caller feeds: graph inputs that are not also weights (IR 3 lists weights as inputs). */

@@ -44,6 +44,9 @@ public final class Images {
 
     /** The image files of {@code dir}, sorted; at least one. */
     static List<Path> files(Path dir) {
+        if (!Files.exists(dir)) {
+            throw new graft.error.MissingInputException("--images '" + dir + "': does not exist. Point it at a folder of images");
+        }
         try (Stream<Path> s = Files.list(dir)) {
             List<Path> r = s.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).matches(".*\\.(png|jpe?g|bmp|gif)$"))
                     .sorted().toList();
@@ -93,6 +96,23 @@ public final class Images {
         }
         long[] shape = last ? new long[]{n, h, w, c} : new long[]{n, c, h, w};
         return Map.of(v.name(), Tensor.ofFloats(shape, data));
+    }
+
+    /**
+     * Refuses a batch of images that the model's fixed batch cannot take, naming both shapes
+     * (the commands call it; ONNX Runtime's own message would exit as a bug).
+     */
+    public static void checkBatch(Map<String, Tensor> feeds, Graph g, Path dir) {
+        for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
+            TensorType t = g.type(e.getKey());
+            Dim n = t == null || t.shape() == null ? null : t.shape().dim(0);
+            long got = e.getValue().shape()[0];
+            if (n != null && n.isFixed() && n.value() != got) {
+                throw new UsageException("--images '" + dir + "': " + got + " images make a batch of shape "
+                        + java.util.Arrays.toString(e.getValue().shape()) + ", but input '" + e.getKey() + "' is " + t.shape()
+                        + " with a fixed batch of " + n.value() + ". Put " + n.value() + " images in the folder");
+            }
+        }
     }
 
     private static long fixed(Dim d) {

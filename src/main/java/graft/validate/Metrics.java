@@ -19,6 +19,16 @@ public record Metrics(String name, long[] shape, long[] otherShape, String layou
         return new Metrics(name, a, b, "-", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, null, null, false, why);
     }
 
+    /** A layer deliberately left out of the comparison ({@code why} says so); it neither passes nor fails. */
+    static Metrics notCompared(String name, String why) {
+        return new Metrics(name, new long[0], new long[0], "-", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, null, null, true, why);
+    }
+
+    /** True for a {@link #notCompared} row. */
+    public boolean compared() {
+        return !(within && problem != null);
+    }
+
     /** The same comparison without top-k agreement (an intermediate activation is not a class score). */
     Metrics withoutTopK() {
         return new Metrics(name, shape, otherShape, layout, count, maxAbs, maxRel, meanAbs, cosine, null, null, within, problem);
@@ -41,6 +51,9 @@ public record Metrics(String name, long[] shape, long[] otherShape, String layou
             m.put("top5_agreement", top5);
         }
         m.put("within", within);
+        if (!compared()) {
+            m.put("compared", false);
+        }
         if (problem != null) {
             m.put("problem", problem);
         }

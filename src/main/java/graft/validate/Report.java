@@ -23,8 +23,11 @@ public final class Report {
                 num(r.tolerance().atol()), num(r.tolerance().rtol())));
         if (!r.layers().isEmpty()) {
             b.append('\n').append(rows("layer", r.layers()));
-            b.append(r.firstDivergingLayer() == null ? "every matched layer is within tolerance\n"
-                    : "first layer beyond tolerance: " + r.firstDivergingLayer() + "\n");
+            b.append(r.firstDivergingLayer() == null ? "every compared layer is within tolerance\n"
+                    : "first layer beyond tolerance: " + r.firstDivergingLayer() + downstream(r) + "\n");
+            if (!r.editedLayers().isEmpty()) {
+                b.append("changed by the candidate's edits (graft.edits), not compared: ").append(String.join(", ", r.editedLayers())).append('\n');
+            }
             if (!r.unmatchedLayers().isEmpty()) {
                 List<String> u = r.unmatchedLayers();
                 b.append("layers in only one model (not compared, ").append(u.size()).append("): ")
@@ -46,9 +49,9 @@ public final class Report {
         StringBuilder b = new StringBuilder(String.format(Locale.ROOT, fmt, what, "shape", "layout", "max abs", "max rel",
                 "mean abs", "cosine", "top1", "top5", "result"));
         for (Metrics m : ms) {
-            b.append(String.format(Locale.ROOT, fmt, m.name(), shape(m.shape()), m.layout(), sci(m.maxAbs()), sci(m.maxRel()),
+            b.append(String.format(Locale.ROOT, fmt, m.name(), m.compared() ? shape(m.shape()) : "-", m.layout(), sci(m.maxAbs()), rel(m.maxRel()),
                     sci(m.meanAbs()), cos(m.cosine()), pct(m.top1()), pct(m.top5()),
-                    m.problem() != null ? "INCOMPARABLE: " + m.problem() : m.within() ? "ok" : "BEYOND"));
+                    !m.compared() ? m.problem() : m.problem() != null ? "INCOMPARABLE: " + m.problem() : m.within() ? "ok" : "BEYOND"));
         }
         return b.toString();
     }
@@ -59,6 +62,37 @@ public final class Report {
 
     static String sci(double v) {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.2e", v);
+    }
+
+    /** " (after edited layer X: ...)" when the first divergence lies downstream of an edited layer. */
+    private static String downstream(Validation.Result r) {
+        String edited = null;
+        for (Metrics m : r.layers()) {
+            if (!m.compared() && edited == null) {
+                edited = m.name();
+            }
+            if (m.name().equals(r.firstDivergingLayer())) {
+                return edited == null ? "" : " (after the edited layer " + edited + ": the edit changed what reaches it)";
+            }
+        }
+        return "";
+    }
+
+    /**
+     * A relative error as a person reads it: small ones in scientific notation, larger ones as a
+     * percentage, and beyond 10x just that (the exact ratio near a zero reference means nothing).
+     */
+    static String rel(double v) {
+        if (Double.isNaN(v)) {
+            return "-";
+        }
+        if (v < 0.01) {
+            return String.format(Locale.ROOT, "%.2e", v);
+        }
+        if (v < 10) {
+            return String.format(Locale.ROOT, "%.0f%%", v * 100);
+        }
+        return ">10x";
     }
 
     static String cos(double v) {

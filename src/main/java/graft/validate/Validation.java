@@ -21,7 +21,7 @@ public final class Validation {
 
     /** Everything a report shows. {@code layers} is empty unless per-layer was asked for. */
     public record Result(String reference, String candidate, Compare.Tolerance tolerance, List<Metrics> outputs, List<Metrics> layers,
-                         List<String> unmatchedLayers, String firstDivergingLayer) {
+                         List<String> unmatchedLayers, String firstDivergingLayer, List<String> editedLayers) {
         public boolean passed() {
             return outputs.stream().allMatch(Metrics::within) && layers.stream().allMatch(Metrics::within);
         }
@@ -31,7 +31,7 @@ public final class Validation {
                                  Compare.Tolerance tol) {
         Map<String, Tensor> a = ref.run(refFeeds);
         Map<String, Tensor> b = cand.run(candFeeds);
-        return new Result(label(ref), label(cand), tol, compareOutputs(a, b, tol), List.of(), List.of(), null);
+        return new Result(label(ref), label(cand), tol, compareOutputs(a, b, tol), List.of(), List.of(), null, List.of());
     }
 
     static String label(Engine e) {
@@ -94,10 +94,14 @@ public final class Validation {
                                   Compare.Tolerance tol) {
         LinkedHashMap<String, Point> pa = points(ref.graph());
         LinkedHashMap<String, Point> pb = points(cand.graph());
+        java.util.Set<String> edited = editedLayers(ref.graph(), cand.graph());
         List<Point> matched = new ArrayList<>();
         List<String> unmatched = new ArrayList<>();
+        List<String> editedShown = new ArrayList<>();
         for (Point p : pa.values()) {
-            if (pb.containsKey(p.layer())) {
+            if (pb.containsKey(p.layer()) && edited.contains(p.layer())) {
+                editedShown.add(p.layer());
+            } else if (pb.containsKey(p.layer())) {
                 matched.add(p);
             } else {
                 unmatched.add(p.layer());
@@ -114,7 +118,17 @@ public final class Validation {
              Engine.Stepper sb = cand.stepper(candFeeds, matched.stream().map(p -> pb.get(p.layer()).value()).toList())) {
             long[] prevShape = null;
             String hint = null;
-            for (Point p : matched) {
+            List<Point> inOrder = new ArrayList<>(matched);
+            for (String l : editedShown) {
+                inOrder.add(pa.get(l));
+            }
+            inOrder.sort(java.util.Comparator.comparingInt(Point::node));
+            for (Point p : inOrder) {
+                if (edited.contains(p.layer())) {
+                    // same name, new layer: comparing it with the old one measures the edit, not a fault
+                    layers.add(Metrics.notCompared(p.layer(), EDITED));
+                    continue;
+                }
                 Tensor a = sa.take(p.value());
                 Tensor b = sb.take(pb.get(p.layer()).value());
                 Metrics m = Compare.of(p.layer(), b, a, tol, hint);
@@ -129,8 +143,48 @@ public final class Validation {
                 }
             }
             List<Metrics> outs = compareOutputs(sa.finish(), sb.finish(), tol);
-            return new Result(label(ref), label(cand), tol, outs, layers, unmatched, first);
+            return new Result(label(ref), label(cand), tol, outs, layers, unmatched, first, editedShown);
         }
+    }
+
+    /** What the report says of a layer an edit replaced or re-initialised. */
+    public static final String EDITED = "changed by edit, not compared";
+
+    /**
+     * Layers the candidate's edits (its {@code graft.edits} metadata, beyond the reference's own)
+     * replaced or re-initialised: they keep a name the reference has but are new layers. A
+     * {@code replace-conv-pair A B} leaves one layer named A that computes what B did.
+     */
+    static java.util.Set<String> editedLayers(Graph ref, Graph cand) {
+        List<String> a = lines(ref.metadata().get("graft.edits"));
+        List<String> b = lines(cand.metadata().get("graft.edits"));
+        int common = 0;
+        while (common < a.size() && common < b.size() && a.get(common).equals(b.get(common))) {
+            common++;
+        }
+        java.util.Set<String> r = new java.util.LinkedHashSet<>();
+        for (String line : b.subList(common, b.size())) {
+            r.addAll(editedBy(line));
+        }
+        return r;
+    }
+
+    private static List<String> lines(String s) {
+        return s == null || s.isBlank() ? List.of() : List.of(s.split("\n"));
+    }
+
+    /** The layer names one edit line ({@code Edit.describe()}'s grammar) gives new weights. */
+    static List<String> editedBy(String line) {
+        String[] w = line.trim().split("\\s+");
+        if (w.length < 2) {
+            return List.of();
+        }
+        return switch (w[0]) {
+            case "reinit", "replace" -> List.of(w[1]);
+            case "replace-conv-pair" -> w.length > 2 ? List.of(w[1], w[2]) : List.of(w[1]);
+            case "rename" -> line.contains("--keep-weights") || w.length < 3 ? List.of() : List.of(w[2]);
+            default -> List.of();
+        };
     }
 
     /**
