@@ -1,0 +1,48 @@
+package graft.keras;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import graft.runtime.Tensor;
+import graft.testing.Cli;
+import graft.testing.TestPaths;
+import io.jhdf.HdfFile;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue #14.4: a Dropout attached by surgery is written to Keras as a Dropout layer with its
+ * rate (it was aliased away: "9 layers" said, 8 written), and the file still computes what
+ * ONNX Runtime computes on the same edit written as ONNX (TensorFlow.js as the Keras oracle).
+ */
+class KerasWriterDropoutTest {
+    @Test
+    void dropoutAttachedBySurgeryIsWrittenAsKerasDropoutWithItsRate() throws Exception {
+        Path scratch = TestPaths.scratch("keras-writer-dropout");
+        Path h5 = TestPaths.corpus().resolve("keras/fullconfigs/cnn/cnn_batch_norm.h5");
+        Path out = scratch.resolve("x.h5");
+        Path onnx = scratch.resolve("x.onnx");
+        for (Path p : List.of(out, onnx)) {
+            Cli.Result r = Cli.run("surgery", h5.toString(), "--edit", "pop 1", "--edit", "attach-head dense 16 relu, dropout 0.5, dense 4 softmax",
+                    "-o", p.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+        }
+        List<String> dropouts = new ArrayList<>();
+        try (HdfFile f = new HdfFile(out)) {
+            JsonNode cfg = new ObjectMapper().readTree((String) f.getAttribute("model_config").getData());
+            for (JsonNode l : cfg.path("config").path("layers")) {
+                if (l.path("class_name").asText().equals("Dropout")) {
+                    dropouts.add(l.path("config").path("rate").asText());
+                }
+            }
+        }
+        assertThat(dropouts).containsExactly("0.5");
+        TfjsOracle.assumeInstalled();
+        Tensor x = KerasRoundTripTest.npy(h5.resolveSibling("input.npy"));
+        Tensor tfjs = KerasRoundTripTest.tfjs(out, x, scratch.resolve("tfjs"));
+        assertThat(TfjsOracle.relError(tfjs, KerasRoundTripTest.run(onnx, x))).isLessThanOrEqualTo(1e-5);
+    }
+}
