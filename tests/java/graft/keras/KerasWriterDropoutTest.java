@@ -12,6 +12,18 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import graft.io.Options;
+import graft.ir.DataType;
+import graft.ir.Dim;
+import graft.ir.Graph;
+import graft.ir.Node;
+import graft.ir.Op;
+import graft.ir.Shape;
+import graft.ir.TensorType;
+import graft.ir.Value;
+import graft.ir.Weight;
+import graft.onnx.OnnxFormat;
+import java.util.Map;
 
 /**
  * Issue #14.4: a Dropout attached by surgery is written to Keras as a Dropout layer with its
@@ -43,6 +55,30 @@ class KerasWriterDropoutTest {
         TfjsOracle.assumeInstalled();
         Tensor x = KerasRoundTripTest.npy(h5.resolveSibling("input.npy"));
         Tensor tfjs = KerasRoundTripTest.tfjs(out, x, scratch.resolve("tfjs"));
+        assertThat(TfjsOracle.relError(tfjs, KerasRoundTripTest.run(onnx, x))).isLessThanOrEqualTo(1e-5);
+    }
+
+    /** Issue #25.14: a Gemm bias of shape (1, K) is a Keras Dense bias of shape (K,); TensorFlow.js refused (1, K). */
+    @Test
+    void gemmBiasOfShapeOneByKIsWrittenAsDenseBiasOfK() throws Exception {
+        Path scratch = TestPaths.scratch("keras-writer-gemm-bias");
+        Graph g = new Graph("gemm_bias");
+        g.inputs().add(new Value("x", new TensorType(DataType.FLOAT, Shape.of(Dim.sym("N"), Dim.of(3)))));
+        g.addInitializer(Weight.ofFloats("w", new long[] {3, 4}, Tensor.random(DataType.FLOAT, new long[] {3, 4}, 5).toFloats()));
+        g.addInitializer(Weight.ofFloats("b", new long[] {1, 4}, new float[] {0.5f, -1f, 2f, 0.25f}));
+        g.nodes().add(Node.of(Op.GEMM, "fc", "fc", List.of("x", "w", "b"), List.of("y"), Map.of()));
+        g.outputs().add(new Value("y", null));
+        Path onnx = scratch.resolve("gemm.onnx");
+        new OnnxFormat().write(g, onnx, Options.none());
+        Path h5 = scratch.resolve("gemm.h5");
+        Cli.Result r = Cli.run("convert", onnx.toString(), h5.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        try (HdfFile f = new HdfFile(h5)) {
+            assertThat(f.getDatasetByPath("model_weights/fc/fc/bias:0").getDimensions()).containsExactly(4);
+        }
+        TfjsOracle.assumeInstalled();
+        Tensor x = Tensor.random(DataType.FLOAT, new long[] {2, 3}, 7);
+        Tensor tfjs = KerasRoundTripTest.tfjs(h5, x, scratch.resolve("tfjs"));
         assertThat(TfjsOracle.relError(tfjs, KerasRoundTripTest.run(onnx, x))).isLessThanOrEqualTo(1e-5);
     }
 }

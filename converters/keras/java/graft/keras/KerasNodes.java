@@ -438,6 +438,15 @@ final class KerasNodes {
             x.refuseNode(n, "bias of " + bias.elementCount() + " values for " + ks[1] + " units (broadcast bias)");
             return;
         }
+        if (bias != null && bias.shape().length != 1) {
+            // (1, K) broadcasts over the batch exactly as Dense's (K,); any other layout of K values does not.
+            long[] bs = bias.shape();
+            if (bs.length == 0 || bs[bs.length - 1] != ks[1]) {
+                x.refuseNode(n, "bias of shape " + Arrays.toString(bs) + " is not broadcast like a Dense bias of " + ks[1]);
+                return;
+            }
+            bias = bias.with(LayoutTransform.permute(new long[] {ks[1]}, new int[] {0}, new long[] {ks[1]}));
+        }
         Fused act = fusedActivation(x, n);
         ObjectNode c = layerConfig(x, n, act);
         String name = c.get("name").asText();
