@@ -81,4 +81,15 @@ class KerasWriterDropoutTest {
         Tensor tfjs = KerasRoundTripTest.tfjs(h5, x, scratch.resolve("tfjs"));
         assertThat(TfjsOracle.relError(tfjs, KerasRoundTripTest.run(onnx, x))).isLessThanOrEqualTo(1e-5);
     }
+
+    /** Issue #14.9: graft writes Keras 2 HDF5 only, so a '.keras' output (a Keras 3 zip) is refused, exit 2, no file. */
+    @Test
+    void kerasThreeOutputIsRefusedNotWrittenAsHdf5() {
+        Path scratch = TestPaths.scratch("keras-writer-keras3");
+        Path out = scratch.resolve("y.keras");
+        Cli.Result r = Cli.run("convert", TestPaths.fixtures().resolve("onnx/small_vgg.onnx").toString(), out.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains(".h5").doesNotContain("Exception");
+        assertThat(out).doesNotExist();
+    }
 }
