@@ -43,7 +43,8 @@ final class KerasNodes {
             }
             case FLATTEN -> flatten(x, n);
             case RESHAPE -> reshape(x, n);
-            case DROPOUT, IDENTITY -> {
+            case DROPOUT -> dropout(x, n);
+            case IDENTITY -> {
                 KTensor t = x.tensor(n.input(0));
                 x.alias(n.output(0), t.layer(), t.nchw(), t.flattenedChw());
             }
@@ -66,6 +67,38 @@ final class KerasNodes {
                  SQUEEZE, UNSQUEEZE, SPLIT, SLICE, LRN, CLIP, CONSTANT_OF_SHAPE, SHAPE, GATHER ->
                     x.refuseNode(n, "no Keras layer for this op in graft's Keras writer");
         }
+    }
+
+    /**
+     * A Dropout layer with the node's rate (ratio input, else the Caffe layer's dropout_ratio kept
+     * by the importer, else ONNX's default 0.5): Keras drops nothing at inference either, and the
+     * layer is kept so that the written model has the layers the graph has. A computed ratio or a
+     * training-mode input is refused: Keras's Dropout has neither.
+     */
+    private static void dropout(KerasExporter x, Node n) {
+        float rate = n.floatAttr("ratio", 0.5f);
+        byte[] kept = n.extras().get("caffe.dropout_ratio");
+        if (kept != null) {
+            rate = Float.parseFloat(new String(kept, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        if (n.inputs().size() > 1 && !n.input(1).isEmpty()) {
+            Weight r = x.graph().initializer(n.input(1));
+            if (r == null || r.elementCount() != 1) {
+                x.refuseNode(n, "its ratio is computed, not a constant");
+                return;
+            }
+            rate = r.toFloats()[0];
+        }
+        if (n.inputs().size() > 2 && !n.input(2).isEmpty()) {
+            Weight t = x.graph().initializer(n.input(2));
+            if (t == null || t.elementCount() != 1 || t.toFloats()[0] != 0f) {
+                x.refuseNode(n, "training mode (a random mask at inference) has no Keras equivalent");
+                return;
+            }
+        }
+        ObjectNode c = x.config(x.newName(n), n);
+        c.put("rate", Double.parseDouble(Float.toString(rate)));
+        one(x, n, "Dropout", c, List.of());
     }
 
     private static String activationName(Op op) {
@@ -404,6 +437,15 @@ final class KerasNodes {
         if (bias != null && bias.elementCount() != ks[1]) {
             x.refuseNode(n, "bias of " + bias.elementCount() + " values for " + ks[1] + " units (broadcast bias)");
             return;
+        }
+        if (bias != null && bias.shape().length != 1) {
+            // (1, K) broadcasts over the batch exactly as Dense's (K,); any other layout of K values does not.
+            long[] bs = bias.shape();
+            if (bs.length == 0 || bs[bs.length - 1] != ks[1]) {
+                x.refuseNode(n, "bias of shape " + Arrays.toString(bs) + " is not broadcast like a Dense bias of " + ks[1]);
+                return;
+            }
+            bias = bias.with(LayoutTransform.permute(new long[] {ks[1]}, new int[] {0}, new long[] {ks[1]}));
         }
         Fused act = fusedActivation(x, n);
         ObjectNode c = layerConfig(x, n, act);
