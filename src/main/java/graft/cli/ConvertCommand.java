@@ -47,6 +47,17 @@ final class ConvertCommand implements Callable<Integer> {
             description = "Keras output: write pads Keras 'same' cannot express as a ZeroPadding2D layer instead of refusing.")
     boolean kerasExplicitPadding;
 
+    @Option(names = "--verify", description = "After writing, check OUT against IN's outputs computed by --oracle (an implementation graft "
+            + "did not write where one reads IN); exit 1 with the report when they differ (OUT is kept).")
+    boolean verify;
+
+    @Option(names = "--oracle", paramLabel = "NAME", defaultValue = "auto", description = "Oracle of --verify: auto, dl4j, opencv, ort, graft "
+            + "(as in graft validate; default: ${DEFAULT-VALUE}).")
+    String oracle;
+
+    @Option(names = "--oracle-timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Stop an oracle that runs longer (default: ${DEFAULT-VALUE}).")
+    long oracleTimeout;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -70,6 +81,9 @@ final class ConvertCommand implements Callable<Integer> {
         graft.io.Timing.mark("convert: model written");
         spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
                 g.layers().size(), g.parameterCount());
+        if (verify) {
+            return OracleCheck.verify(in, input, out, oracle, oracleTimeout, spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
         return 0;
     }
 }
