@@ -111,6 +111,10 @@ public final class OracleMain {
             c = c.getCause();
         }
         String m = c.getMessage();
+        if (m != null) {
+            // OpenCV's "cv::Exception: OpenCV(4.9.0) /path/file.cpp:546: error: (-5:Bad argument) WHY in function 'f'": keep WHY.
+            m = m.replaceFirst("(?s)^.*?error: \\(-?\\d+:[^)]*\\) ", "");
+        }
         return oneLine(c.getClass().getSimpleName() + (m == null ? "" : ": " + m));
     }
 
