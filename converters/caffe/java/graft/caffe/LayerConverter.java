@@ -232,6 +232,13 @@ final class LayerConverter {
             kdim = graft.ir.Shape.elementCount(c.blob(p, 0).shape()) / Math.max(1, out);
         }
         String flat = x;
+        if (rank == 4 && axis == 1 && Boolean.getBoolean("graft.test.breakFlatten")) {
+            // Test-only: a deliberately wrong rule (Keras's H,W,C flatten order applied to Caffe's C,H,W), so that tests can
+            // show that validation against an independent oracle catches an importer bug (OracleValidationTest).
+            x = c.temp(p, "hwc");
+            c.add(Op.TRANSPOSE, p, "hwc", List.of(flat), List.of(x), Map.of("perm", Attr.ints(new long[] {0, 2, 3, 1})));
+            flat = x;
+        }
         if (rank != 2 || axis != 1) {
             flat = c.temp(p, "flatten");
             c.add(Op.FLATTEN, p, "flatten", List.of(x), List.of(flat), Map.of("axis", Attr.of((long) axis)));

@@ -213,7 +213,9 @@ final class LayerMapper {
             kerasDims[irOrder[i - 1]] = b.dim(x, i);
         }
         boolean fixed = kerasDims[1] > 0 && kerasDims[2] > 0 && kerasDims[3] > 0;
-        if (Arrays.equals(wanted, irOrder)) {
+        // Test-only: a deliberately wrong rule (no reordering), so that tests can show that validation against an
+        // independent oracle catches an importer bug that graft-vs-graft validation cannot (OracleValidationTest).
+        if (Arrays.equals(wanted, irOrder) || Boolean.getBoolean("graft.test.breakFlatten")) {
             return b.node(Op.FLATTEN, l.name(), l.name(), List.of(x), Map.of("axis", Attr.of(1L)), Layout.KERAS);
         }
         if (onlyDenseConsumers && fixed) {

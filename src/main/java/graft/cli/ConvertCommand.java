@@ -50,6 +50,17 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--allow-nonfinite", description = "Write the model even when weights hold NaN or Inf (refused by default, exit 3).")
     boolean allowNonfinite;
 
+    @Option(names = "--verify", description = "After writing, check OUT against IN's outputs computed by --oracle (an implementation graft "
+            + "did not write where one reads IN); exit 1 with the report when they differ (OUT is kept).")
+    boolean verify;
+
+    @Option(names = "--oracle", paramLabel = "NAME", defaultValue = "auto", description = "Oracle of --verify: auto, dl4j, opencv, ort, graft "
+            + "(as in graft validate; default: ${DEFAULT-VALUE}).")
+    String oracle;
+
+    @Option(names = "--oracle-timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Stop an oracle that runs longer (default: ${DEFAULT-VALUE}).")
+    long oracleTimeout;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -74,6 +85,9 @@ final class ConvertCommand implements Callable<Integer> {
         graft.io.Timing.mark("convert: model written");
         spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
                 g.layers().size(), g.parameterCount());
+        if (verify) {
+            return OracleCheck.verify(in, input, out, oracle, oracleTimeout, spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
         return 0;
     }
 }

@@ -73,6 +73,14 @@ final class ValidateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
 
+    @Option(names = "--oracle", paramLabel = "NAME", description = "Who computes MODEL_A's outputs: dl4j (Keras), opencv (Caffe, ONNX), "
+            + "ort (the ONNX file untouched), graft (graft's own reading: not independent), or auto (the first of these that reads "
+            + "MODEL_A, else graft with a warning). Without it: graft's reading, as before. See README, Validation.")
+    String oracle;
+
+    @Option(names = "--oracle-timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Stop an oracle that runs longer (default: ${DEFAULT-VALUE}).")
+    long oracleTimeout;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -91,6 +99,10 @@ final class ValidateCommand implements Callable<Integer> {
         if (images != null) {
             Images.checkBatch(feedsA, a, images);
             Images.checkBatch(feedsB, b, images);
+        }
+        if (oracle != null) {
+            return OracleCheck.validate(oracle, oracleTimeout, new OracleCheck.Source(modelA, input.weights, input.config), a, feedsA,
+                    modelB, modelB == null ? null : b, feedsB, new Compare.Tolerance(atol, rtol), json, perLayer, out, spec.commandLine().getErr());
         }
         Engine ref = Engine.onnxRuntime(a);
         Engine cand = modelB == null ? Engine.reference(a) : Engine.onnxRuntime(b);
