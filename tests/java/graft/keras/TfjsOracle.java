@@ -20,23 +20,23 @@ import org.junit.jupiter.api.Assumptions;
  * TensorFlow.js (tests/oracle/tfjs, CPU backend) as the Keras oracle: builds each model from
  * its model_config, loads the h5 weights with h5wasm and predicts, many models per Node start.
  */
-final class TfjsOracle {
+public final class TfjsOracle {
     static final Path DIR = TestPaths.root().resolve("tests/oracle/tfjs");
 
     /** One prediction: model file, optional architecture JSON, inputs (NHWC as Keras takes them). */
-    record Job(Path model, Path config, List<Tensor> inputs) {
+    public record Job(Path model, Path config, List<Tensor> inputs) {
     }
 
     private TfjsOracle() {
     }
 
-    static void assumeInstalled() {
+    public static void assumeInstalled() {
         Assumptions.assumeTrue(Files.isDirectory(DIR.resolve("node_modules/@tensorflow/tfjs")),
                 "TensorFlow.js oracle not installed (tests/run runs npm ci in tests/oracle/tfjs)");
     }
 
     /** Runs every job; returns per job its outputs, or null with the oracle's error in {@code errors}. */
-    static List<List<Tensor>> predict(List<Job> jobs, Path work, List<String> errors) {
+    public static List<List<Tensor>> predict(List<Job> jobs, Path work, List<String> errors) {
         assumeInstalled();
         ObjectMapper json = new ObjectMapper();
         ArrayNode list = json.createArrayNode();
@@ -94,7 +94,7 @@ final class TfjsOracle {
     }
 
     /** max |a-b| / max |ref|: the error relative to the output's magnitude. */
-    static double relError(Tensor a, Tensor ref) {
+    public static double relError(Tensor a, Tensor ref) {
         return graft.testing.Errors.relativeToMagnitude(a, ref);
     }
 
