@@ -133,7 +133,7 @@ final class OracleCheck {
                     + " importer, run in ONNX Runtime)";
         }
         Map<String, Tensor> refOut = named(ref.outputs(), a, candOut);
-        Validation.Result r = new Validation.Result(refLabel, candLabel, tol, compare(refOut, candOut, tol), List.of(), List.of(), null);
+        Validation.Result r = new Validation.Result(refLabel, candLabel, tol, compare(refOut, candOut, tol), List.of(), List.of(), null, List.of());
         print(r, header, ref.oracle(), true, json, out);
         return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
     }
