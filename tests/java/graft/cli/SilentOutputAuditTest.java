@@ -165,7 +165,7 @@ class SilentOutputAuditTest {
         Map<String, Tensor> feeds = null;
         if (g != null) {
             try {
-                feeds = Feeds.make(g, Map.of(), 7, new Feeds.Sizes(2, new long[] {32, 32}));
+                feeds = Feeds.make(g, Map.of(), 7, new Feeds.Sizes(1, new long[] {32, 32}));
             } catch (GraftException e) {
                 feeds = null;
             }
@@ -215,7 +215,7 @@ class SilentOutputAuditTest {
                     continue;
                 }
                 Path caffemodel = t.name().equals("caffe") ? out.resolveSibling(stem(out) + ".caffemodel") : null;
-                List<String> validate = new ArrayList<>(List.of("validate", s.file().toString(), out.toString(), "--seed", "7"));
+                List<String> validate = new ArrayList<>(List.of("validate", s.file().toString(), out.toString(), "--seed", "7", "--size", "32x32"));
                 validate.addAll(s.readArgs());
                 if (caffemodel != null) {
                     validate.addAll(List.of("--b-weights", caffemodel.toString()));
