@@ -72,7 +72,12 @@ class FinetuneCommandTest {
 
     /** The layer of the second MaxPool, as the ONNX importer names layers. */
     static String lastPoolLayer() {
-        graft.ir.Graph g = graft.onnx.OnnxImporter.read(model);
+        return lastPoolLayer(model);
+    }
+
+    /** The layer of a model's last MaxPool, as its format's importer names layers. */
+    static String lastPoolLayer(Path file) {
+        graft.ir.Graph g = Formats.forFile(file, null).read(file, graft.io.Options.none());
         String layer = null;
         for (graft.ir.Node n : g.nodes()) {
             if (n.opType().equals("MaxPool")) {

@@ -31,16 +31,6 @@ class KerasLayoutDataTest {
         assertThat(c.code()).as(c.err()).isZero();
     }
 
-    static String lastPool(Path model) {
-        Graph g = Formats.forFile(model, null).read(model, Options.none());
-        String layer = null;
-        for (graft.ir.Node n : g.nodes()) {
-            if (n.opType().equals("MaxPool")) {
-                layer = n.layer();
-            }
-        }
-        return layer;
-    }
 
     @Test
     void featuresOfAKerasModelEqualOnnxRuntimeOnNchwData() throws IOException {
@@ -48,10 +38,10 @@ class KerasLayoutDataTest {
         Path data = FinetuneCommandTest.images(dir.resolve("data"), 3);
         Path k = dir.resolve("k.npy");
         Path o = dir.resolve("o.npy");
-        Cli.Result rk = Cli.run("features", h5.toString(), data.toString(), "--upto", lastPool(h5), "-o", k.toString());
+        Cli.Result rk = Cli.run("features", h5.toString(), data.toString(), "--upto", FinetuneCommandTest.lastPoolLayer(h5), "-o", k.toString());
         assertThat(rk.code()).as(rk.out() + rk.err()).isZero();
         Cli.Result ro = Cli.run("features", FinetuneCommandTest.model.toString(), data.toString(), "--upto",
-                lastPool(FinetuneCommandTest.model), "-o", o.toString());
+                FinetuneCommandTest.lastPoolLayer(FinetuneCommandTest.model), "-o", o.toString());
         assertThat(ro.code()).as(ro.out() + ro.err()).isZero();
         Npy.Array a = Npy.read(k);
         Npy.Array b = Npy.read(o);

@@ -56,19 +56,12 @@ class ReferenceExecutorNodeCasesTest {
             if (g.nodes().isEmpty() || !ReferenceExecutor.unsupported(g).isEmpty()) {
                 continue;
             }
-            Path data = c.resolve("test_data_set_0");
-            Map<String, Tensor> feeds = new LinkedHashMap<>();
-            List<Tensor> expected = new ArrayList<>();
-            try {
-                for (Path p : OnnxTestData.numbered(data, "input")) {
-                    feeds.put(OnnxTestData.name(p), OnnxTestData.read(p));
-                }
-                for (Path p : OnnxTestData.numbered(data, "output")) {
-                    expected.add(OnnxTestData.read(p));
-                }
-            } catch (RuntimeException e) {
+            OnnxTestData.DataSet ds = OnnxTestData.dataSet(c.resolve("test_data_set_0"));
+            if (ds == null) {
                 continue; // sequence or optional inputs
             }
+            Map<String, Tensor> feeds = ds.feeds();
+            List<Tensor> expected = ds.expected();
             Map<String, Tensor> got;
             try {
                 got = ReferenceExecutor.run(g, feeds);

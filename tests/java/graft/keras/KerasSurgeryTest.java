@@ -214,21 +214,12 @@ class KerasSurgeryTest {
                 .containsExactly(4, 3, 5, 5);
         Tensor y5 = ort(five, dir.resolve("five_pool.onnx"), x);
         TfjsFacts.Facts f5 = tfjs("five", new TfjsFacts.Job(h5, null, "block1_pool", List.of(), List.of(x)));
-        double rms = rmsRel(y5.toFloats(), f5.outputs().get(0).toFloats());
+        double rms = graft.testing.Errors.rmsRelative(y5.toFloats(), f5.outputs().get(0).toFloats());
         System.out.printf("Keras VGG16 (reduced) block1 pair -> 5x5 fit: block1_pool relative RMS error %.3f%n", rms);
         assertThat(y5.shape()).containsExactly(f5.outputs().get(0).shape());
         assertThat(rms).isLessThan(0.6);
     }
 
-    static double rmsRel(float[] got, float[] want) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < got.length; i++) {
-            num += (got[i] - want[i]) * (double) (got[i] - want[i]);
-            den += want[i] * (double) want[i];
-        }
-        return Math.sqrt(num / den);
-    }
 
     /** The same recipes on the full-size Keras VGG16 (528 MB): exit 0 and the promised shapes. */
     @Test

@@ -82,12 +82,7 @@ final class TfjsFacts {
             }
             Path manifest = work.resolve("jobs.json");
             Files.writeString(manifest, list.toString());
-            Process p = new ProcessBuilder("node", TfjsOracle.DIR.resolve("facts.mjs").toString(), manifest.toString())
-                    .directory(TfjsOracle.DIR.toFile()).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new AssertionError("tfjs facts oracle failed: " + out);
-            }
+            TfjsOracle.node("facts.mjs", manifest.toString());
             List<Facts> r = new ArrayList<>();
             for (int i = 0; i < jobs.size(); i++) {
                 Path d = work.resolve("job" + i + "/out");
@@ -107,11 +102,7 @@ final class TfjsFacts {
                     s.forEach(x -> dims.add(x.isNull() ? -1L : x.asLong()));
                     shapes.add(dims);
                 }
-                List<Tensor> outs = new ArrayList<>();
-                for (int k = 0; Files.exists(d.resolve("output_" + k + ".npy")); k++) {
-                    Npy.Array a = Npy.read(d.resolve("output_" + k + ".npy"));
-                    outs.add(new Tensor(a.dtype(), a.shape(), a.data()));
-                }
+                List<Tensor> outs = TfjsOracle.outputs(d);
                 r.add(new Facts(null, f.get("class_name").asText(), layers, f.get("trainable_params").asLong(),
                         f.get("non_trainable_params").asLong(), shapes, outs));
             }

@@ -62,12 +62,7 @@ public final class TfjsOracle {
             }
             Path manifest = work.resolve("jobs.json");
             Files.writeString(manifest, list.toString());
-            Process p = new ProcessBuilder("node", DIR.resolve("predict.mjs").toString(), "--batch", manifest.toString())
-                    .directory(DIR.toFile()).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new AssertionError("tfjs oracle failed: " + out);
-            }
+            node("predict.mjs", "--batch", manifest.toString());
             List<List<Tensor>> r = new ArrayList<>();
             for (int i = 0; i < jobs.size(); i++) {
                 Path d = work.resolve("job" + i + "/out");
@@ -77,12 +72,7 @@ public final class TfjsOracle {
                     continue;
                 }
                 errors.add(null);
-                List<Tensor> outs = new ArrayList<>();
-                for (int k = 0; Files.exists(d.resolve("output_" + k + ".npy")); k++) {
-                    Npy.Array a = Npy.read(d.resolve("output_" + k + ".npy"));
-                    outs.add(new Tensor(a.dtype(), a.shape(), a.data()));
-                }
-                r.add(outs);
+                r.add(outputs(d));
             }
             return r;
         } catch (IOException e) {
@@ -91,6 +81,27 @@ public final class TfjsOracle {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
+    }
+
+    /** Runs {@code node SCRIPT ARGS...} in the oracle's folder; its output becomes the failure message. */
+    static void node(String script, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("node", DIR.resolve(script).toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(DIR.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new AssertionError("tfjs oracle " + script + " failed: " + out);
+        }
+    }
+
+    /** A job folder's output_0.npy, output_1.npy ... in order. */
+    static List<Tensor> outputs(Path dir) {
+        List<Tensor> outs = new ArrayList<>();
+        for (int k = 0; Files.exists(dir.resolve("output_" + k + ".npy")); k++) {
+            Npy.Array a = Npy.read(dir.resolve("output_" + k + ".npy"));
+            outs.add(new Tensor(a.dtype(), a.shape(), a.data()));
+        }
+        return outs;
     }
 
     /** max |a-b| / max |ref|: the error relative to the output's magnitude. */

@@ -10,7 +10,9 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** Reads the TensorProto files of ONNX backend test cases (input_N.pb, output_N.pb). */
 public final class OnnxTestData {
@@ -28,6 +30,27 @@ public final class OnnxTestData {
 
     public static String name(Path pb) throws IOException {
         return TensorProto.parseFrom(Files.readAllBytes(pb)).getName();
+    }
+
+    /** A data set folder's inputs (by their names) and expected outputs (in order). */
+    public record DataSet(Map<String, Tensor> feeds, List<Tensor> expected) {
+    }
+
+    /** Reads {@code dir}'s input_N.pb and output_N.pb; null when the reader cannot hold them (string, sequence or optional tensors). */
+    public static DataSet dataSet(Path dir) throws IOException {
+        Map<String, Tensor> feeds = new LinkedHashMap<>();
+        List<Tensor> expected = new ArrayList<>();
+        try {
+            for (Path p : numbered(dir, "input")) {
+                feeds.put(name(p), read(p));
+            }
+            for (Path p : numbered(dir, "output")) {
+                expected.add(read(p));
+            }
+        } catch (RuntimeException e) {
+            return null;
+        }
+        return new DataSet(feeds, expected);
     }
 
     /** The files input_0.pb, input_1.pb ... (or output_) of a data set folder, in order. */

@@ -146,20 +146,13 @@ class OpsetWriteTest {
                 unreadable++;
                 continue;
             }
-            Path data = c.resolve("test_data_set_0");
-            Map<String, Tensor> feeds = new LinkedHashMap<>();
-            List<Tensor> expected = new ArrayList<>();
-            try {
-                for (Path p : OnnxTestData.numbered(data, "input")) {
-                    feeds.put(OnnxTestData.name(p), OnnxTestData.read(p));
-                }
-                for (Path p : OnnxTestData.numbered(data, "output")) {
-                    expected.add(OnnxTestData.read(p));
-                }
-            } catch (RuntimeException e) {
+            OnnxTestData.DataSet ds = OnnxTestData.dataSet(c.resolve("test_data_set_0"));
+            if (ds == null) {
                 unreadable++; // string tensors: graft's test-data reader holds numbers only
                 continue;
             }
+            Map<String, Tensor> feeds = ds.feeds();
+            List<Tensor> expected = ds.expected();
             // The reference is what ONNX Runtime computes with the original file: the written one must compute the same.
             try (OrtRunner original = OrtRunner.open(model, Device.CPU)) {
                 Map<String, Tensor> ref = original.run(feeds);

@@ -49,6 +49,15 @@ class LayerNumbersTest {
         assertThat(Surgery.on(g).freeze(":15").apply().trainingOf("block5_conv1").trainable()).isFalse();
     }
 
+    /** finetune --reinit: a layer given by number gets the filler its name gets (He before a Relu), not Glorot by default. */
+    @Test
+    void reinitForLayerTakesNumbersAsNames() {
+        Graph g = Mini.load("vgg16_mini");
+        int row = Layers.names(g).indexOf("block3_conv1");
+        assertThat(Reinit.forLayer(g, String.valueOf(row), 3)).isEqualTo(Reinit.forLayer(g, "block3_conv1", 3))
+                .extracting(Reinit::init).isEqualTo(Init.HE);
+    }
+
     @Test
     void aNumberOutsideTheTableIsOneLineNamingTheRange() {
         Path mini = Mini.path("vgg16_mini");

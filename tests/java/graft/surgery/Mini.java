@@ -50,14 +50,4 @@ final class Mini {
         return num / Math.max(den, 1e-30);
     }
 
-    /** ||a - b|| / ||b|| over all elements, the error measure reported for the conv-pair inits. */
-    static double rmsRelError(float[] got, float[] want) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < got.length; i++) {
-            num += (got[i] - want[i]) * (double) (got[i] - want[i]);
-            den += want[i] * (double) want[i];
-        }
-        return Math.sqrt(num / den);
-    }
 }

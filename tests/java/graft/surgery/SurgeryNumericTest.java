@@ -117,7 +117,7 @@ class SurgeryNumericTest {
             assertThat(Layers.names(r)).doesNotContain(b);
             Path file = exposing(r, out, dir.resolve(mode + ".onnx"));
             float[] got = Mini.run(file, input, x, out).get(out).toFloats();
-            errors.put(mode, Mini.rmsRelError(got, want));
+            errors.put(mode, graft.testing.Errors.rmsRelative(got, want));
         }
         return errors;
     }

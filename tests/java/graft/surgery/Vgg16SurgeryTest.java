@@ -57,7 +57,7 @@ class Vgg16SurgeryTest {
             Graph r = Surgery.on(g).edit("replace-conv-pair " + BLOCK1_CONV1 + " " + BLOCK1_CONV2 + " --kernel 5 --init " + mode
                     + " --calibration 4 --seed 1").apply();
             float[] y = Mini.run(exposing(r, pairOut, dir.resolve(mode + ".onnx")), "input", x).get(pairOut).toFloats();
-            errors.put(mode, Mini.rmsRelError(y, pair));
+            errors.put(mode, graft.testing.Errors.rmsRelative(y, pair));
         }
         System.out.printf(Locale.ROOT, "VGG16 (full size): cut-after block2 pool max relative error %.3g; block1 pair -> 5x5 relative RMS"
                 + " error random %.4f, compose %.4f, fit %.4f%n", cutErr, errors.get("random"), errors.get("compose"), errors.get("fit"));

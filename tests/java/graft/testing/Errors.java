@@ -25,4 +25,15 @@ public final class Errors {
         }
         return maxDiff / maxRef;
     }
+
+    /** ||a - ref|| / ||ref|| over all elements (root-mean-square error relative to the reference's RMS). */
+    public static double rmsRelative(float[] got, float[] want) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < got.length; i++) {
+            num += (got[i] - want[i]) * (double) (got[i] - want[i]);
+            den += want[i] * (double) want[i];
+        }
+        return Math.sqrt(num / den);
+    }
 }

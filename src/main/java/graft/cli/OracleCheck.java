@@ -395,30 +395,16 @@ final class OracleCheck {
         return r;
     }
 
+    /** {@link Validation#compareOutputs}, plus a failing row when the candidate has outputs the oracle's reference lacks. */
     static List<Metrics> compare(Map<String, Tensor> ref, Map<String, Tensor> cand, Compare.Tolerance tol) {
-        List<Metrics> r = new ArrayList<>();
-        List<String> refNames = new ArrayList<>(ref.keySet());
+        List<Metrics> r = new ArrayList<>(Validation.compareOutputs(ref, cand, tol));
         List<String> candNames = new ArrayList<>(cand.keySet());
-        boolean byName = cand.keySet().containsAll(ref.keySet());
-        for (int i = 0; i < refNames.size(); i++) {
-            String name = refNames.get(i);
-            Tensor c = byName ? cand.get(name) : i < candNames.size() ? cand.get(candNames.get(i)) : null;
-            if (c == null) {
-                r.add(incomparable(name, new long[0], ref.get(name).shape(), "the candidate has no output " + i));
-                continue;
-            }
-            String label = byName || candNames.get(i).equals(name) ? name : name + " ~ " + candNames.get(i);
-            r.add(Compare.of(label, c, ref.get(name), tol));
-        }
-        if (candNames.size() > refNames.size() && !byName) {
-            r.add(incomparable(candNames.get(refNames.size()), cand.get(candNames.get(refNames.size())).shape(), new long[0],
-                    "the reference has " + refNames.size() + " outputs, the candidate " + candNames.size()));
+        if (candNames.size() > ref.size() && !cand.keySet().containsAll(ref.keySet())) {
+            String extra = candNames.get(ref.size());
+            r.add(Metrics.incomparable(extra, cand.get(extra).shape(), new long[0],
+                    "the reference has " + ref.size() + " outputs, the candidate " + candNames.size()));
         }
         return r;
-    }
-
-    static Metrics incomparable(String name, long[] a, long[] b, String why) {
-        return new Metrics(name, a, b, "-", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, null, null, false, why);
     }
 
     static String withOracle(String json, String oracle, boolean independent) {

@@ -21,7 +21,9 @@ public record Reinit(String layer, Init init, long seed) implements Edit {
      * The re-initialisation {@code graft finetune --reinit} uses: He normal for a layer whose
      * output goes through a Relu, else Glorot uniform (the Keras default), seeded.
      */
-    public static Reinit forLayer(Graph g, String layer, long seed) {
+    public static Reinit forLayer(Graph g, String ref, long seed) {
+        // resolved first: a layer given by its 'graft inspect' number must get the filler its name would
+        String layer = Layers.resolve(g, "reinit " + ref, ref);
         boolean relu = false;
         for (Node n : Layers.nodes(g, layer)) {
             relu |= g.consumers(n.output(0)).stream().anyMatch(c -> c.opType().equals("Relu"));

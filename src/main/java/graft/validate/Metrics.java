@@ -15,7 +15,7 @@ public record Metrics(String name, long[] shape, long[] otherShape, String layou
                       double meanAbs, double cosine, Double top1, Double top5, boolean within, String problem) {
 
     /** A comparison that could not be made (shapes that no layout reconciles). */
-    static Metrics incomparable(String name, long[] a, long[] b, String why) {
+    public static Metrics incomparable(String name, long[] a, long[] b, String why) {
         return new Metrics(name, a, b, "-", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, null, null, false, why);
     }
 

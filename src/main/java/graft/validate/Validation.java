@@ -39,7 +39,8 @@ public final class Validation {
         return src + " (" + e.describe() + ")";
     }
 
-    static List<Metrics> compareOutputs(Map<String, Tensor> ref, Map<String, Tensor> cand, Compare.Tolerance tol) {
+    /** Output by output: matched by name when the candidate has every reference name, else by position. */
+    public static List<Metrics> compareOutputs(Map<String, Tensor> ref, Map<String, Tensor> cand, Compare.Tolerance tol) {
         List<Metrics> r = new ArrayList<>();
         List<String> refNames = new ArrayList<>(ref.keySet());
         List<String> candNames = new ArrayList<>(cand.keySet());
