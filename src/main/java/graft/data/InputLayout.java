@@ -25,10 +25,10 @@ public final class InputLayout {
      * count while its second is not.
      */
     public static boolean channelsLast(Graph g) {
-        if (g.inputs().isEmpty()) {
+        Value in = imageInput(g);
+        if (in == null) {
             return false;
         }
-        Value in = g.inputs().get(0);
         TensorType t = g.type(in.name()) != null ? g.type(in.name()) : in.type();
         if (t == null || t.shape() == null || t.shape().rank() != 4) {
             return false;
@@ -52,10 +52,15 @@ public final class InputLayout {
         if (sampleShape.length != 3 || !channelsLast(g)) {
             return false;
         }
-        Value in = g.inputs().get(0);
+        Value in = imageInput(g);
         TensorType t = g.type(in.name()) != null ? g.type(in.name()) : in.type();
         long[] hwc = {sampleShape[1], sampleShape[2], sampleShape[0]};
         return !fits(t, sampleShape) && fits(t, hwc);
+    }
+
+    /** The first input a caller feeds (IR 3 also lists weights as inputs), or null. */
+    private static Value imageInput(Graph g) {
+        return g.inputs().stream().filter(v -> g.initializer(v.name()) == null).findFirst().orElse(null);
     }
 
     private static boolean fits(TensorType t, long[] s) {

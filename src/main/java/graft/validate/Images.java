@@ -71,7 +71,7 @@ public final class Images {
             throw new UsageException("input '" + v.name() + "': not a 4-D image input (" + t + ")");
         }
         List<Dim> d = t.shape().dims();
-        boolean last = fixed(d.get(3)) > 0 && fixed(d.get(3)) <= 4 && !(fixed(d.get(1)) > 0 && fixed(d.get(1)) <= 4);
+        boolean last = graft.data.InputLayout.channelsLast(g); // the one layout rule, as training data is fed
         int c = (int) fixed(d.get(last ? 3 : 1));
         int h = (int) pick(fixed(d.get(last ? 1 : 2)), hw == null ? 224 : hw[0]);
         int w = (int) pick(fixed(d.get(last ? 2 : 3)), hw == null ? 224 : hw[1]);
