@@ -36,6 +36,30 @@ class ResumeMismatchTest {
         assertThat(b.out()).doesNotContain("epoch 2/2");
     }
 
+    /**
+     * A resumed run may change its learning rate (lowering it on resume is common practice, as
+     * in Keras after a recompile), but it says so: the checkpoint records the run's settings.
+     */
+    @Test
+    void aChangedLearningRateIsAnnouncedOnResume() throws IOException {
+        Path dir = TestPaths.scratch("resume-lr");
+        Path data = FinetuneCommandTest.images(dir.resolve("data"), 4);
+        Path out = dir.resolve("run");
+        String[] common = {"--batch-size", "6", "--val-fraction", "0", "--scale", "1/255", "--no-dropout"};
+        Cli.Result a = Cli.run(cat(new String[] {"finetune", FinetuneCommandTest.model.toString(), data.toString(), "-o", out.toString(),
+                "--epochs", "1", "--lr", "0.01"}, common));
+        assertThat(a.code()).as(a.err()).isZero();
+        Cli.Result b = Cli.run(cat(new String[] {"finetune", FinetuneCommandTest.model.toString(), data.toString(), "-o", out.toString(),
+                "--epochs", "2", "--resume", "--lr", "0.001", "--seed", "7"}, common));
+        assertThat(b.code()).as(b.out() + b.err()).isZero();
+        assertThat(b.out()).contains("note: --resume: schedule is now 'lr 0.001, fixed'; epochs 1-1 ran with 'lr 0.01, fixed'")
+                .contains("note: --resume: seed is now '7'").contains("epoch 2/2");
+        Cli.Result c = Cli.run(cat(new String[] {"finetune", FinetuneCommandTest.model.toString(), data.toString(), "-o", out.toString(),
+                "--epochs", "3", "--resume", "--lr", "0.001", "--seed", "7"}, common));
+        assertThat(c.code()).as(c.out() + c.err()).isZero();
+        assertThat(c.out()).doesNotContain("note: --resume");
+    }
+
     private static String[] cat(String[] a, String[] b) {
         String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);

@@ -31,17 +31,24 @@ public final class Checkpoint {
     private Checkpoint() {
     }
 
-    public record Saved(int epoch, Map<String, float[]> tensors) {
+    /**
+     * {@code settings}: the run's hyper-parameters as a user would name them (optimizer,
+     * schedule, batch size, seed...); empty for a checkpoint written before they were recorded.
+     */
+    public record Saved(int epoch, Map<String, float[]> tensors, Map<String, String> settings) {
     }
 
-    public static void save(Path out, int epoch, Map<String, float[]> tensors) {
+    public static void save(Path out, int epoch, Map<String, float[]> tensors, Map<String, String> settings) {
         Path tmp = out.resolve("checkpoint.tmp");
         Path dst = out.resolve("checkpoint");
+        Path old = out.resolve("checkpoint.old");
         try {
             delete(tmp);
             Files.createDirectories(tmp);
             ObjectNode root = JSON.createObjectNode();
             root.put("epoch", epoch);
+            ObjectNode set = root.putObject("settings");
+            settings.forEach(set::put);
             ObjectNode names = root.putObject("tensors");
             int i = 0;
             for (var e : tensors.entrySet()) {
@@ -53,8 +60,13 @@ public final class Checkpoint {
                 names.put(e.getKey(), file);
             }
             Files.write(tmp.resolve("checkpoint.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
-            delete(dst);
+            // the previous checkpoint stays complete under checkpoint.old until the new one is in place
+            delete(old);
+            if (Files.exists(dst)) {
+                Files.move(dst, old, StandardCopyOption.ATOMIC_MOVE);
+            }
             Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE);
+            delete(old);
         } catch (IOException e) {
             throw new GraftException("checkpoint in '" + out + "': cannot be written: " + e.getMessage(), e);
         }
@@ -63,6 +75,10 @@ public final class Checkpoint {
     /** The last complete checkpoint, or null when there is none. */
     public static Saved load(Path out) {
         Path dir = out.resolve("checkpoint");
+        if (!Files.exists(dir.resolve("checkpoint.json"))) {
+            // interrupted between moving the last one aside and putting the new one in place
+            dir = out.resolve("checkpoint.old");
+        }
         Path meta = dir.resolve("checkpoint.json");
         if (!Files.exists(meta)) {
             return null;
@@ -75,7 +91,9 @@ public final class Checkpoint {
                 var e = it.next();
                 t.put(e.getKey(), Npy.read(dir.resolve(e.getValue().asText())).toFloats());
             }
-            return new Saved(root.path("epoch").asInt(), t);
+            Map<String, String> settings = new LinkedHashMap<>();
+            root.path("settings").fields().forEachRemaining(e -> settings.put(e.getKey(), e.getValue().asText()));
+            return new Saved(root.path("epoch").asInt(), t, settings);
         } catch (IOException | RuntimeException e) {
             throw new UsageException("--resume: checkpoint '" + dir + "' is unreadable: " + e.getMessage()
                     + ". Start without --resume");

@@ -34,6 +34,22 @@ public record Optimizer(Kind kind, double momentum, boolean nesterov, double rho
         return new Optimizer(Kind.ADAM, 0, false, 0, beta1, beta2, eps, false, weightDecay);
     }
 
+    /** What a user would call it: "sgd momentum 0.9 nesterov weight_decay 0.0005". */
+    public String describe() {
+        StringBuilder b = new StringBuilder(kind.name().toLowerCase(java.util.Locale.ROOT));
+        switch (kind) {
+            case SGD -> b.append(" momentum ").append(g(momentum)).append(nesterov ? " nesterov" : "");
+            case RMSPROP -> b.append(" rho ").append(g(rho)).append(" eps ").append(g(eps)).append(epsInsideSqrt ? " eps_inside_sqrt" : "");
+            case ADAM -> b.append(" beta1 ").append(g(beta1)).append(" beta2 ").append(g(beta2)).append(" eps ").append(g(eps));
+            default -> throw new IllegalStateException(kind.toString());
+        }
+        return b.append(" weight_decay ").append(g(weightDecay)).toString();
+    }
+
+    private static String g(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+    }
+
     /** Names of the per-parameter state slots (all shaped like the parameter, starting at 0). */
     public String[] slots() {
         return switch (kind) {

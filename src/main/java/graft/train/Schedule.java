@@ -8,28 +8,50 @@ package graft.train;
 public interface Schedule {
     double lr(long iter);
 
+    /**
+     * A schedule with its description ("lr 0.01, step:0.1:1000"), which {@code toString} gives:
+     * checkpoints record it so a resumed run can say when it continues with another one.
+     */
+    record Described(String text, java.util.function.LongToDoubleFunction f) implements Schedule {
+        @Override
+        public double lr(long iter) {
+            return f.applyAsDouble(iter);
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
+
+    private static String g(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+    }
+
     static Schedule fixed(double base) {
-        return it -> base;
+        return new Described("lr " + g(base) + ", fixed", it -> base);
     }
 
     /** Caffe "step": base * gamma^floor(iter / stepsize). */
     static Schedule step(double base, double gamma, long stepsize) {
-        return it -> base * Math.pow(gamma, Math.floor((double) it / stepsize));
+        return new Described("lr " + g(base) + ", step:" + g(gamma) + ":" + stepsize,
+                it -> base * Math.pow(gamma, Math.floor((double) it / stepsize)));
     }
 
     /** Caffe "exp": base * gamma^iter. */
     static Schedule exp(double base, double gamma) {
-        return it -> base * Math.pow(gamma, it);
+        return new Described("lr " + g(base) + ", exp:" + g(gamma), it -> base * Math.pow(gamma, it));
     }
 
     /** Cosine annealing from base to min over total steps, then min. */
     static Schedule cosine(double base, double min, long total) {
-        return it -> it >= total ? min : min + 0.5 * (base - min) * (1 + Math.cos(Math.PI * it / total));
+        return new Described("lr " + g(base) + ", cosine:" + total + ":" + g(min),
+                it -> it >= total ? min : min + 0.5 * (base - min) * (1 + Math.cos(Math.PI * it / total)));
     }
 
     /** Keras SGD/RMSprop {@code decay}: base / (1 + decay * iter). */
     static Schedule keras(double base, double decay) {
-        return it -> base / (1 + decay * it);
+        return new Described("lr " + g(base) + ", keras:" + g(decay), it -> base / (1 + decay * it));
     }
 
     /** Parses fixed, step:GAMMA:STEPSIZE, exp:GAMMA, cosine:TOTAL[:MIN], keras:DECAY. */

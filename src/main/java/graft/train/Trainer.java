@@ -49,6 +49,20 @@ public final class Trainer {
     private Trainer() {
     }
 
+    /** The hyper-parameters a checkpoint records, by the names a user gives them. */
+    static Map<String, String> settings(Config c) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("optimizer", c.optimizer().describe());
+        m.put("schedule", c.schedule() instanceof Schedule.Described d ? d.text() : "custom (Java API)");
+        m.put("loss", String.valueOf(c.loss()));
+        m.put("batch size", Integer.toString(c.batchSize()));
+        m.put("seed", Long.toString(c.seed()));
+        m.put("dropout", c.dropout() ? "on" : "off");
+        m.put("mirror", c.mirror() ? "on" : "off");
+        m.put("crop", Integer.toString(c.crop()));
+        return m;
+    }
+
     public static Result fit(Graph model, Samples train, Samples val, Config c, PrintWriter log) {
         ShapeInference.run(model);
         int crop = c.crop();
@@ -111,6 +125,15 @@ public final class Trainer {
                 history.rows().removeIf(r -> r.epoch() > saved.epoch());
                 start = saved.epoch();
                 log.printf(Locale.ROOT, "resumed from the checkpoint of epoch %d%n", start);
+                // a resumed run may change its hyper-parameters (a lower lr is common); it never does so unannounced
+                Map<String, String> now = settings(c);
+                for (var e : saved.settings().entrySet()) {
+                    String v = now.get(e.getKey());
+                    if (v != null && !v.equals(e.getValue())) {
+                        log.printf(Locale.ROOT, "note: --resume: %s is now '%s'; epochs 1-%d ran with '%s'%n", e.getKey(), v, start,
+                                e.getValue());
+                    }
+                }
             }
             int perEpoch = (tr.size() + c.batchSize() - 1) / c.batchSize();
             double best = Double.POSITIVE_INFINITY;
@@ -170,7 +193,7 @@ public final class Trainer {
                         row.imagesPerSecond());
                 log.flush();
                 if (c.out() != null) {
-                    Checkpoint.save(c.out(), epoch, s.snapshot());
+                    Checkpoint.save(c.out(), epoch, s.snapshot(), settings(c));
                     history.write(c.out());
                 }
                 if (!Double.isNaN(row.valLoss())) {
