@@ -110,4 +110,24 @@ class KerasLayerTableTest {
         assertThat(Cli.run("inspect", TestPaths.fixtures().resolve("onnx/small_vgg.onnx").toString()).out())
                 .contains("layer numbers: graft rows (no input row; the first layer is 0)");
     }
+
+    /**
+     * The "wrote ... N parameters" line of convert and surgery counts as inspect and Keras count:
+     * not the gamma/beta graft made up for scale=False/center=False, not Reshape shape constants.
+     */
+    @Test
+    void wroteLineCountsParametersAsKerasDoes() throws Exception {
+        Path scratch = TestPaths.scratch("keras-wrote-count");
+        Path bn = scratch.resolve("bn_variants.h5");
+        Python.run(TestPaths.fixtures().resolve("keras/make_bn_variants.py"), bn.toString());
+        TfjsFacts.Facts f = TfjsFacts.run(List.of(TfjsFacts.Job.of(bn, null)), scratch.resolve("tfjs")).get(0);
+        assertThat(f.error()).isNull();
+        String keras = String.format("%,d parameters", f.trainable() + f.nonTrainable());
+        Cli.Result c = Cli.run("convert", bn.toString(), scratch.resolve("bn.onnx").toString(), "--force");
+        assertThat(c.code()).as(c.err()).isZero();
+        assertThat(c.out()).contains(keras);
+        Cli.Result s = Cli.run("surgery", bn.toString(), "--edit", "freeze conv_a", "-o", scratch.resolve("bn_frozen.h5").toString(), "--force");
+        assertThat(s.code()).as(s.err()).isZero();
+        assertThat(s.out()).contains(keras);
+    }
 }

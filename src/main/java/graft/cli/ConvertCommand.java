@@ -84,7 +84,7 @@ final class ConvertCommand implements Callable<Integer> {
         target.write(g, out, o);
         graft.io.Timing.mark("convert: model written");
         spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
-                g.layers().size(), g.parameterCount());
+                g.layers().size(), graft.ir.LayerTable.totalParams(g));
         if (verify) {
             return OracleCheck.verify(in, input, out, oracle, oracleTimeout, spec.commandLine().getOut(), spec.commandLine().getErr());
         }

@@ -126,7 +126,7 @@ final class SurgeryCommand implements Callable<Integer> {
         format.write(after, target, Options.none().set("opset", op).set("external-data", ext).set("force", force).set("inputs", inputs));
         int steps = (r == null ? 0 : r.steps().size()) + (extra == null ? 0 : extra.steps().size());
         o.printf("wrote %s (%s, %d edits, %d layers, %,d parameters)%n", target, format.name(), steps, after.layers().size(),
-                after.parameterCount());
+                graft.ir.LayerTable.totalParams(after));
         o.flush();
         return 0;
     }

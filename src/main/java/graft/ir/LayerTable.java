@@ -66,6 +66,11 @@ public final class LayerTable {
         return cls.equals("Sequential") ? Numbering.KERAS_SEQUENTIAL : Numbering.KERAS_FUNCTIONAL;
     }
 
+    /** The total parameter count as inspect and Keras give it (the rows' sum). */
+    public static long totalParams(Graph g) {
+        return of(g).stream().mapToLong(Row::params).sum();
+    }
+
     public static List<Row> of(Graph g) {
         Numbering numbering = numbering(g);
         Set<String> inputs = new LinkedHashSet<>();
