@@ -101,8 +101,46 @@ public final class TrainingStep {
         String kernel = op == Op.MAT_MUL ? matMulKernel(g, n) : op == Op.ADD ? matMulBias(g, n) : null;
         if (kernel != null) {
             r.add(slot(kernel, lt, op == Op.MAT_MUL ? 0 : 1));
+            return r;
+        }
+        // a per-channel factor or offset (Caffe's Scale and Bias layers: gamma and beta) is a
+        // parameter, as inspect counts it: parameter k of its layer in node order
+        String affine = op == Op.MUL || op == Op.ADD ? elementwiseParam(g, n) : null;
+        if (affine != null) {
+            r.add(slot(affine, lt, layerParamIndex(g, n.layer(), affine)));
         }
         return r;
+    }
+
+    /** The one float initializer of rank 1 or more that Mul/Add {@code n} applies to data, unless a made-up constant. */
+    private static String elementwiseParam(Graph g, Node n) {
+        int w = g.initializer(n.input(1)) != null ? 1 : g.initializer(n.input(0)) != null ? 0 : -1;
+        if (w < 0 || g.initializer(n.input(1 - w)) != null) {
+            return null;
+        }
+        Weight b = g.initializer(n.input(w));
+        java.util.Set<String> constants = java.util.Set.of(g.metadata().getOrDefault(graft.ir.LayerTable.CONSTANTS, "").split(","));
+        return b.dtype() == DataType.FLOAT && b.shape().length > 0 && !constants.contains(n.input(w)) ? n.input(w) : null;
+    }
+
+    /** The position of {@code weight} among the float initializers the nodes of {@code layer} take, in node order. */
+    private static int layerParamIndex(Graph g, String layer, String weight) {
+        java.util.LinkedHashSet<String> seen = new java.util.LinkedHashSet<>();
+        for (Node m : g.nodes()) {
+            if (!m.layer().equals(layer)) {
+                continue;
+            }
+            for (String in : m.inputs()) {
+                Weight x = in.isEmpty() ? null : g.initializer(in);
+                if (x != null && x.dtype() == DataType.FLOAT && x.shape().length > 0) {
+                    if (in.equals(weight)) {
+                        return seen.size();
+                    }
+                    seen.add(in);
+                }
+            }
+        }
+        return seen.size();
     }
 
     /** Parameter {@code k} of its layer: the layer's k-th lr_mult/decay_mult (1 when absent; lr 0 when frozen). */
