@@ -5,6 +5,7 @@ import graft.caffe.proto.Caffe.LayerParameter;
 import graft.caffe.proto.Caffe.NetParameter;
 import graft.caffe.proto.Caffe.Phase;
 import graft.caffe.proto.Caffe.TransformationParameter;
+import graft.error.Faults;
 import graft.error.GraftException;
 import graft.error.InvalidGraphException;
 import graft.error.MalformedModelException;
@@ -67,6 +68,10 @@ public final class CaffeImporter {
         } catch (GraftException e) {
             throw e;
         } catch (RuntimeException e) {
+            // Only what protobuf raises is the file's fault; anything else is graft's own bug (exit 4).
+            if (!Faults.thrownIn(e, "com.google.protobuf.", "graft.caffe.proto.")) {
+                throw e;
+            }
             throw new MalformedModelException(file, "holds an inconsistent net: " + e.getMessage(), e);
         }
     }
@@ -81,6 +86,7 @@ public final class CaffeImporter {
 
     private static Graph build(Path file, NetParameter net, Map<String, List<Weight>> blobs, Phase phase, Options options) {
         List<LayerParameter> layers = CaffeNets.forPhase(CaffeNets.layers(net), phase);
+        graft.error.TestFault.at("caffe-import");
         List<String> unsupported = new ArrayList<>();
         for (LayerParameter l : layers) {
             if (CaffeLayerType.of(l.getType()) == null) {

@@ -46,6 +46,9 @@ public final class CaffeText {
             throw new MalformedModelException(file, "syntax error at line " + e.getLine() + ", column " + e.getColumn()
                     + ": " + stripPosition(e.getMessage()));
         } catch (RuntimeException e) {
+            if (!graft.error.Faults.thrownIn(e, "com.google.protobuf.", "graft.caffe.proto.")) {
+                throw e;
+            }
             throw new MalformedModelException(file, "is not a valid prototxt: " + e.getMessage());
         }
         return (T) builder.build();

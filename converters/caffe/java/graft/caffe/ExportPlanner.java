@@ -54,7 +54,7 @@ final class ExportPlanner {
         p.run();
         if (!p.problems.isEmpty()) {
             throw new UnsupportedModelException("model '" + g.name() + "' cannot be written as Caffe: "
-                    + String.join("; ", p.problems), p.problems);
+                    + graft.error.Refusals.list(p.problems, "; "), p.problems);
         }
         return p.layers;
     }

@@ -44,6 +44,7 @@ final class KerasExporter {
     private final Map<String, KTensor> tensors = new HashMap<>();
     private final List<KLayer> layers = new ArrayList<>();
     private final List<String> refused = new ArrayList<>();
+    private final java.util.Set<String> standIns = new java.util.HashSet<>();
     private final Set<String> used = new HashSet<>();
     private final Set<Node> fused = new HashSet<>();
     private final Map<String, String> nameOf = new HashMap<>();
@@ -118,7 +119,7 @@ final class KerasExporter {
         }
         if (!refused.isEmpty()) {
             throw new UnsupportedModelException("graph '" + g.name() + "': " + refused.size() + " node" + (refused.size() == 1 ? "" : "s")
-                    + " Keras cannot express: " + String.join(", ", refused) + ". Convert to ONNX instead, or edit these layers out", refused);
+                    + " Keras cannot express: " + graft.error.Refusals.list(refused, ", ") + ". Convert to ONNX instead, or edit these layers out", refused);
         }
         ArrayNode ls = JsonTree.NODES.arrayNode();
         for (KLayer l : layers) {
@@ -187,6 +188,22 @@ final class KerasExporter {
 
     private void refuse(Node n, String why) {
         refused.add(n.name() + " (" + n.opType() + ": " + why + ")");
+        standIn(n);
+    }
+
+    /**
+     * Stand-ins for a refused node's outputs, in its first input's layout, so the nodes after
+     * it are still judged and one refusal lists every node Keras cannot express, not the first.
+     * Nothing is written once a node is refused, so a stand-in never reaches a file.
+     */
+    private void standIn(Node n) {
+        KTensor in = n.inputs().isEmpty() ? null : tensors.get(n.input(0));
+        for (String o : n.outputs()) {
+            if (!o.isEmpty()) {
+                tensors.putIfAbsent(o, new KTensor(n.name(), in == null || in.nchw(), null));
+                standIns.add(o);
+            }
+        }
     }
 
     private void node(Node n) {
@@ -195,13 +212,26 @@ final class KerasExporter {
             refuse(n, "not a catalogue op");
             return;
         }
+        boolean afterRefused = false;
         for (int i = 0; i < n.inputs().size(); i++) {
             String v = n.input(i);
             if (!v.isEmpty() && g.initializer(v) == null && tensors.get(v) == null) {
                 return; // its producer was refused; that refusal already names the cause
             }
+            afterRefused |= standIns.contains(v);
         }
-        KerasNodes.emit(this, n, op);
+        if (!afterRefused) {
+            KerasNodes.emit(this, n, op);
+            return;
+        }
+        // Judged on a stand-in: only its own refusal counts; nothing it writes is kept.
+        try {
+            KerasNodes.emit(this, n, op);
+        } catch (RuntimeException e) {
+            // A stand-in lacks what a real tensor knows (a Flatten's CHW): the export is refused
+            // already, and this node's own fitness cannot be judged on it.
+        }
+        standIn(n);
     }
 
     // ---- accessors for KerasNodes ---------------------------------------------------------

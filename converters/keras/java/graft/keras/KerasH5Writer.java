@@ -95,7 +95,23 @@ final class KerasH5Writer {
             }
         } catch (IOException e) {
             throw new graft.error.EnvironmentException("output '" + target + "': cannot be written: " + e.getMessage(), e);
+        } catch (io.jhdf.exceptions.HdfWritingException e) {
+            // jhdf wraps the file system's refusal (a full disk, EFBIG): the machine's fault, not graft's.
+            IOException io = ioCause(e);
+            if (io == null) {
+                throw e;
+            }
+            throw new graft.error.EnvironmentException("output '" + target + "': cannot be written: " + AtomicOutput.why(io), e);
         }
+    }
+
+    private static IOException ioCause(Throwable e) {
+        for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
+            if (t instanceof IOException io) {
+                return io;
+            }
+        }
+        return null;
     }
 
     /** The weight's final values as a nested Java float array of its rank (what jhdf writes). */

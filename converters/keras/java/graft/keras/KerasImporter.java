@@ -52,6 +52,10 @@ public final class KerasImporter {
         } catch (GraftException e) {
             throw e;
         } catch (RuntimeException e) {
+            // What jhdf (or jackson) raises reading the file is the file's fault; anything else is graft's own bug (exit 4).
+            if (!KerasSource.libraryFault(e)) {
+                throw e;
+            }
             throw new MalformedModelException(file, "cannot be read as a Keras model (" + KerasSource.oneLine(e) + ")", e);
         }
     }
@@ -83,6 +87,7 @@ public final class KerasImporter {
 
     private static Graph build(KerasSource src) {
         KerasConfig cfg = KerasConfig.parse(src.file, src.config);
+        graft.error.TestFault.at("keras-import");
         refuseUnsupported(src.file, cfg);
         Graph g = new Graph(cfg.name());
         g.opsets().put("", 17L);

@@ -189,6 +189,11 @@ final class KerasSource implements AutoCloseable {
         }
     }
 
+    /** Whether {@code e} was raised by the libraries reading the file (jhdf, jackson): the file's fault, not graft's. */
+    static boolean libraryFault(RuntimeException e) {
+        return e instanceof io.jhdf.exceptions.HdfException || graft.error.Faults.thrownIn(e, "io.jhdf.", "com.fasterxml.jackson.");
+    }
+
     static String oneLine(Throwable e) {
         Throwable t = e;
         String m = String.valueOf(t.getMessage());

@@ -61,7 +61,11 @@ final class LayerMapper {
             case UP_SAMPLING2D -> upSample(l, x);
             case FLATTEN -> flatten(l, x, onlyDenseConsumers);
             case DENSE -> dense(l, x);
-            case DROPOUT, SPATIAL_DROPOUT2D, GAUSSIAN_NOISE, GAUSSIAN_DROPOUT, ALPHA_DROPOUT ->
+            // Identity at inference; kept as Dropout with its rate so that writing Keras or ONNX keeps
+            // it and finetune trains with it (SpatialDropout2D's channel-wise mask becomes Dropout's).
+            case DROPOUT, SPATIAL_DROPOUT2D -> b.node(Op.DROPOUT, name, name,
+                    List.of(x, b.scalar(name + "_ratio", (float) c.path("rate").asDouble(c.path("p").asDouble(0.5)))), Map.of(), b.layout(x));
+            case GAUSSIAN_NOISE, GAUSSIAN_DROPOUT, ALPHA_DROPOUT ->
                     b.node(Op.IDENTITY, name, name, List.of(x), Map.of(), b.layout(x));
             case ACTIVATION -> {
                 String y = activation(name, x, c.path("activation").asText("linear"), name);

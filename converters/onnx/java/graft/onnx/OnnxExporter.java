@@ -101,8 +101,9 @@ public final class OnnxExporter {
             }
         }
         if (!problems.isEmpty()) {
+            List<String> nodes = graft.error.Refusals.byNode(problems);
             throw new UnsupportedModelException("model '" + g.name() + "' cannot be written at opset " + opset + ": "
-                    + summary(problems), problems);
+                    + summary(nodes), nodes);
         }
         for (Value v : g.outputs()) {
             used.add(v.name());
@@ -202,10 +203,7 @@ public final class OnnxExporter {
 
     /** The refusals, each once; the first few in full and a count of the rest. */
     static String summary(List<String> problems) {
-        List<String> distinct = new ArrayList<>(new java.util.LinkedHashSet<>(problems));
-        int shown = Math.min(distinct.size(), 5);
-        String s = String.join("; ", distinct.subList(0, shown));
-        return distinct.size() > shown ? s + "; and " + (distinct.size() - shown) + " more" : s;
+        return graft.error.Refusals.list(problems, "; ");
     }
 
     /** False when a kept value_info contradicts the inferred type: another rank or another fixed size. */

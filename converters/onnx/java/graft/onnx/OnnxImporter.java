@@ -2,6 +2,7 @@ package graft.onnx;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import graft.error.Faults;
 import graft.error.GraftException;
 import graft.error.InvalidGraphException;
 import graft.error.MalformedModelException;
@@ -52,6 +53,8 @@ public final class OnnxImporter {
     static final String NODE_PROTO = "onnx.node";
     static final String NODE_UNKNOWN = "onnx.unknown";
     static final String TENSOR_EXTRAS_PREFIX = "onnx.tensor:";
+    /** Where an exception means the file is corrupt, not that graft has a bug: protobuf and its generated classes. */
+    private static final String[] PARSER = {"com.google.protobuf.", "graft.onnx.proto."};
 
     private OnnxImporter() {
     }
@@ -75,6 +78,9 @@ public final class OnnxImporter {
         } catch (InvalidProtocolBufferException e) {
             throw new MalformedModelException(file, "is truncated or corrupted (" + shortReason(e) + ")");
         } catch (RuntimeException e) {
+            if (!Faults.thrownIn(e, PARSER)) {
+                throw e;
+            }
             throw new MalformedModelException(file, "is corrupted: " + e.getClass().getSimpleName());
         }
         graft.io.Timing.mark("onnx read: protobuf parsed");
@@ -85,6 +91,10 @@ public final class OnnxImporter {
         } catch (GraftException e) {
             throw e;
         } catch (RuntimeException e) {
+            // protobuf parses some fields lazily; anything else thrown here is graft's own bug (exit 4).
+            if (!Faults.thrownIn(e, PARSER)) {
+                throw e;
+            }
             throw new MalformedModelException(file, "holds an inconsistent graph: " + e.getMessage(), e);
         }
     }
@@ -128,6 +138,7 @@ public final class OnnxImporter {
             throw new MalformedModelException(file, "is an ONNX ModelProto without a graph");
         }
         GraphProto gp = model.getGraph();
+        graft.error.TestFault.at("onnx-import");
         Graph g = new Graph(gp.getName().isEmpty() ? stem(file) : gp.getName());
         long opset = -1;
         for (OperatorSetIdProto o : model.getOpsetImportList()) {
@@ -204,8 +215,8 @@ public final class OnnxImporter {
                     problems.addAll(op.problems(up));
                     g.nodes().add(up);
                 }
-            } catch (NullPointerException | IllegalStateException e) {
-                problems.add(n.opType() + " '" + n.name() + "' lacks an attribute its opset requires");
+            } catch (InvalidGraphException e) {
+                problems.addAll(e.problems());
             }
         }
         if (!problems.isEmpty()) {

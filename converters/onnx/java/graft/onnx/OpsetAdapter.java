@@ -1,5 +1,6 @@
 package graft.onnx;
 
+import graft.error.InvalidGraphException;
 import graft.error.UnsupportedModelException;
 import graft.ir.Attr;
 import graft.ir.Graph;
@@ -32,14 +33,14 @@ final class OpsetAdapter {
         switch (op) {
             case SQUEEZE, UNSQUEEZE -> {
                 if (opset < 13 && a.containsKey("axes")) {
-                    long[] axes = a.remove("axes").asInts();
+                    long[] axes = take(a, "axes", Attr.Kind.INTS, n, opset).asInts();
                     in.add(constant(g, n, "axes", axes));
                 }
             }
             case CLIP -> {
                 if (opset < 11) {
-                    Attr min = a.remove("min");
-                    Attr max = a.remove("max");
+                    Attr min = optional(a, "min", Attr.Kind.FLOAT, n, opset);
+                    Attr max = optional(a, "max", Attr.Kind.FLOAT, n, opset);
                     in.add(min == null ? "" : scalar(g, n, "min", min.asFloat()));
                     if (max != null) {
                         in.add(scalar(g, n, "max", max.asFloat()));
@@ -49,8 +50,8 @@ final class OpsetAdapter {
             }
             case PAD -> {
                 if (opset < 11) {
-                    long[] pads = a.remove("pads").asInts();
-                    Attr value = a.remove("value");
+                    long[] pads = take(a, "pads", Attr.Kind.INTS, n, opset).asInts();
+                    Attr value = optional(a, "value", Attr.Kind.FLOAT, n, opset);
                     in.add(constant(g, n, "pads", pads));
                     if (value != null && value.asFloat() != 0f) {
                         in.add(scalar(g, n, "value", value.asFloat()));
@@ -59,7 +60,7 @@ final class OpsetAdapter {
             }
             case DROPOUT -> {
                 if (opset < 12) {
-                    Attr ratio = a.remove("ratio");
+                    Attr ratio = optional(a, "ratio", Attr.Kind.FLOAT, n, opset);
                     if (ratio != null) {
                         in.add(scalar(g, n, "ratio", ratio.asFloat()));
                     }
@@ -67,15 +68,15 @@ final class OpsetAdapter {
             }
             case SPLIT -> {
                 if (opset < 13 && a.containsKey("split")) {
-                    in.add(constant(g, n, "split", a.remove("split").asInts()));
+                    in.add(constant(g, n, "split", take(a, "split", Attr.Kind.INTS, n, opset).asInts()));
                 }
                 a.remove("num_outputs");
             }
             case SLICE -> {
                 if (opset < 10) {
-                    long[] starts = a.remove("starts").asInts();
-                    long[] ends = a.remove("ends").asInts();
-                    Attr axes = a.remove("axes");
+                    long[] starts = take(a, "starts", Attr.Kind.INTS, n, opset).asInts();
+                    long[] ends = take(a, "ends", Attr.Kind.INTS, n, opset).asInts();
+                    Attr axes = optional(a, "axes", Attr.Kind.INTS, n, opset);
                     in.add(constant(g, n, "starts", starts));
                     in.add(constant(g, n, "ends", ends));
                     if (axes != null) {
@@ -84,7 +85,7 @@ final class OpsetAdapter {
                 }
             }
             case BATCH_NORMALIZATION -> {
-                Attr spatial = a.remove("spatial");
+                Attr spatial = optional(a, "spatial", Attr.Kind.INT, n, opset);
                 if (spatial != null && spatial.asInt() != 1) {
                     throw new UnsupportedModelException("BatchNormalization '" + n.name() + "': spatial=0 is not supported", List.of(n.name()));
                 }
@@ -95,7 +96,8 @@ final class OpsetAdapter {
                 if (opset < 13) {
                     // Before opset 13 the input is coerced to 2-D at axis (default 1). The
                     // rank is known only after shape inference: see fixLegacySoftmax.
-                    a.put("axis", Attr.of(a.containsKey("axis") ? a.get("axis").asInt() : 1));
+                    Attr axis = optional(a, "axis", Attr.Kind.INT, n, opset);
+                    a.put("axis", Attr.of(axis != null ? axis.asInt() : 1));
                     out.add(n.withInputs(in).withAttrs(a).withExtras(legacyMark(n)));
                     return out;
                 }
@@ -105,6 +107,30 @@ final class OpsetAdapter {
         }
         out.add(n.withInputs(in).withAttrs(a));
         return out;
+    }
+
+    /**
+     * The attribute an older opset requires, removed from {@code a}. Absent or of another kind
+     * is the file's fault, reported as a graph problem (never as the NullPointerException or
+     * IllegalStateException reading it would raise, which would be graft's own).
+     */
+    private static Attr take(Map<String, Attr> a, String name, Attr.Kind kind, Node n, long opset) {
+        Attr v = optional(a, name, kind, n, opset);
+        if (v == null) {
+            throw new InvalidGraphException(n.name(), List.of(n.opType() + " '" + n.name() + "' lacks attribute '" + name
+                    + "', which opset " + opset + " requires"));
+        }
+        return v;
+    }
+
+    /** The attribute, removed from {@code a}, or null; of another kind (an INT where a FLOAT goes is fine) is refused. */
+    private static Attr optional(Map<String, Attr> a, String name, Attr.Kind kind, Node n, long opset) {
+        Attr v = a.remove(name);
+        if (v != null && v.kind() != kind && !(kind == Attr.Kind.FLOAT && v.kind() == Attr.Kind.INT)) {
+            throw new InvalidGraphException(n.name(), List.of(n.opType() + " '" + n.name() + "' has attribute '" + name + "' of kind "
+                    + v.kind() + " where opset " + opset + " has " + kind));
+        }
+        return v;
     }
 
     private static Map<String, byte[]> legacyMark(Node n) {

@@ -93,7 +93,7 @@ final class Convolution {
         int cg = c / group;
         int mg = m / group;
         if (w.shape[1] != cg) {
-            throw new IllegalArgumentException("Conv '" + n.name() + "': kernel has " + w.shape[1] + " input channels, input has " + cg + " per group");
+            throw new EvaluationException("Conv '" + n.name() + "': kernel has " + w.shape[1] + " input channels, input has " + cg + " per group");
         }
         int oh = win.outH(h, false);
         int ow = win.outW(wd, false);

@@ -42,7 +42,7 @@ final class Elementwise {
             int da = i - (rank - a.length) >= 0 ? a[i - (rank - a.length)] : 1;
             int db = i - (rank - b.length) >= 0 ? b[i - (rank - b.length)] : 1;
             if (da != db && da != 1 && db != 1) {
-                throw new IllegalArgumentException("shapes " + java.util.Arrays.toString(a) + " and "
+                throw new EvaluationException("shapes " + java.util.Arrays.toString(a) + " and "
                         + java.util.Arrays.toString(b) + " do not broadcast");
             }
             r[i] = da == 1 ? db : da;

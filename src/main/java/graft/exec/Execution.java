@@ -72,10 +72,12 @@ public final class Execution {
             }
             NdArray[] out;
             try {
+                graft.error.TestFault.at("exec");
                 out = Kernels.eval(n, n.op(), in);
-            } catch (IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException | NullPointerException e) {
+            } catch (EvaluationException | ArithmeticException e) {
+                // The inputs' fault (exit 3). Anything else a kernel throws is graft's bug and goes on (exit 4).
                 throw new UnsupportedModelException(n.opType() + " '" + n.name() + "' (reference executor): cannot evaluate on inputs "
-                        + in + ": " + e + ". Check the model with ONNX Runtime");
+                        + in + ": " + (e instanceof EvaluationException ? e.getMessage() : e.toString()) + ". Check the model with ONNX Runtime");
             }
             for (int i = 0; i < n.outputs().size() && i < out.length; i++) {
                 String o = n.output(i);

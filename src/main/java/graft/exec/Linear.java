@@ -82,7 +82,7 @@ final class Linear {
         int k = as[as.length - 1];
         int nn = bs[bs.length - 1];
         if (bs[bs.length - 2] != k) {
-            throw new IllegalArgumentException("MatMul: inner dimensions " + k + " and " + bs[bs.length - 2] + " differ");
+            throw new EvaluationException("MatMul: inner dimensions " + k + " and " + bs[bs.length - 2] + " differ");
         }
         int[] batchA = Arrays.copyOf(as, as.length - 2);
         int[] batchB = Arrays.copyOf(bs, bs.length - 2);

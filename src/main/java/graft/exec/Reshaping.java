@@ -35,7 +35,7 @@ final class Reshaping {
     static int axis(long a, int rank) {
         int r = (int) (a < 0 ? a + rank : a);
         if (r < 0 || r >= rank) {
-            throw new IllegalArgumentException("axis " + a + " is outside rank " + rank);
+            throw new EvaluationException("axis " + a + " is outside rank " + rank);
         }
         return r;
     }
@@ -279,6 +279,9 @@ final class Reshaping {
         int k = 0;
         for (int o = 0; o < outer; o++) {
             for (long g : ind) {
+                if (g < -dim || g >= dim) {
+                    throw new EvaluationException("index " + g + " is outside axis " + axis + " of size " + dim);
+                }
                 int gi = (int) (g < 0 ? g + dim : g);
                 for (int i = 0; i < inner; i++) {
                     map[k++] = (o * dim + gi) * inner + i;
