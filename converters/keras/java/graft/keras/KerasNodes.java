@@ -653,11 +653,19 @@ final class KerasNodes {
         Graph g = x.graph();
         List<Weight> w = new ArrayList<>();
         String[] roles = {"gamma:0", "beta:0", "moving_mean:0", "moving_variance:0"};
+        // A gamma (beta) the importer synthesised for scale=False (center=False) and no edit has
+        // changed is written back as the flag, with no weight: the model Keras read.
+        java.util.Set<String> constants = java.util.Set.of(g.metadata().getOrDefault(graft.ir.LayerTable.CONSTANTS, "").split(","));
+        boolean[] flag = {true, true};
         for (int i = 1; i <= 4; i++) {
             Weight v = g.initializer(n.input(i));
             if (v == null) {
                 x.refuseNode(n, "batch-norm parameters are computed, not weights");
                 return;
+            }
+            if (i <= 2 && constants.contains(n.input(i)) && allEqual(v, i == 1 ? 1f : 0f)) {
+                flag[i - 1] = false;
+                continue;
             }
             w.add(v.renamed(roles[i - 1]));
         }
@@ -666,9 +674,18 @@ final class KerasNodes {
         c.put("axis", rank == 4 && !t.nchw() ? 1 : -1);
         c.put("epsilon", n.floatAttr("epsilon", 1e-5f));
         c.put("momentum", n.floatAttr("momentum", 0.99f));
-        c.put("center", true);
-        c.put("scale", true);
+        c.put("center", flag[1]);
+        c.put("scale", flag[0]);
         one(x, n, "BatchNormalization", c, w);
+    }
+
+    private static boolean allEqual(Weight w, float value) {
+        for (float v : w.toFloats()) {
+            if (v != value) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void merge(KerasExporter x, Node n, String cls) {
