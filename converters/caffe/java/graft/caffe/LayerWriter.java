@@ -3,6 +3,7 @@ package graft.caffe;
 import graft.caffe.proto.Caffe.EltwiseParameter;
 import graft.caffe.proto.Caffe.LayerParameter;
 import graft.caffe.proto.Caffe.PoolingParameter;
+import graft.ir.LayoutTransform;
 import graft.ir.Node;
 import graft.ir.Op;
 import graft.ir.Shape;
@@ -313,12 +314,12 @@ final class LayerWriter {
             return;
         }
         LayerParameter.Builder b = layer(n, "InnerProduct", List.of(x));
-        var ip = b.getInnerProductParamBuilder().setNumOutput((int) out).setBiasTerm(bias != null);
-        if (!transB) {
-            ip.setTranspose(true);
-        }
+        b.getInnerProductParamBuilder().setNumOutput((int) out).setBiasTerm(bias != null);
+        // Always the (num_output, K) blob, never inner_product_param.transpose: OpenCV's InnerProduct
+        // (and some Caffe forks) ignore that flag and would silently misread a (K, num_output) blob.
+        Weight rows = transB ? w : w.with(LayoutTransform.transpose(ws, 1, 0));
         List<ExportPlanner.Blob> blobs = new ArrayList<>();
-        blobs.add(blob(w, ws));
+        blobs.add(blob(rows, rows.shape()));
         if (bias != null) {
             blobs.add(blob(bias, out));
         }

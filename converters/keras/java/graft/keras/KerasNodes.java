@@ -175,16 +175,50 @@ final class KerasNodes {
         one(x, n, "Softmax", c, List.of());
     }
 
-    /** Keras "valid"/"same" for these pads, or null when neither produces them. */
-    private static String padding(KerasExporter x, Node n, long[] k, long[] s, long[] d) {
+    /**
+     * The pads the node applies, {top, left, bottom, right}: its {@code pads}, or what
+     * {@code auto_pad} SAME_UPPER/SAME_LOWER computes (SAME_LOWER puts the odd pixel first);
+     * null when that needs an H or W that is symbolic.
+     */
+    static long[] pads(KerasExporter x, Node n, long[] k, long[] s, long[] d) {
         String auto = n.stringAttr("auto_pad", "NOTSET");
-        if (auto.equals("SAME_UPPER")) {
+        if (auto.equals("VALID")) {
+            return new long[4];
+        }
+        if (!auto.startsWith("SAME")) {
+            return n.intsAttr("pads", new long[4]);
+        }
+        Shape in = x.graph().type(n.input(0)).shape();
+        long[] p = new long[4];
+        for (int i = 0; i < 2; i++) {
+            long eff = (k[i] - 1) * d[i] + 1;
+            long total;
+            if (s[i] == 1) {
+                total = eff - 1;
+            } else {
+                if (!in.dim(2 + i).isFixed()) {
+                    return null;
+                }
+                long size = in.dim(2 + i).value();
+                long out = (size + s[i] - 1) / s[i];
+                total = Math.max((out - 1) * s[i] + eff - size, 0);
+            }
+            long before = auto.equals("SAME_LOWER") ? total - total / 2 : total / 2;
+            p[i] = before;
+            p[i + 2] = total - before;
+        }
+        return p;
+    }
+
+    /** Keras "valid"/"same" for the node's pads, or null when neither produces them. */
+    private static String padding(KerasExporter x, Node n, long[] k, long[] s, long[] d) {
+        if (n.stringAttr("auto_pad", "NOTSET").equals("SAME_UPPER")) {
             return "same";
         }
-        if (auto.equals("VALID")) {
-            return "valid";
+        long[] p = pads(x, n, k, s, d);
+        if (p == null) {
+            return null;
         }
-        long[] p = n.intsAttr("pads", new long[4]);
         if (Arrays.stream(p).allMatch(v -> v == 0)) {
             return "valid";
         }
@@ -209,14 +243,19 @@ final class KerasNodes {
         return "same";
     }
 
-    /** For pads "same" cannot express: a ZeroPadding2D layer before the op (option explicit-padding), or null. */
-    private static String zeroPadBefore(KerasExporter x, Node n) {
-        if (!x.explicitPadding()) {
-            x.refuseNode(n, "pads " + Arrays.toString(n.intsAttr("pads", new long[4]))
-                    + " are neither 'valid' nor Keras 'same'; pass --keras-explicit-padding to write a ZeroPadding2D layer");
+    /** For pads "same" cannot express ({@code p}, from {@link #pads}): a ZeroPadding2D layer before the op (option explicit-padding), or null. */
+    private static String zeroPadBefore(KerasExporter x, Node n, long[] p) {
+        String auto = n.stringAttr("auto_pad", "NOTSET");
+        String what = auto.startsWith("SAME") ? "auto_pad " + auto + (p == null ? "" : " (pads " + Arrays.toString(p) + ")")
+                : "pads " + Arrays.toString(p);
+        if (p == null) {
+            x.refuseNode(n, what + " on a symbolic H or W: the pads depend on the input size");
             return null;
         }
-        long[] p = n.intsAttr("pads", new long[4]);
+        if (!x.explicitPadding()) {
+            x.refuseNode(n, what + " are neither 'valid' nor Keras 'same'; pass --keras-explicit-padding to write a ZeroPadding2D layer");
+            return null;
+        }
         String name = x.freshName(x.newName(n) + "_pad");
         ObjectNode c = x.config(name, n);
         ArrayNode pad = c.putArray("padding");
@@ -253,7 +292,7 @@ final class KerasNodes {
         String pad = padding(x, n, k, s, d);
         String input = n.input(0);
         if (pad == null) {
-            input = zeroPadBefore(x, n);
+            input = zeroPadBefore(x, n, pads(x, n, k, s, d));
             if (input == null) {
                 return;
             }
@@ -509,7 +548,12 @@ final class KerasNodes {
                 x.refuseNode(n, "average pooling over padding that excludes the padded pixels, which Keras 'same' does differently");
                 return;
             }
-            input = zeroPadBefore(x, n);
+            if (max) {
+                // a ZeroPadding2D pads with 0 where max pooling pads with -inf: wrong for negative inputs
+                x.refuseNode(n, "max pooling over padding neither 'valid' nor Keras 'same' gives (a ZeroPadding2D would pad with 0, not -inf)");
+                return;
+            }
+            input = zeroPadBefore(x, n, pads(x, n, k, s, new long[] {1, 1}));
             if (input == null) {
                 return;
             }
@@ -609,11 +653,19 @@ final class KerasNodes {
         Graph g = x.graph();
         List<Weight> w = new ArrayList<>();
         String[] roles = {"gamma:0", "beta:0", "moving_mean:0", "moving_variance:0"};
+        // A gamma (beta) the importer synthesised for scale=False (center=False) and no edit has
+        // changed is written back as the flag, with no weight: the model Keras read.
+        java.util.Set<String> constants = java.util.Set.of(g.metadata().getOrDefault(graft.ir.LayerTable.CONSTANTS, "").split(","));
+        boolean[] flag = {true, true};
         for (int i = 1; i <= 4; i++) {
             Weight v = g.initializer(n.input(i));
             if (v == null) {
                 x.refuseNode(n, "batch-norm parameters are computed, not weights");
                 return;
+            }
+            if (i <= 2 && constants.contains(n.input(i)) && allEqual(v, i == 1 ? 1f : 0f)) {
+                flag[i - 1] = false;
+                continue;
             }
             w.add(v.renamed(roles[i - 1]));
         }
@@ -622,9 +674,18 @@ final class KerasNodes {
         c.put("axis", rank == 4 && !t.nchw() ? 1 : -1);
         c.put("epsilon", n.floatAttr("epsilon", 1e-5f));
         c.put("momentum", n.floatAttr("momentum", 0.99f));
-        c.put("center", true);
-        c.put("scale", true);
+        c.put("center", flag[1]);
+        c.put("scale", flag[0]);
         one(x, n, "BatchNormalization", c, w);
+    }
+
+    private static boolean allEqual(Weight w, float value) {
+        for (float v : w.toFloats()) {
+            if (v != value) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void merge(KerasExporter x, Node n, String cls) {

@@ -84,6 +84,7 @@ final class RunCommand implements Callable<Integer> {
             if (images != null) {
                 graft.validate.Images.checkBatch(feeds, g, images);
             }
+            Feeds.checkFits(g, feeds, images != null ? "--images " + images : size != null ? "--size " + size : null);
             Map<String, Tensor> outs = runner.run(feeds);
             long t2 = System.nanoTime();
             for (Map.Entry<String, Tensor> e : feeds.entrySet()) {

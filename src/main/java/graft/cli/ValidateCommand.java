@@ -100,6 +100,11 @@ final class ValidateCommand implements Callable<Integer> {
             Images.checkBatch(feedsA, a, images);
             Images.checkBatch(feedsB, b, images);
         }
+        String how = images != null ? "--images " + images : size != null ? "--size " + size : null;
+        Feeds.checkFits(a, feedsA, how);
+        if (modelB != null) {
+            Feeds.checkFits(b, feedsB, how);
+        }
         if (oracle != null) {
             return OracleCheck.validate(oracle, oracleTimeout, new OracleCheck.Source(modelA, input.weights, input.config), a, feedsA,
                     modelB, modelB == null ? null : b, feedsB, new Compare.Tolerance(atol, rtol), json, perLayer, out, spec.commandLine().getErr());

@@ -157,6 +157,46 @@ public final class Feeds {
     }
 
     /**
+     * Refuses feeds that fit the declared inputs but not the layers behind them: a model whose H
+     * and W are symbolic may still fix them further on (a Flatten into an InnerProduct of fixed
+     * width). Shape inference is run on the graph with the fed shapes in place of the symbolic
+     * ones, and the first clash is reported with the shapes fed, as a usage error (exit 2) rather
+     * than ONNX Runtime failing mid-run. Models with fully fixed inputs are not re-checked.
+     */
+    public static void checkFits(Graph g, Map<String, Tensor> feeds, String how) {
+        boolean symbolic = false;
+        Graph probe = new Graph(g.name());
+        List<String> fed = new java.util.ArrayList<>();
+        for (Value v : g.inputs()) {
+            Tensor t = feeds.get(v.name());
+            TensorType declared = g.type(v.name()) != null ? g.type(v.name()) : v.type();
+            if (t == null || declared == null || declared.shape() == null) {
+                probe.inputs().add(v);
+                continue;
+            }
+            if (declared.shape().dims().stream().anyMatch(d -> !d.isFixed())) {
+                symbolic = true;
+            }
+            probe.inputs().add(new Value(v.name(), new TensorType(declared.dtype(), graft.ir.Shape.of(t.shape()))));
+            fed.add("'" + v.name() + "' " + declared.shape() + " fed as " + graft.ir.Shape.of(t.shape()));
+        }
+        if (!symbolic) {
+            return;
+        }
+        probe.outputs().addAll(g.outputs());
+        probe.nodes().addAll(g.nodes());
+        g.initializers().values().forEach(probe::addInitializer);
+        probe.types().putAll(g.types());
+        try {
+            graft.ir.ShapeInference.run(probe);
+        } catch (graft.error.InvalidGraphException e) {
+            throw new UsageException("model '" + g.name() + "': input " + String.join(", ", fed) + (how == null ? "" : " (" + how + ")")
+                    + " does not fit its layers: " + e.problems().get(0)
+                    + ". The model fixes its input size further on; give a size its layers take");
+        }
+    }
+
+    /**
      * The first model's feeds re-keyed and re-laid-out for the second: matched by input name,
      * else by position; a tensor whose shape is the second input's under NCHW<->NHWC is permuted.
      */
