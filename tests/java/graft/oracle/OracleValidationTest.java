@@ -65,6 +65,14 @@ class OracleValidationTest {
         System.out.println(caught.out());
         assertThat(caught.code()).as(caught.out() + caught.err()).isEqualTo(1);
         assertThat(caught.out()).contains("DL4J").contains("FAIL");
+        // --per-layer with the independent oracle: DL4J's feedForward activations against the converted file's layers.
+        Cli.Result layers = broken("validate", h5.toString(), bad.toString(), "--oracle", "dl4j", "--per-layer");
+        System.out.println(layers.out() + layers.err());
+        assertThat(layers.code()).as(layers.out() + layers.err()).isEqualTo(1);
+        assertThat(layers.out()).contains("block5_pool ").contains("first layer beyond tolerance: fc1\n");
+        Cli.Result goodLayers = Cli.run("validate", h5.toString(), good.toString(), "--oracle", "dl4j", "--per-layer");
+        assertThat(goodLayers.code()).as(goodLayers.out() + goodLayers.err()).isZero();
+        assertThat(goodLayers.out()).contains("every compared layer is within tolerance").contains("block1_conv1 ");
         Cli.Result verify = broken("convert", h5.toString(), dir.resolve("bad2.onnx").toString(), "--verify");
         assertThat(verify.code()).as(verify.out() + verify.err()).isEqualTo(1);
         assertThat(dir.resolve("bad2.onnx")).as("the written file is kept").exists();
@@ -93,6 +101,65 @@ class OracleValidationTest {
             assertThat(caught.code()).as(stem + ": " + caught.out() + caught.err()).isEqualTo(1);
             assertThat(caught.out()).contains("OpenCV").contains("FAIL");
         }
+    }
+
+    /**
+     * A VGG16-topology Caffe deploy net, reduced width: the corpus's vgg16/deploy.prototxt with every num_output divided by 16
+     * (fc6/fc7 64, fc8 10), batch 1, no final Softmax (logits are compared, not saturated probabilities), and MSRA/uniform fillers
+     * from which graft writes a caffemodel once. Returns {prototxt, caffemodel}.
+     */
+    static synchronized Path[] caffeVgg16Small() throws Exception {
+        Path dir = TestPaths.root().resolve("target/models/oracle");
+        Path proto = dir.resolve("vgg16_small.prototxt");
+        Path weights = dir.resolve("vgg16_small_weights.caffemodel");
+        if (!Files.exists(weights)) {
+            Files.createDirectories(dir);
+            String deploy = Files.readString(TestPaths.corpus().resolve("caffe/vgg16/deploy.prototxt"));
+            deploy = deploy.substring(0, deploy.lastIndexOf("layer {", deploy.indexOf("name: \"prob\"")));
+            deploy = deploy.replaceFirst("dim: 10\\b", "dim: 1");
+            StringBuilder b = new StringBuilder();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("num_output: (\\d+)").matcher(deploy);
+            while (m.find()) {
+                long n = Long.parseLong(m.group(1));
+                long k = n == 1000 ? 10 : n == 4096 ? 64 : n / 16;
+                m.appendReplacement(b, "num_output: " + k + "\n    weight_filler { type: \"msra\" }\n"
+                        + "    bias_filler { type: \"uniform\" min: -0.1 max: 0.1 }");
+            }
+            m.appendTail(b);
+            Files.writeString(proto, b.toString());
+            Path written = dir.resolve("vgg16_small_weights.prototxt");
+            Cli.Result r = Cli.run("convert", proto.toString(), "--init", "fillers", written.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+        }
+        return new Path[] {proto, weights};
+    }
+
+    @Test
+    void caffeVgg16FlattenBugPassesGraftValidationButNotOpenCvAndPerLayerNamesFc6() throws Exception {
+        TestPaths.assumeExists(TestPaths.corpus().resolve("caffe/vgg16"), "the shared Caffe corpus");
+        Path[] net = caffeVgg16Small();
+        String w = net[1].toString();
+        Path dir = TestPaths.scratch("oracle-caffe-vgg16-break");
+        Path good = dir.resolve("good.onnx");
+        Cli.Result ok = Cli.run("convert", net[0].toString(), "--weights", w, good.toString(), "--verify");
+        System.out.println(ok.out());
+        assertThat(ok.code()).as(ok.out() + ok.err()).isZero();
+        assertThat(ok.out()).contains("oracle: opencv (independent");
+        Cli.Result goodLayers = Cli.run("validate", net[0].toString(), "--weights", w, good.toString(), "--oracle", "opencv", "--per-layer");
+        System.out.println(goodLayers.out() + goodLayers.err());
+        assertThat(goodLayers.code()).as(goodLayers.out() + goodLayers.err()).isZero();
+        assertThat(goodLayers.out()).contains("every compared layer is within tolerance").contains("conv1_1 ").contains("fc6 ");
+
+        Path bad = dir.resolve("bad.onnx");
+        Cli.Result conv = broken("convert", net[0].toString(), "--weights", w, bad.toString());
+        assertThat(conv.code()).as(conv.err()).isZero();
+        Cli.Result circular = broken("validate", net[0].toString(), "--weights", w, bad.toString(), "--oracle", "graft");
+        assertThat(circular.code()).as("graft's own reading agrees with itself: " + circular.out()).isZero();
+        assertThat(circular.out()).contains("NOT independent");
+        Cli.Result caught = broken("validate", net[0].toString(), "--weights", w, bad.toString(), "--oracle", "opencv", "--per-layer");
+        System.out.println(caught.out() + caught.err());
+        assertThat(caught.code()).as(caught.out() + caught.err()).isEqualTo(1);
+        assertThat(caught.out()).contains("OpenCV").contains("FAIL").contains("first layer beyond tolerance: fc6");
     }
 
     @Test
@@ -125,6 +192,11 @@ class OracleValidationTest {
         System.out.println(r.out());
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("oracle: ort (independent: ONNX Runtime (the original file, untouched)");
+        // ONNX Runtime on the untouched file gives outputs only: --per-layer says so in one line and compares the outputs.
+        Cli.Result ortLayers = Cli.run("validate", onnx.toString(), dir.resolve("small_vgg.h5").toString(), "--oracle", "ort", "--per-layer");
+        assertThat(ortLayers.code()).as(ortLayers.out() + ortLayers.err()).isZero();
+        assertThat(ortLayers.err().strip().lines().count()).as(ortLayers.err()).isEqualTo(1);
+        assertThat(ortLayers.err()).contains("oracle ort gives the outputs only");
         Cli.Result cv = Cli.run("validate", onnx.toString(), dir.resolve("small_vgg.h5").toString(), "--oracle", "opencv");
         System.out.println(cv.out());
         assertThat(cv.code()).as(cv.out() + cv.err()).isZero();

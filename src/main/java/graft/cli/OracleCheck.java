@@ -69,8 +69,11 @@ final class OracleCheck {
         }
     }
 
-    /** The reference outputs and who computed them. */
-    record Reference(String oracle, String label, Map<String, Tensor> outputs) {
+    /** The reference outputs and who computed them; {@code layers}: each layer's activation, where asked and the oracle gives them. */
+    record Reference(String oracle, String label, Map<String, Tensor> outputs, Map<String, Tensor> layers) {
+        Reference(String oracle, String label, Map<String, Tensor> outputs) {
+            this(oracle, label, outputs, Map.of());
+        }
     }
 
     /**
@@ -88,7 +91,7 @@ final class OracleCheck {
         Reference ref = null;
         for (String t : tries) {
             try {
-                ref = reference(t, timeoutS, src, format, a, feedsA);
+                ref = reference(t, timeoutS, src, format, a, feedsA, perLayer);
                 break;
             } catch (CannotRead e) {
                 if (!o.equals("auto")) {
@@ -110,10 +113,6 @@ final class OracleCheck {
                     "graft", false, json, out);
             return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
         }
-        if (perLayer) {
-            err.println("graft: --per-layer: oracle " + ref.oracle() + " gives the outputs only; comparing outputs "
-                    + "(--oracle graft compares layers, between graft's own readings)");
-        }
         String header = "oracle: " + ref.oracle() + " (independent: " + ref.label() + " read " + src.model().getFileName()
                 + " and computed the reference)";
         String refLabel = src.model().getFileName() + " (read and run by " + ref.label() + ")";
@@ -133,8 +132,29 @@ final class OracleCheck {
                     + " importer, run in ONNX Runtime)";
         }
         Map<String, Tensor> refOut = named(ref.outputs(), a, candOut);
-        Validation.Result r = new Validation.Result(refLabel, candLabel, tol, compare(refOut, candOut, tol), List.of(), List.of(), null, List.of());
+        Validation.Layers layers = new Validation.Layers(List.of(), List.of(), null);
+        if (perLayer && ref.layers().isEmpty()) {
+            err.println("graft: --per-layer: oracle " + ref.oracle() + " gives the outputs only (ONNX Runtime runs the file as it is, "
+                    + "without graft's layer boundaries); comparing outputs, the first differing output is named");
+        } else if (perLayer) {
+            // The candidate's activations: the converted file as graft reads it (its layer names), run in ONNX Runtime.
+            Engine ce = Engine.onnxRuntime(converted == null ? a : b);
+            layers = Validation.layersAgainst(ref.layers(), ce, converted == null ? feedsA : feedsB, tol);
+            if (layers.layers().isEmpty()) {
+                err.println("graft: --per-layer: no layer of " + (converted == null ? src.model() : converted).getFileName()
+                        + " has a name the oracle's layers have; comparing outputs");
+            }
+        }
+        List<Metrics> outRows = compare(refOut, candOut, tol);
+        Validation.Result r = new Validation.Result(refLabel, candLabel, tol, outRows, layers.layers(), layers.unmatched(),
+                layers.firstDiverging(), List.of());
         print(r, header, ref.oracle(), true, json, out);
+        if (perLayer && layers.layers().isEmpty() && !json) {
+            String who = ref.oracle();
+            outRows.stream().filter(m -> !m.within()).findFirst().ifPresent(m -> out.println("first output beyond tolerance: " + m.name()
+                    + " (oracle " + who + " gives outputs only, not layers)"));
+            out.flush();
+        }
         return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
     }
 
@@ -181,8 +201,8 @@ final class OracleCheck {
     }
 
     /** SOURCE's outputs by the named oracle, on {@code feeds} (graft's reading gives names and the Keras/Caffe layouts). */
-    static Reference reference(String oracle, long timeoutS, Source src, String format, Graph a, Map<String, Tensor> feeds)
-            throws CannotRead {
+    static Reference reference(String oracle, long timeoutS, Source src, String format, Graph a, Map<String, Tensor> feeds,
+                               boolean layers) throws CannotRead {
         switch (oracle) {
             case "ort" -> {
                 if (!format.equals("onnx")) {
@@ -198,7 +218,7 @@ final class OracleCheck {
                 if (!format.equals("keras")) {
                     throw new CannotRead("DL4J reads only Keras .h5 files, not " + src.model().getFileName() + " (" + format + ")");
                 }
-                return child("dl4j", timeoutS, src, feeds);
+                return child("dl4j", timeoutS, src, feeds, layers);
             }
             case "opencv" -> {
                 if (!format.equals("caffe") && !format.equals("onnx")) {
@@ -208,7 +228,7 @@ final class OracleCheck {
                 if (format.equals("caffe") && src.model().getFileName().toString().endsWith(".caffemodel")) {
                     throw new CannotRead("OpenCV needs the .prototxt with the .caffemodel: give the prototxt as SOURCE and --weights");
                 }
-                return child("opencv", timeoutS, s, feeds);
+                return child("opencv", timeoutS, s, feeds, layers);
             }
             default -> throw new UsageException("--oracle '" + oracle + "': not one of " + String.join(", ", NAMES));
         }
@@ -216,8 +236,8 @@ final class OracleCheck {
 
     // ---- the child JVM -----------------------------------------------------------------
 
-    /** Runs the oracle part in a child JVM on {@code feeds}; its outputs in its order. */
-    static Reference child(String oracle, long timeoutS, Source src, Map<String, Tensor> feeds) throws CannotRead {
+    /** Runs the oracle part in a child JVM on {@code feeds}; its outputs in its order (and with {@code layers}, every layer's activation). */
+    static Reference child(String oracle, long timeoutS, Source src, Map<String, Tensor> feeds, boolean layers) throws CannotRead {
         List<String> cp = classPath();
         Path work;
         try {
@@ -240,6 +260,9 @@ final class OracleCheck {
             }
             if (src.config() != null) {
                 cmd.addAll(List.of("--config", src.config().toAbsolutePath().toString()));
+            }
+            if (layers) {
+                cmd.add("--layers");
             }
             int i = 0;
             for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
@@ -290,7 +313,15 @@ final class OracleCheck {
                 Npy.Array arr = Npy.read(work.resolve("out_" + (k - 1) + ".npy"));
                 outs.put(desc.get(k), Tensor.ofFloats(arr.shape(), arr.toFloats()));
             }
-            return new Reference(oracle, desc.get(0), outs);
+            Map<String, Tensor> acts = new LinkedHashMap<>();
+            if (layers && Files.exists(work.resolve("layers.txt"))) {
+                List<String> names = Files.readAllLines(work.resolve("layers.txt"));
+                for (int k = 0; k < names.size(); k++) {
+                    Npy.Array arr = Npy.read(work.resolve("layer_" + k + ".npy"));
+                    acts.put(names.get(k), Tensor.ofFloats(arr.shape(), arr.toFloats()));
+                }
+            }
+            return new Reference(oracle, desc.get(0), outs, acts);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
