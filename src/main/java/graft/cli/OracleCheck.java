@@ -173,7 +173,7 @@ final class OracleCheck {
      * back as written (a Caffe OUT with the .caffemodel beside it), compared with
      * {@link #validate}'s default tolerances. The report is printed either way.
      */
-    static int verify(Path in, InputOptions input, Path out, String oracle, long timeoutS, PrintWriter stdout, PrintWriter err) {
+    static int verify(Path in, InputOptions input, Path out, String oracle, long timeoutS, long[] hw, PrintWriter stdout, PrintWriter err) {
         Graph a = ModelLoader.load(in, input.from, input.toOptions());
         graft.io.Options ob = graft.io.Options.none().set("phase", input.phase);
         String outName = out.getFileName().toString();
@@ -184,7 +184,7 @@ final class OracleCheck {
             ob = ob.set("weights", weights);
         }
         Graph b = ModelLoader.load(out, null, ob);
-        Map<String, Tensor> feedsA = graft.validate.Feeds.make(a, Map.of(), 0, new graft.validate.Feeds.Sizes(1, null));
+        Map<String, Tensor> feedsA = graft.validate.Feeds.make(a, Map.of(), 0, new graft.validate.Feeds.Sizes(1, hw));
         Map<String, Tensor> feedsB = graft.validate.Feeds.carryOver(feedsA, b);
         stdout.println("verify: " + in.getFileName() + " -> " + out.getFileName());
         return validate(oracle, timeoutS, new Source(in, input.weights, input.config), a, feedsA, out, b, feedsB,
