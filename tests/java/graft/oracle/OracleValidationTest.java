@@ -203,6 +203,50 @@ class OracleValidationTest {
     }
 
     @Test
+    void withoutTheOraclePartANamedOracleSaysHowToBuildItAndAutoFallsBack() {
+        Path mnist = TestPaths.corpus().resolve("caffe/mnist");
+        TestPaths.assumeExists(mnist, "the shared Caffe corpus");
+        // A build without the oracle part: the lookup pointed at an empty folder (no graft-*-oracles.jar, no oracle-lib/).
+        Path empty = TestPaths.scratch("oracle-not-built");
+        String[] src = {mnist.resolve("lenet.prototxt").toString(), "--weights", mnist.resolve("lenet_iter_10000.caffemodel").toString()};
+        System.setProperty("graft.oracles.dir", empty.toString());
+        try {
+            for (String o : List.of("opencv", "dl4j")) {
+                Path model = o.equals("dl4j") ? vgg16Small() : null;
+                Cli.Result r = model == null ? Cli.run("validate", src[0], src[1], src[2], "--oracle", o)
+                        : Cli.run("validate", model.toString(), "--oracle", o);
+                System.out.println(o + ": " + r.err());
+                assertThat(r.code()).as(r.err()).isEqualTo(3);
+                assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
+                assertThat(r.err()).contains("the oracle part is not built").contains("mvn -DskipTests package")
+                        .contains("-Dgraft.oracles.skip=true").doesNotContain("Exception");
+            }
+            Cli.Result auto = Cli.run("validate", src[0], src[1], src[2], "--oracle", "auto");
+            assertThat(auto.code()).as(auto.err()).isZero();
+            assertThat(auto.err()).contains("not built").contains("NOT independent");
+            assertThat(auto.out()).startsWith("oracle: graft (NOT independent");
+        } finally {
+            System.clearProperty("graft.oracles.dir");
+        }
+    }
+
+    @Test
+    void aRealOracleThatCannotFinishInTimeIsStopped() {
+        // No fault injected: DL4J's child JVM cannot start, import and run VGG16 in one second, so --oracle-timeout 1 stops it.
+        Path h5 = vgg16Small();
+        long t0 = System.nanoTime();
+        Cli.Result r = Cli.run("validate", h5.toString(), "--oracle", "dl4j", "--oracle-timeout", "1");
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.println("timeout 1 s (" + s + " s): " + r.err());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("did not finish within 1 s").contains("--oracle-timeout");
+        assertThat(s).isLessThan(30);
+        assertThat(ProcessHandle.current().descendants().filter(p -> p.info().commandLine().orElse("").contains("graft.oracle.OracleMain")))
+                .as("the stopped child JVM is gone").isEmpty();
+    }
+
+    @Test
     void aCrashingOrHangingOracleIsContained() {
         Path mnist = TestPaths.corpus().resolve("caffe/mnist");
         TestPaths.assumeExists(mnist, "the shared Caffe corpus");

@@ -69,6 +69,13 @@ final class OracleCheck {
         }
     }
 
+    /** The oracle part (DL4J, OpenCV) is not in this build: exit 3 when named, a warning and the next oracle under auto. */
+    static final class NotBuilt extends UnsupportedModelException {
+        NotBuilt(String message) {
+            super(message);
+        }
+    }
+
     /** The reference outputs and who computed them; {@code layers}: each layer's activation, where asked and the oracle gives them. */
     record Reference(String oracle, String label, Map<String, Tensor> outputs, Map<String, Tensor> layers) {
         Reference(String oracle, String label, Map<String, Tensor> outputs) {
@@ -96,6 +103,11 @@ final class OracleCheck {
             } catch (CannotRead e) {
                 if (!o.equals("auto")) {
                     throw new UnsupportedModelException("oracle " + t + ": " + e.getMessage());
+                }
+                err.println("graft: oracle " + t + ": " + e.getMessage());
+            } catch (NotBuilt e) {
+                if (!o.equals("auto")) {
+                    throw e;
                 }
                 err.println("graft: oracle " + t + ": " + e.getMessage());
             }
@@ -333,12 +345,14 @@ final class OracleCheck {
      * The child's class path: this JVM's own (the graft jar, whose manifest names lib/; or,
      * under tests, the test class path that already holds DL4J and OpenCV), then the oracle
      * part: target/graft-*-oracles.jar (else target/oracle-classes) and target/oracle-lib/*.
+     * System property {@code graft.oracles.dir} names another folder to look in instead of target/.
      */
     static List<String> classPath() {
         Path target;
+        String dir = System.getProperty("graft.oracles.dir");
         try {
             Path here = Path.of(OracleCheck.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            target = here.getParent();
+            target = dir != null ? Path.of(dir) : here.getParent();
         } catch (Exception e) {
             throw new GraftException("cannot locate graft's own jar: " + e, e);
         }
@@ -356,7 +370,7 @@ final class OracleCheck {
         boolean libs = Files.isDirectory(lib) || testCp != null;
         boolean part = Files.isRegularFile(classes.resolve("graft/oracle/OracleMain.class")) || jar != null;
         if (!part || !libs) {
-            throw new UnsupportedModelException("the oracle part is not built (" + target.resolve("graft-VERSION-oracles.jar") + " and "
+            throw new NotBuilt("the oracle part is not built (" + target.resolve("graft-VERSION-oracles.jar") + " and "
                     + lib + "/): build it with `mvn -DskipTests package` in graft's folder, without -Dgraft.oracles.skip=true"
                     + " (it downloads DL4J and OpenCV once), or use --oracle ort|graft");
         }
