@@ -70,6 +70,12 @@ class OracleValidationTest {
         System.out.println(layers.out() + layers.err());
         assertThat(layers.code()).as(layers.out() + layers.err()).isEqualTo(1);
         assertThat(layers.out()).contains("block5_pool ").contains("first layer beyond tolerance: fc1\n");
+        // Without --oracle, a conversion (another format, no edits) is checked against the independent oracle by default.
+        Cli.Result byDefault = broken("validate", h5.toString(), bad.toString());
+        assertThat(byDefault.code()).as(byDefault.out() + byDefault.err()).isEqualTo(1);
+        assertThat(byDefault.out()).startsWith("oracle: dl4j (independent");
+        Cli.Result sameFormat = Cli.run("validate", good.toString(), bad.toString());
+        assertThat(sameFormat.out()).as("two files of one format: graft against graft, as before").startsWith("reference: ");
         Cli.Result goodLayers = Cli.run("validate", h5.toString(), good.toString(), "--oracle", "dl4j", "--per-layer");
         assertThat(goodLayers.code()).as(goodLayers.out() + goodLayers.err()).isZero();
         assertThat(goodLayers.out()).contains("every compared layer is within tolerance").contains("block1_conv1 ");
@@ -174,6 +180,12 @@ class OracleValidationTest {
         assertThat(auto.code()).as(auto.err()).isZero();
         assertThat(auto.err()).contains("LocallyConnected2D").contains("NOT independent");
         assertThat(auto.out()).startsWith("oracle: graft (NOT independent");
+        Path converted = TestPaths.scratch("oracle-lc").resolve("lc.onnx");
+        assertThat(Cli.run("convert", lc.toString(), converted.toString()).code()).isZero();
+        Cli.Result byDefault = Cli.run("validate", lc.toString(), converted.toString());
+        assertThat(byDefault.code()).as(byDefault.err()).isZero();
+        assertThat(byDefault.err()).contains("warning").contains("NOT independent");
+        assertThat(byDefault.out()).startsWith("oracle: graft (NOT independent");
 
         Path mnist = TestPaths.corpus().resolve("caffe/mnist");
         Cli.Result trainVal = Cli.run("validate", mnist.resolve("lenet_train_test.prototxt").toString(), "--weights",
