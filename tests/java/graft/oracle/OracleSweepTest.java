@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Test;
  * ONNX on the same input. The set of such files must be exactly the pinned one. A fallback to graft's own
  * reading (auto, no independent oracle) passes and is listed with the oracle's one-line reason.
  *
- * <p>55 verifications (about 40 DL4J child JVMs) took 112 s on the shared 2-core machine: under the
+ * <p>55 verifications (about 40 DL4J child JVMs) took 112 s and 177 s on the shared 2-core machine (load 5-9): under the
  * 3-minute bound for the default suite, so it runs there whole.
  */
 class OracleSweepTest {
