@@ -16,7 +16,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * DL4J's Keras import (deeplearning4j-modelimport 1.0.0-M2.1 on nd4j-native): its own HDF5
  * reader (the native HDF5 library), its own reading of the Keras config and its own CNN
  * kernels. Inputs in Keras's own layout (NHWC for channels_last). Sequential models are tried
- * first, then the functional import; a model neither reads is refused with DL4J's reason.
+ * first, then the functional import; a model neither reads is refused with DL4J's reason. With
+ * {@code layers}, every layer's activation too: {@code feedForward} (layer by layer for a
+ * Sequential model, vertex by vertex for a functional one), keyed by the Keras layer name.
  */
 final class Dl4j {
     static final String NAME = "DL4J 1.0.0-M2.1 Keras import (deeplearning4j-modelimport, nd4j-native)";
@@ -24,7 +26,7 @@ final class Dl4j {
     private Dl4j() {
     }
 
-    static OracleMain.Result predict(Path model, Path config, Map<String, Npy.Array> inputs) throws OracleMain.CannotRead {
+    static OracleMain.Result predict(Path model, Path config, Map<String, Npy.Array> inputs, boolean layers) throws OracleMain.CannotRead {
         INDArray[] in = new INDArray[inputs.size()];
         int k = 0;
         for (Npy.Array a : inputs.values()) {
@@ -32,6 +34,7 @@ final class Dl4j {
         }
         INDArray[] outs;
         List<String> names = new ArrayList<>();
+        Map<String, INDArray> acts = new LinkedHashMap<>();
         try {
             MultiLayerNetwork net = config == null
                     ? KerasModelImport.importKerasSequentialModelAndWeights(model.toString(), false)
@@ -41,6 +44,12 @@ final class Dl4j {
             }
             outs = new INDArray[] {net.output(in[0])};
             names.add("output");
+            if (layers) {
+                List<INDArray> ff = net.feedForward(in[0], false);
+                for (int i = 0; i < net.getnLayers() && i + 1 < ff.size(); i++) {
+                    acts.put(net.getLayer(i).conf().getLayer().getLayerName(), ff.get(i + 1));
+                }
+            }
         } catch (Exception | LinkageError sequentialFailed) {
             ComputationGraph g;
             try {
@@ -56,6 +65,15 @@ final class Dl4j {
                 throw new OracleMain.CannotRead("DL4J imported " + model.getFileName() + " but cannot run it: " + OracleMain.reason(e));
             }
             names.addAll(g.getConfiguration().getNetworkOutputs());
+            if (layers) {
+                Map<String, INDArray> ff = g.feedForward(in, false);
+                for (int v : g.topologicalSortOrder()) {
+                    String n = g.getVertices()[v].getVertexName();
+                    if (!g.getVertices()[v].isInputVertex() && ff.containsKey(n)) {
+                        acts.put(n, ff.get(n));
+                    }
+                }
+            }
         }
         Map<String, float[]> values = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -64,6 +82,12 @@ final class Dl4j {
             values.put(n, outs[i].dup('c').data().asFloat());
             shapes.put(n, outs[i].shape());
         }
-        return new OracleMain.Result(NAME, values, shapes);
+        Map<String, float[]> layerValues = new LinkedHashMap<>();
+        Map<String, long[]> layerShapes = new LinkedHashMap<>();
+        for (Map.Entry<String, INDArray> e : acts.entrySet()) {
+            layerValues.put(e.getKey(), e.getValue().dup('c').data().asFloat());
+            layerShapes.put(e.getKey(), e.getValue().shape());
+        }
+        return new OracleMain.Result(NAME, values, shapes, layerValues, layerShapes);
     }
 }

@@ -16,13 +16,14 @@ import java.util.Map;
  * Child-JVM entry point of the oracle part.
  *
  * <pre>
- * OracleMain ORACLE WORKDIR MODEL [--weights FILE] [--config FILE] [--in NAME=FILE.npy]...
+ * OracleMain ORACLE WORKDIR MODEL [--weights FILE] [--config FILE] [--layers] [--in NAME=FILE.npy]...
  * </pre>
  *
  * ORACLE is {@code dl4j} or {@code opencv}. Inputs are float32 .npy files in the source
  * framework's own layout. Writes {@code WORKDIR/out_I.npy} for each output, and
  * {@code WORKDIR/outputs.txt}: the implementation's description on the first line, then one
- * output name per line. Exit 0 done; 3 the oracle cannot read the model (one line on stderr,
+ * output name per line. With {@code --layers} also every layer's activation as the oracle computes
+ * it ({@code WORKDIR/layer_I.npy}, names in {@code WORKDIR/layers.txt}, one per line). Exit 0 done; 3 the oracle cannot read the model (one line on stderr,
  * starting {@code graft-oracle:}); 2 bad arguments; anything else is a crash the parent reports.
  */
 public final class OracleMain {
@@ -39,7 +40,11 @@ public final class OracleMain {
     }
 
     /** What an oracle gives: a description of the implementation and its outputs, in order. */
-    record Result(String implementation, Map<String, float[]> values, Map<String, long[]> shapes) {
+    record Result(String implementation, Map<String, float[]> values, Map<String, long[]> shapes, Map<String, float[]> layerValues,
+                  Map<String, long[]> layerShapes) {
+        Result(String implementation, Map<String, float[]> values, Map<String, long[]> shapes) {
+            this(implementation, values, shapes, Map.of(), Map.of());
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -53,11 +58,13 @@ public final class OracleMain {
         Path model = Path.of(args[2]);
         Path weights = null;
         Path config = null;
+        boolean layers = false;
         Map<String, Npy.Array> inputs = new LinkedHashMap<>();
         for (int i = 3; i < args.length; i++) {
             switch (args[i]) {
                 case "--weights" -> weights = Path.of(args[++i]);
                 case "--config" -> config = Path.of(args[++i]);
+                case "--layers" -> layers = true;
                 case "--in" -> {
                     String[] kv = args[++i].split("=", 2);
                     inputs.put(kv[0], Npy.read(Path.of(kv[1])));
@@ -72,8 +79,8 @@ public final class OracleMain {
         Result r;
         try {
             r = switch (oracle) {
-                case "dl4j" -> Dl4j.predict(model, config, inputs);
-                case "opencv" -> OpenCv.predict(model, weights, inputs);
+                case "dl4j" -> Dl4j.predict(model, config, inputs, layers);
+                case "opencv" -> OpenCv.predict(model, weights, inputs, layers);
                 default -> throw new CannotRead("no oracle named '" + oracle + "'");
             };
         } catch (CannotRead e) {
@@ -83,17 +90,25 @@ public final class OracleMain {
         }
         List<String> lines = new ArrayList<>();
         lines.add(r.implementation());
-        int i = 0;
-        for (Map.Entry<String, float[]> e : r.values().entrySet()) {
-            float[] v = e.getValue();
-            ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            b.asFloatBuffer().put(v);
-            Npy.write(work.resolve("out_" + i + ".npy"), DataType.FLOAT, r.shapes().get(e.getKey()), b, true);
-            lines.add(e.getKey());
-            i++;
+        lines.addAll(write(work, "out_", r.values(), r.shapes()));
+        if (layers) {
+            Files.write(work.resolve("layers.txt"), write(work, "layer_", r.layerValues(), r.layerShapes()));
         }
         Files.write(work.resolve("outputs.txt"), lines);
         System.exit(0);
+    }
+
+    /** Writes each tensor as {@code PREFIX<i>.npy}; returns the names in order. */
+    private static List<String> write(Path work, String prefix, Map<String, float[]> values, Map<String, long[]> shapes) {
+        List<String> names = new ArrayList<>();
+        for (Map.Entry<String, float[]> e : values.entrySet()) {
+            float[] v = e.getValue();
+            ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(v);
+            Npy.write(work.resolve(prefix + names.size() + ".npy"), DataType.FLOAT, shapes.get(e.getKey()), b, true);
+            names.add(e.getKey());
+        }
+        return names;
     }
 
     static String oneLine(String s) {

@@ -34,15 +34,15 @@ import org.junit.jupiter.api.Test;
  * rejects. Tolerance: 1e-5 relative to the output's magnitude. Writes the README table to
  * target/keras-corpus-table.md.
  */
-class KerasCorpusTest {
+public class KerasCorpusTest {
     static final double TOLERANCE = 1e-5;
-    static final Path CORPUS = TestPaths.corpus().resolve("keras");
+    public static final Path CORPUS = TestPaths.corpus().resolve("keras");
 
     /** A corpus case: the file, its --config (weights-only files), and where its reference comes from. */
-    record Case(Path model, Path config, String name) {
+    public record Case(Path model, Path config, String name) {
     }
 
-    static List<Case> cases() throws IOException {
+    public static List<Case> cases() throws IOException {
         List<Case> r = new ArrayList<>();
         try (Stream<Path> s = Files.walk(CORPUS)) {
             for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
@@ -170,7 +170,7 @@ class KerasCorpusTest {
      * The output of a numpy oracle script of fixtures/keras ({@code SCRIPT MODEL INPUT.npy
      * OUTPUT.npy}) for input {@code x}, by way of {@code dir/tag.input.npy} and {@code dir/tag.numpy.npy}.
      */
-    static Tensor numpyOracle(String script, Path model, Tensor x, Path dir, String tag) {
+    public static Tensor numpyOracle(String script, Path model, Tensor x, Path dir, String tag) {
         Path in = dir.resolve(tag + ".input.npy");
         Path out = dir.resolve(tag + ".numpy.npy");
         Npy.write(in, x.dtype(), x.shape(), x.data(), true);
@@ -189,7 +189,7 @@ class KerasCorpusTest {
         }
     }
 
-    static long[] concrete(Shape s) {
+    public static long[] concrete(Shape s) {
         long[] r = new long[s.rank()];
         for (int i = 0; i < r.length; i++) {
             Dim d = s.dim(i);

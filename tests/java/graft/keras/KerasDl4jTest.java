@@ -32,9 +32,9 @@ import org.junit.jupiter.api.Test;
  * KerasCorpusTest); on the two Theano-saved conv files DL4J is 0.78 relative away from graft,
  * which matches a numpy evaluation of Keras's own load_weights rule for Theano kernels.
  */
-class KerasDl4jTest {
+public class KerasDl4jTest {
     static final double TOLERANCE = 1e-5;
-    static final java.util.Set<String> DL4J_DISAGREES = java.util.Set.of("tfkeras/cnn2d_53.h5", "tfkeras/cnn2d_55.h5",
+    public static final java.util.Set<String> DL4J_DISAGREES = java.util.Set.of("tfkeras/cnn2d_53.h5", "tfkeras/cnn2d_55.h5",
             "tfkeras/cnn2d_57.h5", "tfkeras/cnn2d_59.h5", "weights/conv2d_theano_1.h5", "weights/conv2d_theano_2.h5");
 
     @Test

@@ -65,6 +65,20 @@ class OracleValidationTest {
         System.out.println(caught.out());
         assertThat(caught.code()).as(caught.out() + caught.err()).isEqualTo(1);
         assertThat(caught.out()).contains("DL4J").contains("FAIL");
+        // --per-layer with the independent oracle: DL4J's feedForward activations against the converted file's layers.
+        Cli.Result layers = broken("validate", h5.toString(), bad.toString(), "--oracle", "dl4j", "--per-layer");
+        System.out.println(layers.out() + layers.err());
+        assertThat(layers.code()).as(layers.out() + layers.err()).isEqualTo(1);
+        assertThat(layers.out()).contains("block5_pool ").contains("first layer beyond tolerance: fc1\n");
+        // Without --oracle, a conversion (another format, no edits) is checked against the independent oracle by default.
+        Cli.Result byDefault = broken("validate", h5.toString(), bad.toString());
+        assertThat(byDefault.code()).as(byDefault.out() + byDefault.err()).isEqualTo(1);
+        assertThat(byDefault.out()).startsWith("oracle: dl4j (independent");
+        Cli.Result sameFormat = Cli.run("validate", good.toString(), bad.toString());
+        assertThat(sameFormat.out()).as("two files of one format: graft against graft, as before").startsWith("reference: ");
+        Cli.Result goodLayers = Cli.run("validate", h5.toString(), good.toString(), "--oracle", "dl4j", "--per-layer");
+        assertThat(goodLayers.code()).as(goodLayers.out() + goodLayers.err()).isZero();
+        assertThat(goodLayers.out()).contains("every compared layer is within tolerance").contains("block1_conv1 ");
         Cli.Result verify = broken("convert", h5.toString(), dir.resolve("bad2.onnx").toString(), "--verify");
         assertThat(verify.code()).as(verify.out() + verify.err()).isEqualTo(1);
         assertThat(dir.resolve("bad2.onnx")).as("the written file is kept").exists();
@@ -95,6 +109,65 @@ class OracleValidationTest {
         }
     }
 
+    /**
+     * A VGG16-topology Caffe deploy net, reduced width: the corpus's vgg16/deploy.prototxt with every num_output divided by 16
+     * (fc6/fc7 64, fc8 10), batch 1, no final Softmax (logits are compared, not saturated probabilities), and MSRA/uniform fillers
+     * from which graft writes a caffemodel once. Returns {prototxt, caffemodel}.
+     */
+    static synchronized Path[] caffeVgg16Small() throws Exception {
+        Path dir = TestPaths.root().resolve("target/models/oracle");
+        Path proto = dir.resolve("vgg16_small.prototxt");
+        Path weights = dir.resolve("vgg16_small_weights.caffemodel");
+        if (!Files.exists(weights)) {
+            Files.createDirectories(dir);
+            String deploy = Files.readString(TestPaths.corpus().resolve("caffe/vgg16/deploy.prototxt"));
+            deploy = deploy.substring(0, deploy.lastIndexOf("layer {", deploy.indexOf("name: \"prob\"")));
+            deploy = deploy.replaceFirst("dim: 10\\b", "dim: 1");
+            StringBuilder b = new StringBuilder();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("num_output: (\\d+)").matcher(deploy);
+            while (m.find()) {
+                long n = Long.parseLong(m.group(1));
+                long k = n == 1000 ? 10 : n == 4096 ? 64 : n / 16;
+                m.appendReplacement(b, "num_output: " + k + "\n    weight_filler { type: \"msra\" }\n"
+                        + "    bias_filler { type: \"uniform\" min: -0.1 max: 0.1 }");
+            }
+            m.appendTail(b);
+            Files.writeString(proto, b.toString());
+            Path written = dir.resolve("vgg16_small_weights.prototxt");
+            Cli.Result r = Cli.run("convert", proto.toString(), "--init", "fillers", written.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+        }
+        return new Path[] {proto, weights};
+    }
+
+    @Test
+    void caffeVgg16FlattenBugPassesGraftValidationButNotOpenCvAndPerLayerNamesFc6() throws Exception {
+        TestPaths.assumeExists(TestPaths.corpus().resolve("caffe/vgg16"), "the shared Caffe corpus");
+        Path[] net = caffeVgg16Small();
+        String w = net[1].toString();
+        Path dir = TestPaths.scratch("oracle-caffe-vgg16-break");
+        Path good = dir.resolve("good.onnx");
+        Cli.Result ok = Cli.run("convert", net[0].toString(), "--weights", w, good.toString(), "--verify");
+        System.out.println(ok.out());
+        assertThat(ok.code()).as(ok.out() + ok.err()).isZero();
+        assertThat(ok.out()).contains("oracle: opencv (independent");
+        Cli.Result goodLayers = Cli.run("validate", net[0].toString(), "--weights", w, good.toString(), "--oracle", "opencv", "--per-layer");
+        System.out.println(goodLayers.out() + goodLayers.err());
+        assertThat(goodLayers.code()).as(goodLayers.out() + goodLayers.err()).isZero();
+        assertThat(goodLayers.out()).contains("every compared layer is within tolerance").contains("conv1_1 ").contains("fc6 ");
+
+        Path bad = dir.resolve("bad.onnx");
+        Cli.Result conv = broken("convert", net[0].toString(), "--weights", w, bad.toString());
+        assertThat(conv.code()).as(conv.err()).isZero();
+        Cli.Result circular = broken("validate", net[0].toString(), "--weights", w, bad.toString(), "--oracle", "graft");
+        assertThat(circular.code()).as("graft's own reading agrees with itself: " + circular.out()).isZero();
+        assertThat(circular.out()).contains("NOT independent");
+        Cli.Result caught = broken("validate", net[0].toString(), "--weights", w, bad.toString(), "--oracle", "opencv", "--per-layer");
+        System.out.println(caught.out() + caught.err());
+        assertThat(caught.code()).as(caught.out() + caught.err()).isEqualTo(1);
+        assertThat(caught.out()).contains("OpenCV").contains("FAIL").contains("first layer beyond tolerance: fc6");
+    }
+
     @Test
     void anOracleThatCannotReadTheFileIsOneLineExit3OrAutoFallsBackWithAWarning() {
         Path lc = TestPaths.corpus().resolve("keras/tfkeras/cnn2d_33.h5");
@@ -107,6 +180,12 @@ class OracleValidationTest {
         assertThat(auto.code()).as(auto.err()).isZero();
         assertThat(auto.err()).contains("LocallyConnected2D").contains("NOT independent");
         assertThat(auto.out()).startsWith("oracle: graft (NOT independent");
+        Path converted = TestPaths.scratch("oracle-lc").resolve("lc.onnx");
+        assertThat(Cli.run("convert", lc.toString(), converted.toString()).code()).isZero();
+        Cli.Result byDefault = Cli.run("validate", lc.toString(), converted.toString());
+        assertThat(byDefault.code()).as(byDefault.err()).isZero();
+        assertThat(byDefault.err()).contains("warning").contains("NOT independent");
+        assertThat(byDefault.out()).startsWith("oracle: graft (NOT independent");
 
         Path mnist = TestPaths.corpus().resolve("caffe/mnist");
         Cli.Result trainVal = Cli.run("validate", mnist.resolve("lenet_train_test.prototxt").toString(), "--weights",
@@ -125,9 +204,58 @@ class OracleValidationTest {
         System.out.println(r.out());
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("oracle: ort (independent: ONNX Runtime (the original file, untouched)");
+        // ONNX Runtime on the untouched file gives outputs only: --per-layer says so in one line and compares the outputs.
+        Cli.Result ortLayers = Cli.run("validate", onnx.toString(), dir.resolve("small_vgg.h5").toString(), "--oracle", "ort", "--per-layer");
+        assertThat(ortLayers.code()).as(ortLayers.out() + ortLayers.err()).isZero();
+        assertThat(ortLayers.err().strip().lines().count()).as(ortLayers.err()).isEqualTo(1);
+        assertThat(ortLayers.err()).contains("oracle ort gives the outputs only");
         Cli.Result cv = Cli.run("validate", onnx.toString(), dir.resolve("small_vgg.h5").toString(), "--oracle", "opencv");
         System.out.println(cv.out());
         assertThat(cv.code()).as(cv.out() + cv.err()).isZero();
+    }
+
+    @Test
+    void withoutTheOraclePartANamedOracleSaysHowToBuildItAndAutoFallsBack() {
+        Path mnist = TestPaths.corpus().resolve("caffe/mnist");
+        TestPaths.assumeExists(mnist, "the shared Caffe corpus");
+        // A build without the oracle part: the lookup pointed at an empty folder (no graft-*-oracles.jar, no oracle-lib/).
+        Path empty = TestPaths.scratch("oracle-not-built");
+        String[] src = {mnist.resolve("lenet.prototxt").toString(), "--weights", mnist.resolve("lenet_iter_10000.caffemodel").toString()};
+        System.setProperty("graft.oracles.dir", empty.toString());
+        try {
+            for (String o : List.of("opencv", "dl4j")) {
+                Path model = o.equals("dl4j") ? vgg16Small() : null;
+                Cli.Result r = model == null ? Cli.run("validate", src[0], src[1], src[2], "--oracle", o)
+                        : Cli.run("validate", model.toString(), "--oracle", o);
+                System.out.println(o + ": " + r.err());
+                assertThat(r.code()).as(r.err()).isEqualTo(3);
+                assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
+                assertThat(r.err()).contains("the oracle part is not built").contains("mvn -DskipTests package")
+                        .contains("-Dgraft.oracles.skip=true").doesNotContain("Exception");
+            }
+            Cli.Result auto = Cli.run("validate", src[0], src[1], src[2], "--oracle", "auto");
+            assertThat(auto.code()).as(auto.err()).isZero();
+            assertThat(auto.err()).contains("not built").contains("NOT independent");
+            assertThat(auto.out()).startsWith("oracle: graft (NOT independent");
+        } finally {
+            System.clearProperty("graft.oracles.dir");
+        }
+    }
+
+    @Test
+    void aRealOracleThatCannotFinishInTimeIsStopped() {
+        // No fault injected: DL4J's child JVM cannot start, import and run VGG16 in one second, so --oracle-timeout 1 stops it.
+        Path h5 = vgg16Small();
+        long t0 = System.nanoTime();
+        Cli.Result r = Cli.run("validate", h5.toString(), "--oracle", "dl4j", "--oracle-timeout", "1");
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.println("timeout 1 s (" + s + " s): " + r.err());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("did not finish within 1 s").contains("--oracle-timeout");
+        assertThat(s).isLessThan(30);
+        assertThat(ProcessHandle.current().descendants().filter(p -> p.info().commandLine().orElse("").contains("graft.oracle.OracleMain")))
+                .as("the stopped child JVM is gone").isEmpty();
     }
 
     @Test

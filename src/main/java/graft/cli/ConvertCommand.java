@@ -61,6 +61,9 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--oracle-timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Stop an oracle that runs longer (default: ${DEFAULT-VALUE}).")
     long oracleTimeout;
 
+    @Option(names = "--size", paramLabel = "HxW", description = "--verify: spatial size of the random input where IN's height and width are symbolic.")
+    String size;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -86,7 +89,8 @@ final class ConvertCommand implements Callable<Integer> {
         spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
                 g.layers().size(), graft.ir.LayerTable.totalParams(g));
         if (verify) {
-            return OracleCheck.verify(in, input, out, oracle, oracleTimeout, spec.commandLine().getOut(), spec.commandLine().getErr());
+            return OracleCheck.verify(in, input, out, oracle, oracleTimeout, ValidateCommand.hw(size), spec.commandLine().getOut(),
+                    spec.commandLine().getErr());
         }
         return 0;
     }

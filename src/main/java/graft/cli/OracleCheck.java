@@ -69,8 +69,18 @@ final class OracleCheck {
         }
     }
 
-    /** The reference outputs and who computed them. */
-    record Reference(String oracle, String label, Map<String, Tensor> outputs) {
+    /** The oracle part (DL4J, OpenCV) is not in this build: exit 3 when named, a warning and the next oracle under auto. */
+    static final class NotBuilt extends UnsupportedModelException {
+        NotBuilt(String message) {
+            super(message);
+        }
+    }
+
+    /** The reference outputs and who computed them; {@code layers}: each layer's activation, where asked and the oracle gives them. */
+    record Reference(String oracle, String label, Map<String, Tensor> outputs, Map<String, Tensor> layers) {
+        Reference(String oracle, String label, Map<String, Tensor> outputs) {
+            this(oracle, label, outputs, Map.of());
+        }
     }
 
     /**
@@ -88,11 +98,16 @@ final class OracleCheck {
         Reference ref = null;
         for (String t : tries) {
             try {
-                ref = reference(t, timeoutS, src, format, a, feedsA);
+                ref = reference(t, timeoutS, src, format, a, feedsA, perLayer);
                 break;
             } catch (CannotRead e) {
                 if (!o.equals("auto")) {
                     throw new UnsupportedModelException("oracle " + t + ": " + e.getMessage());
+                }
+                err.println("graft: oracle " + t + ": " + e.getMessage());
+            } catch (NotBuilt e) {
+                if (!o.equals("auto")) {
+                    throw e;
                 }
                 err.println("graft: oracle " + t + ": " + e.getMessage());
             }
@@ -109,10 +124,6 @@ final class OracleCheck {
             print(r, "oracle: graft (NOT independent: " + (converted == null ? "one reading" : "both files read") + " by graft's importers)",
                     "graft", false, json, out);
             return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
-        }
-        if (perLayer) {
-            err.println("graft: --per-layer: oracle " + ref.oracle() + " gives the outputs only; comparing outputs "
-                    + "(--oracle graft compares layers, between graft's own readings)");
         }
         String header = "oracle: " + ref.oracle() + " (independent: " + ref.label() + " read " + src.model().getFileName()
                 + " and computed the reference)";
@@ -133,8 +144,29 @@ final class OracleCheck {
                     + " importer, run in ONNX Runtime)";
         }
         Map<String, Tensor> refOut = named(ref.outputs(), a, candOut);
-        Validation.Result r = new Validation.Result(refLabel, candLabel, tol, compare(refOut, candOut, tol), List.of(), List.of(), null, List.of());
+        Validation.Layers layers = new Validation.Layers(List.of(), List.of(), null);
+        if (perLayer && ref.layers().isEmpty()) {
+            err.println("graft: --per-layer: oracle " + ref.oracle() + " gives the outputs only (ONNX Runtime runs the file as it is, "
+                    + "without graft's layer boundaries); comparing outputs, the first differing output is named");
+        } else if (perLayer) {
+            // The candidate's activations: the converted file as graft reads it (its layer names), run in ONNX Runtime.
+            Engine ce = Engine.onnxRuntime(converted == null ? a : b);
+            layers = Validation.layersAgainst(ref.layers(), ce, converted == null ? feedsA : feedsB, tol);
+            if (layers.layers().isEmpty()) {
+                err.println("graft: --per-layer: no layer of " + (converted == null ? src.model() : converted).getFileName()
+                        + " has a name the oracle's layers have; comparing outputs");
+            }
+        }
+        List<Metrics> outRows = compare(refOut, candOut, tol);
+        Validation.Result r = new Validation.Result(refLabel, candLabel, tol, outRows, layers.layers(), layers.unmatched(),
+                layers.firstDiverging(), List.of());
         print(r, header, ref.oracle(), true, json, out);
+        if (perLayer && layers.layers().isEmpty() && !json) {
+            String who = ref.oracle();
+            outRows.stream().filter(m -> !m.within()).findFirst().ifPresent(m -> out.println("first output beyond tolerance: " + m.name()
+                    + " (oracle " + who + " gives outputs only, not layers)"));
+            out.flush();
+        }
         return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
     }
 
@@ -153,7 +185,7 @@ final class OracleCheck {
      * back as written (a Caffe OUT with the .caffemodel beside it), compared with
      * {@link #validate}'s default tolerances. The report is printed either way.
      */
-    static int verify(Path in, InputOptions input, Path out, String oracle, long timeoutS, PrintWriter stdout, PrintWriter err) {
+    static int verify(Path in, InputOptions input, Path out, String oracle, long timeoutS, long[] hw, PrintWriter stdout, PrintWriter err) {
         Graph a = ModelLoader.load(in, input.from, input.toOptions());
         graft.io.Options ob = graft.io.Options.none().set("phase", input.phase);
         String outName = out.getFileName().toString();
@@ -164,7 +196,7 @@ final class OracleCheck {
             ob = ob.set("weights", weights);
         }
         Graph b = ModelLoader.load(out, null, ob);
-        Map<String, Tensor> feedsA = graft.validate.Feeds.make(a, Map.of(), 0, new graft.validate.Feeds.Sizes(1, null));
+        Map<String, Tensor> feedsA = graft.validate.Feeds.make(a, Map.of(), 0, new graft.validate.Feeds.Sizes(1, hw));
         Map<String, Tensor> feedsB = graft.validate.Feeds.carryOver(feedsA, b);
         stdout.println("verify: " + in.getFileName() + " -> " + out.getFileName());
         return validate(oracle, timeoutS, new Source(in, input.weights, input.config), a, feedsA, out, b, feedsB,
@@ -181,8 +213,8 @@ final class OracleCheck {
     }
 
     /** SOURCE's outputs by the named oracle, on {@code feeds} (graft's reading gives names and the Keras/Caffe layouts). */
-    static Reference reference(String oracle, long timeoutS, Source src, String format, Graph a, Map<String, Tensor> feeds)
-            throws CannotRead {
+    static Reference reference(String oracle, long timeoutS, Source src, String format, Graph a, Map<String, Tensor> feeds,
+                               boolean layers) throws CannotRead {
         switch (oracle) {
             case "ort" -> {
                 if (!format.equals("onnx")) {
@@ -198,7 +230,7 @@ final class OracleCheck {
                 if (!format.equals("keras")) {
                     throw new CannotRead("DL4J reads only Keras .h5 files, not " + src.model().getFileName() + " (" + format + ")");
                 }
-                return child("dl4j", timeoutS, src, feeds);
+                return child("dl4j", timeoutS, src, feeds, layers);
             }
             case "opencv" -> {
                 if (!format.equals("caffe") && !format.equals("onnx")) {
@@ -208,7 +240,7 @@ final class OracleCheck {
                 if (format.equals("caffe") && src.model().getFileName().toString().endsWith(".caffemodel")) {
                     throw new CannotRead("OpenCV needs the .prototxt with the .caffemodel: give the prototxt as SOURCE and --weights");
                 }
-                return child("opencv", timeoutS, s, feeds);
+                return child("opencv", timeoutS, s, feeds, layers);
             }
             default -> throw new UsageException("--oracle '" + oracle + "': not one of " + String.join(", ", NAMES));
         }
@@ -216,8 +248,8 @@ final class OracleCheck {
 
     // ---- the child JVM -----------------------------------------------------------------
 
-    /** Runs the oracle part in a child JVM on {@code feeds}; its outputs in its order. */
-    static Reference child(String oracle, long timeoutS, Source src, Map<String, Tensor> feeds) throws CannotRead {
+    /** Runs the oracle part in a child JVM on {@code feeds}; its outputs in its order (and with {@code layers}, every layer's activation). */
+    static Reference child(String oracle, long timeoutS, Source src, Map<String, Tensor> feeds, boolean layers) throws CannotRead {
         List<String> cp = classPath();
         Path work;
         try {
@@ -240,6 +272,9 @@ final class OracleCheck {
             }
             if (src.config() != null) {
                 cmd.addAll(List.of("--config", src.config().toAbsolutePath().toString()));
+            }
+            if (layers) {
+                cmd.add("--layers");
             }
             int i = 0;
             for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
@@ -290,7 +325,15 @@ final class OracleCheck {
                 Npy.Array arr = Npy.read(work.resolve("out_" + (k - 1) + ".npy"));
                 outs.put(desc.get(k), Tensor.ofFloats(arr.shape(), arr.toFloats()));
             }
-            return new Reference(oracle, desc.get(0), outs);
+            Map<String, Tensor> acts = new LinkedHashMap<>();
+            if (layers && Files.exists(work.resolve("layers.txt"))) {
+                List<String> names = Files.readAllLines(work.resolve("layers.txt"));
+                for (int k = 0; k < names.size(); k++) {
+                    Npy.Array arr = Npy.read(work.resolve("layer_" + k + ".npy"));
+                    acts.put(names.get(k), Tensor.ofFloats(arr.shape(), arr.toFloats()));
+                }
+            }
+            return new Reference(oracle, desc.get(0), outs, acts);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
@@ -302,12 +345,14 @@ final class OracleCheck {
      * The child's class path: this JVM's own (the graft jar, whose manifest names lib/; or,
      * under tests, the test class path that already holds DL4J and OpenCV), then the oracle
      * part: target/graft-*-oracles.jar (else target/oracle-classes) and target/oracle-lib/*.
+     * System property {@code graft.oracles.dir} names another folder to look in instead of target/.
      */
     static List<String> classPath() {
         Path target;
+        String dir = System.getProperty("graft.oracles.dir");
         try {
             Path here = Path.of(OracleCheck.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            target = here.getParent();
+            target = dir != null ? Path.of(dir) : here.getParent();
         } catch (Exception e) {
             throw new GraftException("cannot locate graft's own jar: " + e, e);
         }
@@ -325,7 +370,7 @@ final class OracleCheck {
         boolean libs = Files.isDirectory(lib) || testCp != null;
         boolean part = Files.isRegularFile(classes.resolve("graft/oracle/OracleMain.class")) || jar != null;
         if (!part || !libs) {
-            throw new UnsupportedModelException("the oracle part is not built (" + target.resolve("graft-VERSION-oracles.jar") + " and "
+            throw new NotBuilt("the oracle part is not built (" + target.resolve("graft-VERSION-oracles.jar") + " and "
                     + lib + "/): build it with `mvn -DskipTests package` in graft's folder, without -Dgraft.oracles.skip=true"
                     + " (it downloads DL4J and OpenCV once), or use --oracle ort|graft");
         }

@@ -75,7 +75,8 @@ final class ValidateCommand implements Callable<Integer> {
 
     @Option(names = "--oracle", paramLabel = "NAME", description = "Who computes MODEL_A's outputs: dl4j (Keras), opencv (Caffe, ONNX), "
             + "ort (the ONNX file untouched), graft (graft's own reading: not independent), or auto (the first of these that reads "
-            + "MODEL_A, else graft with a warning). Without it: graft's reading, as before. See README, Validation.")
+            + "MODEL_A, else graft with a warning). Default: auto when MODEL_B is MODEL_A converted to another format (no edits), "
+            + "else graft. See README, Validation.")
     String oracle;
 
     @Option(names = "--oracle-timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Stop an oracle that runs longer (default: ${DEFAULT-VALUE}).")
@@ -105,8 +106,9 @@ final class ValidateCommand implements Callable<Integer> {
         if (modelB != null) {
             Feeds.checkFits(b, feedsB, how);
         }
-        if (oracle != null) {
-            return OracleCheck.validate(oracle, oracleTimeout, new OracleCheck.Source(modelA, input.weights, input.config), a, feedsA,
+        String o = oracle != null ? oracle : defaultOracle(a, b, modelB);
+        if (o != null) {
+            return OracleCheck.validate(o, oracleTimeout, new OracleCheck.Source(modelA, input.weights, input.config), a, feedsA,
                     modelB, modelB == null ? null : b, feedsB, new Compare.Tolerance(atol, rtol), json, perLayer, out, spec.commandLine().getErr());
         }
         Engine ref = Engine.onnxRuntime(a);
@@ -116,6 +118,22 @@ final class ValidateCommand implements Callable<Integer> {
         out.print(json ? Report.json(r) : Report.table(r));
         out.flush();
         return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
+    }
+
+    /**
+     * Without {@code --oracle}: {@code auto} when MODEL_B is a conversion of MODEL_A (another format, no edits of its own), so
+     * that checking a converted model does not rest on graft's own reading of the source; else null (graft against graft,
+     * which is what comparing an edited model or two files of one format asks for).
+     */
+    static String defaultOracle(Graph a, Graph b, java.nio.file.Path modelB) {
+        if (modelB == null) {
+            return null;
+        }
+        String fa = a.metadata().getOrDefault("graft.source_format", "");
+        String fb = b.metadata().getOrDefault("graft.source_format", "");
+        String ea = a.metadata().getOrDefault("graft.edits", "").strip();
+        String eb = b.metadata().getOrDefault("graft.edits", "").strip();
+        return !fa.isEmpty() && !fb.isEmpty() && !fa.equals(fb) && ea.equals(eb) ? "auto" : null;
     }
 
     static long[] hw(String size) {

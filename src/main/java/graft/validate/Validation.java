@@ -148,6 +148,84 @@ public final class Validation {
         }
     }
 
+    /** Per-layer rows against activations computed elsewhere (an oracle): see {@link #layersAgainst}. */
+    public record Layers(List<Metrics> layers, List<String> unmatched, String firstDiverging) {
+    }
+
+    /**
+     * Compares the candidate's layers with activations an independent implementation computed
+     * ({@code ref}: layer name to activation), in the candidate's network order, every layer
+     * present in both by name; the first beyond tolerance is named. Layouts are reconciled as in
+     * {@link #perLayer} (an oracle may hold NHWC where graft holds NCHW).
+     */
+    public static Layers layersAgainst(Map<String, Tensor> ref, Engine cand, Map<String, Tensor> candFeeds, Compare.Tolerance tol) {
+        LinkedHashMap<String, Point> pb = points(cand.graph());
+        List<Point> matched = new ArrayList<>();
+        List<String> unmatched = new ArrayList<>();
+        for (Point p : pb.values()) {
+            if (ref.containsKey(p.layer())) {
+                matched.add(p);
+            }
+        }
+        for (String l : ref.keySet()) {
+            if (!pb.containsKey(l)) {
+                unmatched.add(l);
+            }
+        }
+        List<Metrics> layers = new ArrayList<>();
+        String first = null;
+        try (Engine.Stepper sb = cand.stepper(candFeeds, matched.stream().map(Point::value).toList())) {
+            long[] prevShape = null;
+            String hint = null;
+            for (Point p : matched) {
+                Tensor a = ref.get(p.layer());
+                Tensor b = sb.take(p.value());
+                Metrics m;
+                if (a.count() != b.count() || a.shape().length != b.shape().length) {
+                    // Another cut of the layer: DL4J's Keras Flatten is a preprocessor whose activation is in DL4J's own
+                    // internal order, not Keras's. Not a fault, not compared; the next layer that consumes it is.
+                    m = Metrics.notCompared(p.layer(), "not compared: the oracle holds it as " + java.util.Arrays.toString(a.shape())
+                            + ", graft as " + java.util.Arrays.toString(b.shape()));
+                } else {
+                    m = Compare.of(p.layer(), b, a, tol, hint);
+                    m = toChannelsLast(m, p.layer(), a, b, prevShape, tol).withoutTopK();
+                }
+                layers.add(m);
+                if (first == null && !m.within()) {
+                    first = p.layer();
+                }
+                if (a.shape().length == 4 && m.layout() != null) {
+                    prevShape = m.layout().equals("NCHW->NHWC") ? b.shape() : null;
+                    hint = m.layout();
+                }
+            }
+            sb.finish();
+        }
+        return new Layers(layers, unmatched, first);
+    }
+
+    /**
+     * The other direction of {@link #flattenOrder}: the oracle holds Keras's channels-last
+     * activations (DL4J), graft flattens its NCHW activation in C, H, W order (and permutes the next
+     * Dense's rows instead). A failing rank-2 layer right after such a 4-D one is compared again
+     * with graft's values in H, W, C order and the better reading kept.
+     */
+    private static Metrics toChannelsLast(Metrics m, String layer, Tensor ref, Tensor cand, long[] prevCandShape, Compare.Tolerance tol) {
+        if (m.within() || prevCandShape == null || cand.shape().length != 2 || ref.shape().length != 2) {
+            return m;
+        }
+        long c = prevCandShape[1];
+        long h = prevCandShape[2];
+        long w = prevCandShape[3];
+        if (cand.shape()[1] != h * w * c || h * w == 1) {
+            return m;
+        }
+        long n = cand.shape()[0];
+        float[] v = Layouts.permute(cand.toFloats(), new long[]{n, c, h, w}, new int[]{0, 2, 3, 1});
+        Metrics again = Compare.of(layer, v, ref.toFloats(), cand.shape(), ref.shape(), "CHW->HWC", tol);
+        return again.within() ? again : m;
+    }
+
     /** What the report says of a layer an edit replaced or re-initialised. */
     public static final String EDITED = "changed by edit, not compared";
 
