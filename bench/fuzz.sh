@@ -37,7 +37,9 @@ fi
 if [ ! -s target/fuzz/cp.txt ] || [ pom.xml -nt target/fuzz/cp.txt ]; then
   mvn -o -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile=target/fuzz/cp.txt -Dmdep.includeScope=test >/dev/null
 fi
-cp="target/test-classes:target/classes:$(cat target/fuzz/cp.txt)"
+# a snapshot of the classes: a build during the campaign does not change what it runs
+rm -rf "$work/classes" && mkdir -p "$work/classes" && cp -r target/classes "$work/classes/main" && cp -r target/test-classes "$work/classes/test"
+cp="$work/classes/test:$work/classes/main:$(cat target/fuzz/cp.txt)"
 log="$work/campaign-$(date -u +%Y%m%dT%H%M%SZ).log"
 before=$(ls "$work/artifacts" | wc -l)
 set +e

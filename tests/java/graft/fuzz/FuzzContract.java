@@ -123,6 +123,36 @@ final class FuzzContract {
         }
     }
 
+    /** A fuzz target's body, as Jazzer calls it. */
+    interface Target {
+        void run(byte[] data) throws Exception;
+    }
+
+    /**
+     * Runs the target once on each seed of fixtures/fuzz/TARGET (not the kept crashes), ignoring
+     * the outcome: the classes a campaign needs are loaded and instrumented before libFuzzer's
+     * per-input timeout starts counting (instrumenting them during the first input takes longer
+     * than the timeout on this machine).
+     */
+    static void warmUp(String target, Target t) {
+        Path dir = Path.of(System.getProperty("graft.root", ".")).resolve("fixtures/fuzz").resolve(target);
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.sorted().toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith("crash-") || n.startsWith("timeout-") || n.startsWith("oom-") || n.startsWith("slow-unit-")) {
+                    continue;
+                }
+                try {
+                    t.run(Files.readAllBytes(p));
+                } catch (Throwable e) {
+                    // the campaign reports it
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Writes {@code bytes} to {@code dir/name} and returns the path. */
     static Path write(Path dir, String name, byte[] bytes) throws IOException {
         return Files.write(dir.resolve(name), bytes);
