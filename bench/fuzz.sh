@@ -41,10 +41,10 @@ fi
 rm -rf "$work/classes" && mkdir -p "$work/classes" && cp -r target/classes "$work/classes/main" && cp -r target/test-classes "$work/classes/test"
 cp="$work/classes/test:$work/classes/main:$(cat target/fuzz/cp.txt)"
 log="$work/campaign-$(date -u +%Y%m%dT%H%M%SZ).log"
-before=$(ls "$work/artifacts" | wc -l)
+started=$(date +%s)
 set +e
-nice -n "${FUZZ_NICE:-10}" java -Xmx256m -XX:+UseSerialGC -Dgraft.root="$here" -cp "$cp" com.code_intelligence.jazzer.Jazzer \
-  --target_class="graft.fuzz.$cls" \
+nice -n "${FUZZ_NICE:-10}" java -Xmx256m -XX:+UseSerialGC -Dgraft.root="$here" -Dgraft.fuzz.class="$cls" -Dgraft.fuzz.target="$target" \
+  -cp "$cp" com.code_intelligence.jazzer.Jazzer --target_class=graft.fuzz.Standalone \
   --instrumentation_includes='graft.**:io.jhdf.**:com.google.protobuf.**:com.fasterxml.jackson.**' \
   --custom_hook_excludes='graft.fuzz.**' \
   --keep_going="${FUZZ_KEEP_GOING:-20}" \
@@ -53,10 +53,14 @@ nice -n "${FUZZ_NICE:-10}" java -Xmx256m -XX:+UseSerialGC -Dgraft.root="$here" -
   -artifact_prefix="$work/artifacts/" -print_final_stats=1 >"$log" 2>&1
 rc=$?
 set -e
-inited=$(grep -m1 -o 'INITED cov: [0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-last=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo "?")
-execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+inited=$(grep -m1 -o 'INITED cov: [0-9]*' "$log" | grep -o '[0-9]*$' || true)
+last=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
+# with --keep_going libFuzzer prints its final stats after each finding; the counts are cumulative
+execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
+[ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#' || true)
+ran=$(( $(date +%s) - started ))
+rate="?"
+if [ -n "$execs" ] && [ "$ran" -gt 0 ]; then rate=$(( execs / ran )); fi
 new=()
 for f in "$work"/artifacts/crash-* "$work"/artifacts/timeout-* "$work"/artifacts/oom-*; do
   [ -f "$f" ] || continue
@@ -66,7 +70,7 @@ for f in "$work"/artifacts/crash-* "$work"/artifacts/timeout-* "$work"/artifacts
     new+=("$base")
   fi
 done
-echo "target=$target minutes=$minutes exec/s=$rate execs=$execs edges_start=$inited edges_end=$last jazzer_rc=$rc new_findings=${#new[@]}"
+echo "target=$target minutes=$minutes wall_s=$ran exec/s=$rate execs=$execs edges_start=$inited edges_end=$last jazzer_rc=$rc new_findings=${#new[@]}"
 for b in "${new[@]}"; do echo "  kept fixtures/fuzz/$target/$b"; done
 grep -E '^== Java Exception|^== libFuzzer crashing input|^==[0-9]+== ERROR|Caused by|^\s+at graft\.' "$log" | head -40 || true
 echo "log: $log"

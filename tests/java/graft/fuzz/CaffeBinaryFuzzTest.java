@@ -5,11 +5,6 @@ import graft.io.Options;
 
 /** The Caffe caffemodel reader (binary NetParameter with blobs) read alone. Seeds and past crashes: fixtures/fuzz/caffemodel/; a campaign: bench/fuzz.sh caffemodel MINUTES. */
 public class CaffeBinaryFuzzTest {
-    /** Jazzer's standalone driver (bench/fuzz.sh) calls this once: the seeds load and instrument the classes first. */
-    public static void fuzzerInitialize() {
-        FuzzContract.warmUp("caffemodel", CaffeBinaryFuzzTest::fuzzerTestOneInput);
-    }
-
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         FuzzContract.check(dir -> {
             new graft.caffe.CaffeFormat().read(FuzzContract.write(dir, "model.caffemodel", data), Options.none());

@@ -5,11 +5,6 @@ import graft.io.Options;
 
 /** The Caffe prototxt reader (text format, no weights: the layers are built from their fillers). Seeds and past crashes: fixtures/fuzz/prototxt/; a campaign: bench/fuzz.sh prototxt MINUTES. */
 public class CaffeTextFuzzTest {
-    /** Jazzer's standalone driver (bench/fuzz.sh) calls this once: the seeds load and instrument the classes first. */
-    public static void fuzzerInitialize() {
-        FuzzContract.warmUp("prototxt", CaffeTextFuzzTest::fuzzerTestOneInput);
-    }
-
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         FuzzContract.check(dir -> {
             new graft.caffe.CaffeFormat().read(FuzzContract.write(dir, "deploy.prototxt", data), Options.none());

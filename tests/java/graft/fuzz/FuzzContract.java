@@ -136,6 +136,8 @@ final class FuzzContract {
      */
     static void warmUp(String target, Target t) {
         Path dir = Path.of(System.getProperty("graft.root", ".")).resolve("fixtures/fuzz").resolve(target);
+        long t0 = System.nanoTime();
+        int count = 0;
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.sorted().toList()) {
                 String n = p.getFileName().toString();
@@ -143,11 +145,13 @@ final class FuzzContract {
                     continue;
                 }
                 try {
+                    count++;
                     t.run(Files.readAllBytes(p));
                 } catch (Throwable e) {
                     // the campaign reports it
                 }
             }
+            System.err.printf("graft fuzz: warmed up on %d seeds of %s in %d ms%n", count, dir, (System.nanoTime() - t0) / 1_000_000);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -5,11 +5,6 @@ import graft.io.Options;
 
 /** The Keras HDF5 reader (jhdf underneath) on .h5 bytes. Seeds and past crashes: fixtures/fuzz/h5/; a campaign: bench/fuzz.sh h5 MINUTES. */
 public class KerasH5FuzzTest {
-    /** Jazzer's standalone driver (bench/fuzz.sh) calls this once: the seeds load and instrument the classes first. */
-    public static void fuzzerInitialize() {
-        FuzzContract.warmUp("h5", KerasH5FuzzTest::fuzzerTestOneInput);
-    }
-
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         FuzzContract.check(dir -> {
             new graft.keras.KerasFormat().read(FuzzContract.write(dir, "model.h5", data), Options.none());

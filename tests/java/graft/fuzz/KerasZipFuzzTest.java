@@ -5,11 +5,6 @@ import graft.io.Options;
 
 /** The Keras 3 .keras zip reader (config.json, metadata.json, model.weights.h5 through jhdf). Seeds and past crashes: fixtures/fuzz/keras-zip/; a campaign: bench/fuzz.sh keras-zip MINUTES. */
 public class KerasZipFuzzTest {
-    /** Jazzer's standalone driver (bench/fuzz.sh) calls this once: the seeds load and instrument the classes first. */
-    public static void fuzzerInitialize() {
-        FuzzContract.warmUp("keras-zip", KerasZipFuzzTest::fuzzerTestOneInput);
-    }
-
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         FuzzContract.check(dir -> {
             new graft.keras.KerasFormat().read(FuzzContract.write(dir, "model.keras", data), Options.none());

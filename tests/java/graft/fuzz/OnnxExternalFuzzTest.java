@@ -5,11 +5,6 @@ import graft.io.Options;
 
 /** The ONNX reader on a model with an external-data file beside it: the input is a 4-byte big-endian length, the model, then the bytes of {@code model.onnx.data}. Seeds and past crashes: fixtures/fuzz/onnx-external/; a campaign: bench/fuzz.sh onnx-external MINUTES. */
 public class OnnxExternalFuzzTest {
-    /** Jazzer's standalone driver (bench/fuzz.sh) calls this once: the seeds load and instrument the classes first. */
-    public static void fuzzerInitialize() {
-        FuzzContract.warmUp("onnx-external", OnnxExternalFuzzTest::fuzzerTestOneInput);
-    }
-
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         FuzzContract.check(dir -> {
             byte[][] two = FuzzContract.split(data);

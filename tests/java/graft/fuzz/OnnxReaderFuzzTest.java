@@ -5,11 +5,6 @@ import graft.io.Options;
 
 /** The ONNX reader on model bytes. Seeds and past crashes: fixtures/fuzz/onnx/; a campaign: bench/fuzz.sh onnx MINUTES. */
 public class OnnxReaderFuzzTest {
-    /** Jazzer's standalone driver (bench/fuzz.sh) calls this once: the seeds load and instrument the classes first. */
-    public static void fuzzerInitialize() {
-        FuzzContract.warmUp("onnx", OnnxReaderFuzzTest::fuzzerTestOneInput);
-    }
-
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         FuzzContract.check(dir -> {
             new graft.onnx.OnnxFormat().read(FuzzContract.write(dir, "model.onnx", data), Options.none());

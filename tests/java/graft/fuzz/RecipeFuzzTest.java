@@ -26,11 +26,6 @@ public class RecipeFuzzTest {
         return model;
     }
 
-    /** Jazzer's standalone driver (bench/fuzz.sh) calls this once: the seeds load and instrument the classes first. */
-    public static void fuzzerInitialize() {
-        FuzzContract.warmUp("recipe", RecipeFuzzTest::fuzzerTestOneInput);
-    }
-
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         Graph g = model();
         FuzzContract.check(dir -> {

@@ -23,11 +23,6 @@ public class RoundTripFuzzTest {
             new graft.caffe.CaffeFormat());
     private static final List<String> NAMES = List.of("out.onnx", "out.h5", "out.prototxt");
 
-    /** Jazzer's standalone driver (bench/fuzz.sh) calls this once: the seeds load and instrument the classes first. */
-    public static void fuzzerInitialize() {
-        FuzzContract.warmUp("roundtrip", RoundTripFuzzTest::fuzzerTestOneInput);
-    }
-
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         FuzzContract.check(dir -> {
             Path in = FuzzContract.write(dir, "model.onnx", data);
