@@ -30,7 +30,7 @@ esac
 seconds=$(( ${minutes%.*} * 60 ))
 [ "$seconds" -gt 0 ] || { echo "fuzz.sh: MINUTES must be a whole number >= 1" >&2; exit 2; }
 work="target/fuzz/$target"
-mkdir -p "$work/corpus" "$work/artifacts"
+mkdir -p "$work/corpus" "$work/artifacts" "$work/seen"
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
   mvn -o -q -B -Dstyle.color=never -Dgraft.oracles.skip=true test-compile
 fi
@@ -60,17 +60,27 @@ execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep
 [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#' || true)
 ran=$(( $(date +%s) - started ))
 rate="?"
-if [ -n "$execs" ] && [ "$ran" -gt 0 ]; then rate=$(( execs / ran )); fi
+# per second of fuzzing (max_total_time; the warm-up and JVM start are in wall_s only)
+if [ -n "$execs" ]; then rate=$(( execs / seconds )); fi
 new=()
 for f in "$work"/artifacts/crash-* "$work"/artifacts/timeout-* "$work"/artifacts/oom-*; do
   [ -f "$f" ] || continue
   base=$(basename "$f")
+  mv "$f" "$work/seen/$base"
+  f="$work/seen/$base"
+  if [[ "$base" == timeout-* ]] && java -Xmx256m -Dgraft.root="$here" -Dgraft.fuzz.class="$cls" -Dgraft.fuzz.target="$target" \
+      -cp "$cp" graft.fuzz.Standalone "$f" >>"$log" 2>&1; then
+    # not reproduced without instrumentation: the JVM was loading and instrumenting classes
+    echo "  $base: timeout not reproduced in a plain JVM (class loading under instrumentation); not kept"
+    continue
+  fi
   if [ ! -f "fixtures/fuzz/$target/$base" ]; then
     cp "$f" "fixtures/fuzz/$target/$base"
     new+=("$base")
   fi
 done
-echo "target=$target minutes=$minutes wall_s=$ran exec/s=$rate execs=$execs edges_start=$inited edges_end=$last jazzer_rc=$rc new_findings=${#new[@]}"
+summary="target=$target minutes=$minutes wall_s=$ran exec/s=$rate execs=$execs edges_start=$inited edges_end=$last jazzer_rc=$rc new_findings=${#new[@]}"
+echo "$summary"
 for b in "${new[@]}"; do echo "  kept fixtures/fuzz/$target/$b"; done
 grep -E '^== Java Exception|^== libFuzzer crashing input|^==[0-9]+== ERROR|Caused by|^\s+at graft\.' "$log" | head -40 || true
 echo "log: $log"

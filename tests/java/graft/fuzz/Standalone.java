@@ -32,4 +32,26 @@ public final class Standalone {
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         target.run(data);
     }
+
+    /**
+     * Replays inputs without Jazzer (bench/fuzz.sh on each timeout a campaign reports): exit 0
+     * when every input keeps the contract, its 10 s clock included. A timeout that does not
+     * reproduce here was the JVM loading and instrumenting classes the first input reached.
+     */
+    public static void main(String[] files) throws Exception {
+        var m = Class.forName("graft.fuzz." + System.getProperty("graft.fuzz.class")).getMethod("fuzzerTestOneInput", byte[].class);
+        int bad = 0;
+        for (String f : files) {
+            m.invoke(null, (Object) new byte[0]); // loads the classes of the common path
+            long t0 = System.nanoTime();
+            try {
+                m.invoke(null, (Object) java.nio.file.Files.readAllBytes(java.nio.file.Path.of(f)));
+                System.out.printf("%s: keeps the contract (%d ms)%n", f, (System.nanoTime() - t0) / 1_000_000);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                bad++;
+                System.out.printf("%s: %s%n", f, e.getCause());
+            }
+        }
+        System.exit(bad == 0 ? 0 : 1);
+    }
 }
