@@ -47,7 +47,7 @@ nice -n "${FUZZ_NICE:-10}" java -Xmx256m -XX:+UseSerialGC -Dgraft.root="$here" -
   -cp "$cp" com.code_intelligence.jazzer.Jazzer --target_class=graft.fuzz.Standalone \
   --instrumentation_includes='graft.**:io.jhdf.**:com.google.protobuf.**:com.fasterxml.jackson.**' \
   --custom_hook_excludes='graft.fuzz.**' \
-  --keep_going="${FUZZ_KEEP_GOING:-20}" \
+  --keep_going="${FUZZ_KEEP_GOING:-20}" --reproducer_path="$work/artifacts" \
   "$work/corpus" "fixtures/fuzz/$target" \
   -dict="fixtures/fuzz/dict/$target.dict" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
   -artifact_prefix="$work/artifacts/" -print_final_stats=1 >"$log" 2>&1
