@@ -84,6 +84,11 @@ final class KerasExporter {
         ShapeInference.run(g);
         ArrayNode inLayers = JsonTree.NODES.arrayNode();
         for (Value v : g.inputs()) {
+            if (g.type(v.name()) == null || g.type(v.name()).shape() == null) {
+                // found by fuzzing: an ONNX input declared without a type read fine and crashed here
+                throw new graft.error.UnsupportedModelException("model '" + g.name() + "': input '" + v.name()
+                        + "' has no declared type or shape, which a Keras InputLayer needs (batch_input_shape)");
+            }
             Shape s = g.type(v.name()).shape();
             List<Node> cons = g.consumers(v.name());
             boolean kerasLayout = s.rank() == 4 && !cons.isEmpty() && cons.stream().allMatch(n -> isTranspose(n, 0, 3, 1, 2));

@@ -65,7 +65,11 @@ final class KerasSource implements AutoCloseable {
         if (!startsWith(head, HDF5_SIGNATURE) && !hasSignatureAfterUserBlock(file, size)) {
             throw new MalformedModelException(file, "is not an HDF5 file (no HDF5 signature) and not a .keras zip. A Keras model is saved with model.save('x.h5')");
         }
-        HdfFile h = openHdf(file, () -> new HdfFile(file));
+        // jhdf reads through a mapping: its FileChannel reader allocates whatever size an object header
+        // claims (jhdf 0.9.4 ObjectHeaderV1: ByteBuffer.allocate of a 32-bit size read from the file, an
+        // OutOfMemoryError on a corrupted header, found by fuzzing), a mapping slices, bounds-checked.
+        ByteBuffer whole = ModelFiles.map(file);
+        HdfFile h = openHdf(file, () -> HdfFile.fromByteBuffer(whole));
         Group w = h.getChild("model_weights") instanceof Group g ? g : h;
         JsonNode cfg = configFile != null ? readJsonFile(configFile) : parseJson(file, stringAttr(file, h, "model_config"), "model_config");
         if (cfg == null) {
@@ -159,7 +163,8 @@ final class KerasSource implements AutoCloseable {
             } catch (java.util.zip.ZipException z) {
                 throw new MalformedModelException(file, "zip entry '" + e.getName() + "' cannot be inflated (" + z.getMessage() + "); the file is truncated or corrupted");
             }
-            return openHdf(file, () -> new HdfFile(tmp));
+            ByteBuffer copy = ModelFiles.map(tmp);
+            return openHdf(file, () -> HdfFile.fromByteBuffer(copy));
         } finally {
             Files.deleteIfExists(tmp);
             Files.deleteIfExists(dir);

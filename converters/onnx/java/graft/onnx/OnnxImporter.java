@@ -67,6 +67,7 @@ public final class OnnxImporter {
         graft.io.Timing.mark("onnx read: start");
         ByteBuffer mapped = ModelFiles.map(file);
         sniff(file, mapped);
+        WireCheck.check(file, mapped, ModelProto.getDescriptor());
         ModelProto model;
         try {
             // Wrapped as an immutable ByteString so that aliasing applies: bytes fields become views, not copies.

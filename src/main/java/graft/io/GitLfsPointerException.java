@@ -9,7 +9,7 @@ public class GitLfsPointerException extends MalformedModelException {
 
     public GitLfsPointerException(Path file, String message) {
         super(file, message);
-        this.message = message;
+        this.message = oneLine(message);
     }
 
     @Override

@@ -66,10 +66,13 @@ public final class Npy {
             headerLen = m.getShort(8) & 0xffff;
             start = 10;
         } else {
+            if (m.capacity() < 12) {
+                throw new MalformedModelException(file, "npy file ends inside its version " + major + " preamble");
+            }
             headerLen = m.getInt(8);
             start = 12;
         }
-        if (headerLen < 0 || start + headerLen > m.capacity()) {
+        if (headerLen < 0 || (long) start + headerLen > m.capacity()) {
             throw new MalformedModelException(file, "npy header length " + headerLen + " runs past the end of the file");
         }
         byte[] hb = new byte[headerLen];
@@ -101,15 +104,29 @@ public final class Npy {
         List<Long> dims = new ArrayList<>();
         for (String p : s.group(1).split(",")) {
             if (!p.isBlank()) {
-                dims.add(Long.parseLong(p.trim()));
+                long dim;
+                try {
+                    dim = Long.parseLong(p.trim());
+                } catch (NumberFormatException e) {
+                    dim = -1;
+                }
+                if (dim < 0) {
+                    throw new MalformedModelException(file, "npy shape (" + s.group(1) + ") holds '" + p.trim() + "', not a dimension");
+                }
+                dims.add(dim);
             }
         }
         long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
         long count = 1;
-        for (long x : shape) {
-            count = Math.multiplyExact(count, x);
+        long bytes;
+        try {
+            for (long x : shape) {
+                count = Math.multiplyExact(count, x);
+            }
+            bytes = Math.multiplyExact(count, (long) t.size());
+        } catch (ArithmeticException e) {
+            throw new MalformedModelException(file, "npy shape " + dims + " has more elements than a long counts");
         }
-        long bytes = count * t.size();
         int dataStart = start + headerLen;
         if (bytes > m.capacity() - dataStart) {
             throw new MalformedModelException(file, "npy data of shape " + dims + " needs " + bytes + " bytes, the file holds "

@@ -1,0 +1,18 @@
+package graft.fuzz;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import graft.io.Options;
+
+/** The .npy reader. Seeds and past crashes: fixtures/fuzz/npy/; a campaign: bench/fuzz.sh npy MINUTES. */
+public class NpyFuzzTest {
+    public static void fuzzerTestOneInput(byte[] data) throws Exception {
+        FuzzContract.check(dir -> {
+            graft.io.Npy.read(FuzzContract.write(dir, "x.npy", data));
+        }, 3);
+    }
+
+    @FuzzTest
+    void fuzz(byte[] data) throws Exception {
+        fuzzerTestOneInput(data);
+    }
+}

@@ -1,0 +1,18 @@
+package graft.fuzz;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import graft.io.Options;
+
+/** The ONNX reader on model bytes. Seeds and past crashes: fixtures/fuzz/onnx/; a campaign: bench/fuzz.sh onnx MINUTES. */
+public class OnnxReaderFuzzTest {
+    public static void fuzzerTestOneInput(byte[] data) throws Exception {
+        FuzzContract.check(dir -> {
+            new graft.onnx.OnnxFormat().read(FuzzContract.write(dir, "model.onnx", data), Options.none());
+        }, 3);
+    }
+
+    @FuzzTest
+    void fuzz(byte[] data) throws Exception {
+        fuzzerTestOneInput(data);
+    }
+}
