@@ -33,24 +33,7 @@ final class ConvMapper {
         if (!padding.equals("same")) {
             return new long[4];
         }
-        long[] p = new long[4];
-        for (int i = 0; i < 2; i++) {
-            long eff = (k[i] - 1) * d[i] + 1;
-            long total;
-            if (s[i] == 1) {
-                total = eff - 1;
-            } else {
-                long size = b.dim(x, 2 + i);
-                if (size < 0) {
-                    return null;
-                }
-                long out = (size + s[i] - 1) / s[i];
-                total = Math.max((out - 1) * s[i] + eff - size, 0);
-            }
-            p[i] = total / 2;
-            p[i + 2] = total - total / 2;
-        }
-        return p;
+        return SamePadding.pads(new long[] {b.dim(x, 2), b.dim(x, 3)}, k, s, d, false);
     }
 
     private Map<String, Attr> convAttrs(String x, JsonNode c, long[] k, long group) {

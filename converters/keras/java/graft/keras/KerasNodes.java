@@ -188,26 +188,17 @@ final class KerasNodes {
         if (!auto.startsWith("SAME")) {
             return n.intsAttr("pads", new long[4]);
         }
+        return SamePadding.pads(spatial(x, n), k, s, d, auto.equals("SAME_LOWER"));
+    }
+
+    /** The node's input H and W, -1 where symbolic. */
+    private static long[] spatial(KerasExporter x, Node n) {
         Shape in = x.graph().type(n.input(0)).shape();
-        long[] p = new long[4];
+        long[] r = new long[2];
         for (int i = 0; i < 2; i++) {
-            long eff = (k[i] - 1) * d[i] + 1;
-            long total;
-            if (s[i] == 1) {
-                total = eff - 1;
-            } else {
-                if (!in.dim(2 + i).isFixed()) {
-                    return null;
-                }
-                long size = in.dim(2 + i).value();
-                long out = (size + s[i] - 1) / s[i];
-                total = Math.max((out - 1) * s[i] + eff - size, 0);
-            }
-            long before = auto.equals("SAME_LOWER") ? total - total / 2 : total / 2;
-            p[i] = before;
-            p[i + 2] = total - before;
+            r[i] = in.dim(2 + i).isFixed() ? in.dim(2 + i).value() : -1;
         }
-        return p;
+        return r;
     }
 
     /** Keras "valid"/"same" for the node's pads, or null when neither produces them. */
@@ -222,25 +213,7 @@ final class KerasNodes {
         if (Arrays.stream(p).allMatch(v -> v == 0)) {
             return "valid";
         }
-        Shape in = x.graph().type(n.input(0)).shape();
-        for (int i = 0; i < 2; i++) {
-            long eff = (k[i] - 1) * d[i] + 1;
-            long total;
-            if (s[i] == 1) {
-                total = eff - 1;
-            } else {
-                if (!in.dim(2 + i).isFixed()) {
-                    return null;
-                }
-                long size = in.dim(2 + i).value();
-                long out = (size + s[i] - 1) / s[i];
-                total = Math.max((out - 1) * s[i] + eff - size, 0);
-            }
-            if (p[i] != total / 2 || p[i + 2] != total - total / 2) {
-                return null;
-            }
-        }
-        return "same";
+        return Arrays.equals(p, SamePadding.pads(spatial(x, n), k, s, d, false)) ? "same" : null;
     }
 
     /** For pads "same" cannot express ({@code p}, from {@link #pads}): a ZeroPadding2D layer before the op (option explicit-padding), or null. */

@@ -66,6 +66,11 @@ public final class LayerTable {
         return cls.equals("Sequential") ? Numbering.KERAS_SEQUENTIAL : Numbering.KERAS_FUNCTIONAL;
     }
 
+    /** The initializers listed under {@link #CONSTANTS}: made up by an importer, not parameters. */
+    public static Set<String> constants(Graph g) {
+        return new java.util.HashSet<>(List.of(g.metadata().getOrDefault(CONSTANTS, "").split(",")));
+    }
+
     /** The total parameter count as inspect and Keras give it (the rows' sum). */
     public static long totalParams(Graph g) {
         return of(g).stream().mapToLong(Row::params).sum();
@@ -87,7 +92,7 @@ public final class LayerTable {
             }
             byLayer.computeIfAbsent(n.layer(), k -> new ArrayList<>()).add(n);
         }
-        Set<String> constants = new java.util.HashSet<>(List.of(g.metadata().getOrDefault(CONSTANTS, "").split(",")));
+        Set<String> constants = constants(g);
         List<Row> rows = new ArrayList<>();
         Set<String> counted = new java.util.HashSet<>();
         int i = 0;

@@ -114,13 +114,19 @@ public final class TrainingStep {
 
     /** The one float initializer of rank 1 or more that Mul/Add {@code n} applies to data, unless a made-up constant. */
     private static String elementwiseParam(Graph g, Node n) {
-        int w = g.initializer(n.input(1)) != null ? 1 : g.initializer(n.input(0)) != null ? 0 : -1;
-        if (w < 0 || g.initializer(n.input(1 - w)) != null) {
+        int w = loneInitializer(g, n);
+        if (w < 0) {
             return null;
         }
         Weight b = g.initializer(n.input(w));
-        java.util.Set<String> constants = java.util.Set.of(g.metadata().getOrDefault(graft.ir.LayerTable.CONSTANTS, "").split(","));
-        return b.dtype() == DataType.FLOAT && b.shape().length > 0 && !constants.contains(n.input(w)) ? n.input(w) : null;
+        return b.dtype() == DataType.FLOAT && b.shape().length > 0 && !graft.ir.LayerTable.constants(g).contains(n.input(w))
+                ? n.input(w) : null;
+    }
+
+    /** Which of binary node {@code n}'s two operands is an initializer when exactly one is (1 or 0), else -1. */
+    private static int loneInitializer(Graph g, Node n) {
+        int w = g.initializer(n.input(1)) != null ? 1 : g.initializer(n.input(0)) != null ? 0 : -1;
+        return w < 0 || g.initializer(n.input(1 - w)) != null ? -1 : w;
     }
 
     /** The position of {@code weight} among the float initializers the nodes of {@code layer} take, in node order. */
@@ -163,8 +169,8 @@ public final class TrainingStep {
      * (LocallyConnected2D); else null.
      */
     private static String matMulBias(Graph g, Node n) {
-        int w = g.initializer(n.input(1)) != null ? 1 : g.initializer(n.input(0)) != null ? 0 : -1;
-        if (w < 0 || g.initializer(n.input(1 - w)) != null) {
+        int w = loneInitializer(g, n);
+        if (w < 0) {
             return null;
         }
         Weight b = g.initializer(n.input(w));

@@ -133,7 +133,7 @@ public final class Validation {
                 Tensor a = sa.take(p.value());
                 Tensor b = sb.take(pb.get(p.layer()).value());
                 Metrics m = Compare.of(p.layer(), b, a, tol, hint);
-                m = flattenOrder(m, p.layer(), a, b, prevShape, tol).withoutTopK();
+                m = flattenOrder(m, p.layer(), a, b, prevShape, tol, true).withoutTopK();
                 layers.add(m);
                 if (first == null && !m.within()) {
                     first = p.layer();
@@ -188,7 +188,7 @@ public final class Validation {
                             + ", graft as " + java.util.Arrays.toString(b.shape()));
                 } else {
                     m = Compare.of(p.layer(), b, a, tol, hint);
-                    m = toChannelsLast(m, p.layer(), a, b, prevShape, tol).withoutTopK();
+                    m = flattenOrder(m, p.layer(), a, b, prevShape, tol, false).withoutTopK();
                 }
                 layers.add(m);
                 if (first == null && !m.within()) {
@@ -202,28 +202,6 @@ public final class Validation {
             sb.finish();
         }
         return new Layers(layers, unmatched, first);
-    }
-
-    /**
-     * The other direction of {@link #flattenOrder}: the oracle holds Keras's channels-last
-     * activations (DL4J), graft flattens its NCHW activation in C, H, W order (and permutes the next
-     * Dense's rows instead). A failing rank-2 layer right after such a 4-D one is compared again
-     * with graft's values in H, W, C order and the better reading kept.
-     */
-    private static Metrics toChannelsLast(Metrics m, String layer, Tensor ref, Tensor cand, long[] prevCandShape, Compare.Tolerance tol) {
-        if (m.within() || prevCandShape == null || cand.shape().length != 2 || ref.shape().length != 2) {
-            return m;
-        }
-        long c = prevCandShape[1];
-        long h = prevCandShape[2];
-        long w = prevCandShape[3];
-        if (cand.shape()[1] != h * w * c || h * w == 1) {
-            return m;
-        }
-        long n = cand.shape()[0];
-        float[] v = Layouts.permute(cand.toFloats(), new long[]{n, c, h, w}, new int[]{0, 2, 3, 1});
-        Metrics again = Compare.of(layer, v, ref.toFloats(), cand.shape(), ref.shape(), "CHW->HWC", tol);
-        return again.within() ? again : m;
     }
 
     /** What the report says of a layer an edit replaced or re-initialised. */
@@ -268,22 +246,27 @@ public final class Validation {
 
     /**
      * A Flatten of an NHWC activation lists H, W, C where the NCHW one lists C, H, W: the same
-     * numbers in another order. When a rank-2 layer right after a channels-last 4-D one fails
-     * as it is, it is compared again in C, H, W order and the better reading kept.
+     * numbers in another order. When a rank-2 layer right after a 4-D one fails as it is, it is
+     * compared again with the candidate's values in the other order and the better reading kept.
+     * {@code candChannelsLast}: the 4-D candidate layer was NHWC (a Keras model read by graft,
+     * compared in C, H, W order); else NCHW (graft's flatten against a channels-last oracle such
+     * as DL4J, compared in H, W, C order).
      */
-    private static Metrics flattenOrder(Metrics m, String layer, Tensor ref, Tensor cand, long[] prevCandShape, Compare.Tolerance tol) {
+    private static Metrics flattenOrder(Metrics m, String layer, Tensor ref, Tensor cand, long[] prevCandShape, Compare.Tolerance tol,
+            boolean candChannelsLast) {
         if (m.within() || prevCandShape == null || cand.shape().length != 2 || ref.shape().length != 2) {
             return m;
         }
-        long h = prevCandShape[1];
-        long w = prevCandShape[2];
-        long c = prevCandShape[3];
+        long h = prevCandShape[candChannelsLast ? 1 : 2];
+        long w = prevCandShape[candChannelsLast ? 2 : 3];
+        long c = prevCandShape[candChannelsLast ? 3 : 1];
         if (cand.shape()[1] != h * w * c || h * w == 1) {
             return m;
         }
         long n = cand.shape()[0];
-        float[] v = Layouts.permute(cand.toFloats(), new long[]{n, h, w, c}, new int[]{0, 3, 1, 2});
-        Metrics again = Compare.of(layer, v, ref.toFloats(), cand.shape(), ref.shape(), "HWC->CHW", tol);
+        float[] v = candChannelsLast ? Layouts.permute(cand.toFloats(), new long[]{n, h, w, c}, new int[]{0, 3, 1, 2})
+                : Layouts.permute(cand.toFloats(), new long[]{n, c, h, w}, new int[]{0, 2, 3, 1});
+        Metrics again = Compare.of(layer, v, ref.toFloats(), cand.shape(), ref.shape(), candChannelsLast ? "HWC->CHW" : "CHW->HWC", tol);
         return again.within() ? again : m;
     }
 }
