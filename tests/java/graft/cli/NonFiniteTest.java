@@ -50,6 +50,33 @@ class NonFiniteTest {
         assertThat(Files.readAllLines(out.resolve("history.csv"))).hasSize(2);
     }
 
+    /** The refusal is the formats' own, not the command line's: the Java API cannot write NaN either. */
+    @Test
+    void everyFormatRefusesNonFiniteWeightsThroughTheJavaApi() throws IOException {
+        Path dir = TestPaths.scratch("nonfinite-api");
+        Graph g = OnnxImporter.read(FinetuneCommandTest.model);
+        Weight w = g.initializers().values().stream().filter(x -> x.shape().length == 4).findFirst().orElseThrow();
+        float[] v = w.toFloats();
+        v[3] = Float.NEGATIVE_INFINITY;
+        g.addInitializer(Weight.ofFloats(w.name(), w.shape(), v));
+        List<graft.io.ModelFormat> formats = List.of(new OnnxFormat(), new graft.keras.KerasFormat(), new graft.caffe.CaffeFormat());
+        List<String> names = List.of("api.onnx", "api.h5", "api.prototxt");
+        for (int i = 0; i < formats.size(); i++) {
+            Path out = dir.resolve(names.get(i));
+            graft.io.ModelFormat f = formats.get(i);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> f.write(g, out, Options.none().set("force", true)))
+                    .as(f.name()).isInstanceOf(graft.io.FiniteWeights.NonFiniteException.class)
+                    .hasMessageContaining(w.name()).hasMessageContaining("1 Inf");
+            assertThat(out).as(f.name()).doesNotExist();
+            try (var files = Files.list(dir)) {
+                assertThat(files.toList()).as(f.name() + ": nothing left behind").isEmpty();
+            }
+        }
+        Path allowed = dir.resolve("allowed.h5");
+        new graft.keras.KerasFormat().write(g, allowed, Options.none().set("allow-nonfinite", true));
+        assertThat(allowed).exists();
+    }
+
     @Test
     void nonFiniteWeightsAreReportedAndNeverWritten() throws IOException {
         Path dir = TestPaths.scratch("nonfinite-convert");
@@ -60,7 +87,7 @@ class NonFiniteTest {
         v[1] = Float.POSITIVE_INFINITY;
         g.addInitializer(Weight.ofFloats(w.name(), w.shape(), v));
         Path src = dir.resolve("nan.onnx");
-        new OnnxFormat().write(g, src, Options.none().set("force", true));
+        new OnnxFormat().write(g, src, Options.none().set("force", true).set("allow-nonfinite", true));
 
         Cli.Result inspect = Cli.run("inspect", src.toString());
         assertThat(inspect.code()).as(inspect.err()).isZero();

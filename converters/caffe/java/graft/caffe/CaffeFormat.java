@@ -33,6 +33,7 @@ public final class CaffeFormat implements ModelFormat {
 
     @Override
     public void write(Graph graph, Path file, Options options) {
+        graft.io.FiniteWeights.require(graph, file, options);
         CaffeExporter.write(graph, file, options.flag("force"), options.paths("inputs"));
     }
 

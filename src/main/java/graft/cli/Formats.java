@@ -25,34 +25,7 @@ final class Formats {
     }
 
     static ModelFormat forFile(Path file, String override) {
-        return new Checked(find(file, override));
-    }
-
-    /**
-     * A format whose writes first run {@link graft.io.FiniteWeights#require}: no command writes a
-     * model with NaN or Inf weights unless the options say {@code allow-nonfinite}.
-     */
-    private record Checked(ModelFormat f) implements ModelFormat {
-        @Override
-        public String name() {
-            return f.name();
-        }
-
-        @Override
-        public boolean claims(Path file) {
-            return f.claims(file);
-        }
-
-        @Override
-        public graft.ir.Graph read(Path file, graft.io.Options options) {
-            return f.read(file, options);
-        }
-
-        @Override
-        public void write(graft.ir.Graph graph, Path file, graft.io.Options options) {
-            graft.io.FiniteWeights.require(graph, file, options);
-            f.write(graph, file, options);
-        }
+        return find(file, override);
     }
 
     private static ModelFormat find(Path file, String override) {

@@ -23,6 +23,10 @@ public interface ModelFormat {
 
     Graph read(Path file, Options options);
 
-    /** Writes atomically (see {@link AtomicOutput}); never a partial file. */
+    /**
+     * Writes atomically (see {@link AtomicOutput}); never a partial file. Every implementation
+     * first runs {@link FiniteWeights#require}: a model with NaN or Inf weights is refused (exit 3)
+     * unless the options say {@code allow-nonfinite}, whoever calls it (command line or Java API).
+     */
     void write(Graph graph, Path file, Options options);
 }
