@@ -35,10 +35,18 @@ public interface Edit {
         return this;
     }
 
+    /**
+     * True for edits that name the graph's own inputs and outputs (rename-input, rename-output,
+     * set-batch): they see the model as it is, not the NCHW view other edits get.
+     */
+    default boolean namesGraphValues() {
+        return false;
+    }
+
     /** check, rewire, clean up, re-infer, validate, record. */
     default void apply(Graph g) {
         // An NHWC model's output Transpose is layout, not a layer: edits see the NCHW activation.
-        KerasLayout.Stripped nhwc = KerasLayout.strip(g);
+        KerasLayout.Stripped nhwc = namesGraphValues() ? KerasLayout.Stripped.NONE : KerasLayout.strip(g);
         Edit e;
         try {
             e = resolved(g);

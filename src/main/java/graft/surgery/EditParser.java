@@ -27,6 +27,10 @@ public final class EditParser {
         USAGE.put("rename", "rename LAYER NEW [--keep-weights] [--init I] [--seed S]");
         USAGE.put("reinit", "reinit LAYER --init he|glorot|gaussian:STD|zeros [--seed S]");
         USAGE.put("set-input-shape", "set-input-shape HxWxC | N,C,H,W");
+        USAGE.put("set-batch", "set-batch N|dynamic");
+        USAGE.put("rename-input", "rename-input OLD NEW");
+        USAGE.put("rename-output", "rename-output OLD NEW");
+        USAGE.put("expose", "expose LAYER [LAYER ...]");
         USAGE.put("replace-conv-pair", "replace-conv-pair A B --kernel K --init random|compose|fit [--calibration DIR|N] [--seed S]");
         USAGE.put("freeze", "freeze RANGE");
         USAGE.put("unfreeze", "unfreeze RANGE");
@@ -119,6 +123,20 @@ public final class EditParser {
             case "set-input-shape":
                 args(w, 1, usage);
                 return new SetInputShape(w.get(0));
+            case "set-batch":
+                args(w, 1, usage);
+                return new SetBatch(w.get(0));
+            case "rename-input":
+                args(w, 2, usage);
+                return new RenameInput(w.get(0), w.get(1));
+            case "rename-output":
+                args(w, 2, usage);
+                return new RenameOutput(w.get(0), w.get(1));
+            case "expose":
+                if (w.isEmpty()) {
+                    throw new IllegalArgumentException("usage: " + usage);
+                }
+                return new Expose(w);
             case "replace-conv-pair": {
                 args(w, 2, usage);
                 String k = o.remove("kernel");

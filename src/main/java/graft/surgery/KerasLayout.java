@@ -38,6 +38,8 @@ final class KerasLayout {
 
     /** The output layout Transposes removed; {@code nhwc} false when the model's input is not NHWC (nothing to do). */
     record Stripped(boolean nhwc, List<Node> transposes) {
+        /** Nothing taken away: {@link #restore} does nothing. */
+        static final Stripped NONE = new Stripped(false, List.of());
     }
 
     static Stripped strip(Graph g) {

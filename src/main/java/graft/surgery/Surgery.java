@@ -89,6 +89,23 @@ public final class Surgery {
         return edit(new SetInputShape(shape));
     }
 
+    /** {@code set-batch}: a positive size, or "dynamic". */
+    public Surgery setBatch(String size) {
+        return edit(new SetBatch(size));
+    }
+
+    public Surgery renameInput(String from, String to) {
+        return edit(new RenameInput(from, to));
+    }
+
+    public Surgery renameOutput(String from, String to) {
+        return edit(new RenameOutput(from, to));
+    }
+
+    public Surgery expose(String... layers) {
+        return edit(new Expose(List.of(layers)));
+    }
+
     public Surgery replaceConvPair(String a, String b, int kernel, String mode) {
         return edit(new ReplaceConvPair(a, b, kernel, mode, null, 0));
     }
