@@ -60,6 +60,12 @@ class IoEditsTest {
         for (String k : want.keySet()) {
             same(got.get(k), want.get(k));
         }
+        Path caffe = dir.resolve("exposed.prototxt");
+        Cli.Result toCaffe = Cli.run("surgery", SMALL_VGG.toString(), "-o", caffe.toString(), "--edit", "expose " + RELU);
+        assertThat(toCaffe.code()).as(toCaffe.err()).isEqualTo(3);
+        assertThat(toCaffe.err()).contains("output '" + RELU + "_output_0' is also read by layer");
+        assertThat(caffe).doesNotExist();
+        assertThat(dir.resolve("exposed.caffemodel")).doesNotExist();
         Cli.Result again = Cli.run("surgery", ours.toString(), "-o", dir.resolve("twice.onnx").toString(), "--edit", "expose " + RELU);
         assertThat(again.code()).isEqualTo(2);
         assertThat(again.err()).contains("already an output");

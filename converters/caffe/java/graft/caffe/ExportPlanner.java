@@ -70,6 +70,15 @@ final class ExportPlanner {
             }
         }
         g.outputs().forEach(v -> outputs.add(v.name()));
+        for (Value v : g.outputs()) {
+            // a Caffe net's outputs are the blobs no layer reads: an output other layers read
+            // (an exposed intermediate value) would silently stop being one
+            List<Node> readers = consumers.get(v.name());
+            if (readers != null && !readers.isEmpty()) {
+                problems.add("output '" + v.name() + "' is also read by layer '" + readers.get(0).layer()
+                        + "'; a Caffe net's outputs are the blobs no layer reads (expose it in an ONNX or Keras file)");
+            }
+        }
         for (Value v : g.inputs()) {
             inputLayer(v);
         }
