@@ -40,6 +40,7 @@ class NodeCasesTest {
         List<String> failed = new ArrayList<>();
         List<String> ortCannot = new ArrayList<>();
         List<String> notTensors = new ArrayList<>();
+        List<String> typesNotCarried = new ArrayList<>();
         TreeSet<String> opsCovered = new TreeSet<>();
         int outsideCatalogue = 0;
         List<Path> cases;
@@ -78,6 +79,14 @@ class NodeCasesTest {
                 for (Path p : OnnxTestData.numbered(data, "output")) {
                     expected.add(OnnxTestData.read(p));
                 }
+                for (int i = 0; i < expected.size(); i++) {
+                    // the onnx test data of this vintage stores bfloat16 outputs as their uint16 bit patterns
+                    int want = mp.getGraph().getOutput(i).getType().getTensorType().getElemType();
+                    Tensor e = expected.get(i);
+                    if (want == graft.ir.DataType.BFLOAT16.code() && e.dtype() == graft.ir.DataType.UINT16) {
+                        expected.set(i, new Tensor(graft.ir.DataType.BFLOAT16, e.shape(), e.data()));
+                    }
+                }
                 try (OrtRunner original = OrtRunner.open(model, Device.CPU)) {
                     original.run(feeds);
                 } catch (RuntimeException e) {
@@ -111,6 +120,13 @@ class NodeCasesTest {
                 } else {
                     failed.add(name + ": " + problem);
                 }
+            } catch (graft.error.UnsupportedModelException e) {
+                if (e.getMessage().contains("element type")) {
+                    // the case's own test data holds tensors graft does not carry (strings)
+                    typesNotCarried.add(name);
+                } else {
+                    failed.add(name + ": " + e);
+                }
             } catch (RuntimeException e) {
                 failed.add(name + ": " + e);
             }
@@ -123,7 +139,7 @@ class NodeCasesTest {
         }
         String report = "node cases in catalogue: passed " + passed.size() + ", failed " + failed.size()
                 + ", ONNX Runtime cannot run the original " + ortCannot.size() + " " + ortCannot
-                + "; inputs not tensors " + notTensors + "; outside catalogue " + outsideCatalogue + "; catalogue ops with no passing case: " + missing;
+                + "; inputs not tensors " + notTensors + "; data of types graft does not carry " + typesNotCarried + "; outside catalogue " + outsideCatalogue + "; catalogue ops with no passing case: " + missing;
         System.out.println(report);
         Files.writeString(TestPaths.root().resolve("target/node-cases-report.txt"), report + "\n" + String.join("\n", failed) + "\n");
         assertThat(failed).as(report).isEmpty();

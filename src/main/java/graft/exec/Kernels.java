@@ -92,6 +92,7 @@ final class Kernels {
                 yield one(Elementwise.map(x, v -> Math.min(max, Math.max(min, v))));
             }
             case IDENTITY -> one(x);
+            case CAST -> one(cast(x, DataType.fromCode((int) n.intAttr("to", 0))));
             case CONSTANT -> one(constant(n));
             case CONSTANT_OF_SHAPE -> {
                 Attr v = n.attr("value");
@@ -100,6 +101,28 @@ final class Kernels {
             case SHAPE -> one(Reshaping.shape(n, x));
             case GATHER -> one(Reshaping.gather(n, x, in.get(1)));
         };
+    }
+
+    /** ONNX Cast: float16 rounds half to even; float to integer truncates toward zero; bool is "not zero". */
+    private static NdArray cast(NdArray x, DataType to) {
+        if (to == null || to == DataType.BFLOAT16 || x.dtype == DataType.BFLOAT16 || to == DataType.STRING) {
+            throw new UnsupportedModelException("Cast (reference executor): " + (to == null ? "unknown target type" : x.dtype.lowerName() + " to "
+                    + to.lowerName()) + " is not computed here; compare it with ONNX Runtime");
+        }
+        int n = x.size();
+        if (to.isFloating()) {
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) {
+                float f = (float) x.get(i);
+                v[i] = to == DataType.FLOAT16 ? graft.ir.Half.toFloat(graft.ir.Half.fromFloat(f)) : f;
+            }
+            return NdArray.floats(to, x.shape, v);
+        }
+        long[] v = new long[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = to == DataType.BOOL ? (x.get(i) != 0 ? 1 : 0) : x.isFloat() ? (long) x.get(i) : x.getLong(i);
+        }
+        return NdArray.longs(to, x.shape, v);
     }
 
     private static NdArray[] one(NdArray a) {

@@ -65,6 +65,7 @@ public enum Op implements OpSchema {
     PAD("Pad", 2, 4, 1, 1, "mode:S", ""),
     CLIP("Clip", 1, 3, 1, 1, "", ""),
     IDENTITY("Identity", 1, 1, 1, 1, "", ""),
+    CAST("Cast", 1, 1, 1, 1, "to:I! saturate:I", ""),
     CONSTANT("Constant", 0, 0, 1, 1,
             "value:T sparse_value:O value_float:F value_floats:FS value_int:I value_ints:IS value_string:S value_strings:SS", ""),
     CONSTANT_OF_SHAPE("ConstantOfShape", 1, 1, 1, 1, "value:T", ""),

@@ -341,6 +341,17 @@ public final class ShapeInference {
                 }
                 return one(DataType.INT64, Shape.of(len));
             }
+            case CAST: {
+                DataType to = DataType.fromCode((int) n.intAttr("to", 0));
+                if (to == null) {
+                    problems.add("Cast '" + n.name() + "': unknown target type " + n.intAttr("to", 0));
+                    return one(xt, xs);
+                }
+                if (!to.isFloating() && !xt.isFloating() && known.containsKey(x) && to != DataType.BOOL) {
+                    known.put(n.output(0), known.get(x));
+                }
+                return one(to, xs);
+            }
             case GATHER: {
                 Shape is = shape(n.input(1));
                 if (xs == null || is == null) {
