@@ -50,6 +50,14 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--allow-nonfinite", description = "Write the model even when weights hold NaN or Inf (refused by default, exit 3).")
     boolean allowNonfinite;
 
+    @Option(names = "--fp16", description = "ONNX output in half precision: weights exactly float16(w), compute in float16; Softmax, "
+            + "BatchNormalization, Exp, Log, Pow, Softplus and LRN stay float32 behind Casts. Weights beyond float16's range are refused (exit 3).")
+    boolean fp16;
+
+    @Option(names = "--keep-io-float32", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "With --fp16: the model's inputs and outputs stay float32, with a Cast at each boundary (default: ${DEFAULT-VALUE}).")
+    boolean keepIoFloat32;
+
     @Option(names = "--verify", description = "After writing, check OUT against IN's outputs computed by --oracle (an implementation graft "
             + "did not write where one reads IN); exit 1 with the report when they differ (OUT is kept).")
     boolean verify;
@@ -77,6 +85,12 @@ final class ConvertCommand implements Callable<Integer> {
         if (input.config != null) {
             inputs.add(input.config);
         }
+        if (fp16 && !target.name().equals("onnx")) {
+            throw new graft.error.UsageException("--fp16: " + target.name() + " output has no float16 path graft can prove; write an .onnx file");
+        }
+        if (!keepIoFloat32 && !fp16) {
+            throw new graft.error.UsageException("--no-keep-io-float32 applies to --fp16 only");
+        }
         graft.io.AtomicOutput.checkTarget(out, force, inputs);
         graft.io.Timing.mark("convert: options parsed");
         Graph g = ModelLoader.load(in, input.from, input.toOptions());
@@ -84,10 +98,14 @@ final class ConvertCommand implements Callable<Integer> {
         ModelLoader.notices(g, spec.commandLine().getErr());
         Options o = Options.none().set("opset", opset).set("external-data", externalData).set("force", force).set("inputs", inputs)
                 .set("explicit-padding", kerasExplicitPadding).set("allow-nonfinite", allowNonfinite);
+        graft.deploy.Fp16.Report half = fp16 ? graft.deploy.Fp16.convert(g, keepIoFloat32) : null;
         target.write(g, out, o);
         graft.io.Timing.mark("convert: model written");
         spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
                 g.layers().size(), graft.ir.LayerTable.totalParams(g));
+        if (half != null) {
+            spec.commandLine().getOut().println(half.describe());
+        }
         if (verify) {
             return OracleCheck.verify(in, input, out, oracle, oracleTimeout, ValidateCommand.hw(size), spec.commandLine().getOut(),
                     spec.commandLine().getErr());
