@@ -113,6 +113,21 @@ class Fp16Test {
         assertThat(c.out()).contains("kept in float32: BatchNormalization x3, Softmax x1");
     }
 
+    /** torchvision ResNet-18 and MobileNetV2 exported by PyTorch (seeded random weights, BatchNorm folded by the exporter, Clip as ReLU6). */
+    @Test
+    void torchvisionModelsHalve() throws Exception {
+        Path dir = TestPaths.root().resolve("target/torchvision");
+        // sizes as TorchvisionOpsetTest makes them (the script keeps what it wrote); shufflenet's ReduceMean stays float32,
+        // upsample_cnn's Resize follows its input
+        for (String m : List.of("resnet18", "mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x1_0", "upsample_cnn")) {
+            int size = m.equals("upsample_cnn") ? 16 : 64;
+            Python.run(TestPaths.fixtures().resolve("onnx/make_torchvision.py"), dir.toString(), m + ":" + size);
+            double[] r = halve(dir.resolve(m + ".onnx"), m, new long[] {1, 3, size, size}, true);
+            assertThat(r[0]).as(m).isLessThan(2e-2);
+            assertThat(r[1]).as(m).isGreaterThanOrEqualTo(0.9);
+        }
+    }
+
     @Test
     void whatCannotBeHalvedIsRefusedInOneLine() throws Exception {
         Path dir = TestPaths.scratch("fp16-refused");

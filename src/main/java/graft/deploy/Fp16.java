@@ -40,7 +40,8 @@ public final class Fp16 {
     /**
      * Ops computed in float32 inside a float16 model: Softmax/LogSoftmax (exponentials of large
      * logits), BatchNormalization (variance + epsilon underflows in half; fold it into the
-     * convolution first to halve it too), Exp, Log, Pow, Softplus and LRN (a sum of squares).
+     * convolution first to halve it too), Exp, Log, Pow, Softplus and LRN (a sum of squares); also
+     * every Reduce* op (ReduceMean over a large axis), which graft carries outside its catalogue.
      */
     public static final Set<Op> KEPT_FLOAT32 = EnumSet.of(Op.SOFTMAX, Op.LOG_SOFTMAX, Op.BATCH_NORMALIZATION, Op.EXP, Op.LOG, Op.POW,
             Op.SOFTPLUS, Op.LRN);
@@ -54,6 +55,14 @@ public final class Fp16 {
     /** Ops that move data of any type: they run in the precision of their first input. */
     private static final Set<Op> FOLLOW = EnumSet.of(Op.FLATTEN, Op.RESHAPE, Op.TRANSPOSE, Op.SQUEEZE, Op.UNSQUEEZE, Op.SPLIT, Op.SLICE,
             Op.PAD, Op.IDENTITY, Op.DROPOUT, Op.GATHER);
+
+    /** Ops outside graft's catalogue whose float data is their first input: Resize/Upsample follow it (scales, roi stay float32). */
+    private static final Set<String> FOLLOW_OPAQUE = Set.of("Resize", "Upsample");
+
+    /** Reductions outside the catalogue: computed in float32 on their first input (a sum over a large axis overflows half). */
+    private static boolean reduction(Node n) {
+        return n.op() == null && n.opType().startsWith("Reduce") && (n.domain() == null || n.domain().isEmpty() || n.domain().equals("ai.onnx"));
+    }
 
     /** What the pass did, for the command's report and the model's metadata. */
     public record Report(int weightsHalved, long bytesBefore, long bytesAfter, int casts, Map<String, Integer> keptFloat32) {
@@ -101,7 +110,7 @@ public final class Fp16 {
         }
         List<String> opaque = new ArrayList<>();
         for (Node n : g.nodes()) {
-            if (n.op() == null) {
+            if (n.op() == null && !reduction(n) && !(FOLLOW_OPAQUE.contains(n.opType()) && (n.domain() == null || n.domain().isEmpty()))) {
                 opaque.add(n.opType() + " '" + n.name() + "'");
             }
         }
@@ -202,12 +211,24 @@ public final class Fp16 {
         }
         g.nodes().clear();
         g.nodes().addAll(out);
-        Set<String> io = new HashSet<>();
-        g.inputs().forEach(v -> io.add(v.name()));
-        g.types().keySet().removeIf(k -> !io.contains(k) && g.initializer(k) == null);
+        // declared types keep their shapes and take the precision the pass gave them (an opaque node's
+        // declared output is all shape inference knows of it)
+        for (var e : new ArrayList<>(g.types().entrySet())) {
+            DataType t = type.get(e.getKey());
+            if (t != null && e.getValue() != null && isFloat(e.getValue().dtype()) && g.initializer(e.getKey()) == null) {
+                g.types().put(e.getKey(), new TensorType(t, e.getValue().shape()));
+            }
+        }
         List<Value> outs = new ArrayList<>();
         for (Value v : g.outputs()) {
-            outs.add(new Value(v.name(), null));
+            TensorType t = v.type() != null ? v.type() : g.type(v.name());
+            DataType now = type.getOrDefault(v.name(), t == null ? DataType.FLOAT : t.dtype());
+            DataType dt = isFloat(now) ? (keepIo ? DataType.FLOAT : DataType.FLOAT16) : now;
+            TensorType nt = t == null ? null : new TensorType(dt, t.shape());
+            outs.add(new Value(v.name(), nt));
+            if (nt != null) {
+                g.types().put(v.name(), nt);
+            }
         }
         g.outputs().clear();
         g.outputs().addAll(outs);
@@ -225,7 +246,16 @@ public final class Fp16 {
         Op op = n.op();
         List<String> in = new ArrayList<>(n.inputs());
         DataType result;
-        if (HALF.contains(op) || KEPT_FLOAT32.contains(op)) {
+        if (op == null) {
+            // a reduction (float32 on its data input) or Resize/Upsample (the data input's precision); other inputs untouched
+            if (reduction(n)) {
+                kept.merge(n.opType(), 1, Integer::sum);
+                in.set(0, as(in.get(0), DataType.FLOAT, n.layer()));
+                result = DataType.FLOAT;
+            } else {
+                result = type.getOrDefault(in.get(0), DataType.FLOAT);
+            }
+        } else if (HALF.contains(op) || KEPT_FLOAT32.contains(op)) {
             DataType want = HALF.contains(op) ? DataType.FLOAT16 : DataType.FLOAT;
             if (want == DataType.FLOAT) {
                 kept.merge(op.opName(), 1, Integer::sum);
@@ -253,7 +283,7 @@ public final class Fp16 {
             DataType t;
             if (op == Op.DROPOUT && k == 1) {
                 t = DataType.BOOL;
-            } else if (result != null && op != Op.GATHER || op == Op.GATHER && isFloat(result)) {
+            } else if (result != null && op != Op.GATHER || op == Op.GATHER && result != null && isFloat(result)) {
                 t = result;
             } else {
                 t = producedType(n);
@@ -264,6 +294,9 @@ public final class Fp16 {
 
     /** Output type of a source-like node (Constant, ConstantOfShape, Shape, Cast, Gather of integers). */
     private DataType producedType(Node n) {
+        if (n.op() == null) {
+            return DataType.FLOAT;
+        }
         return switch (n.op()) {
             case SHAPE -> DataType.INT64;
             case CAST -> DataType.fromCode((int) n.intAttr("to", 1));
