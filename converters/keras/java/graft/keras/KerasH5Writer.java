@@ -36,7 +36,7 @@ final class KerasH5Writer {
     }
 
     static void write(Path target, ObjectNode config, List<KerasExporter.KLayer> layers, boolean force, List<Path> inputs,
-            String multipliers) {
+            String multipliers, String backend) {
         String json = config.toString();
         if (json.getBytes(StandardCharsets.UTF_8).length > MAX_ATTRIBUTE_BYTES) {
             throw new UnsupportedModelException("output '" + target + "': the Keras model_config is " + json.length()
@@ -49,14 +49,14 @@ final class KerasH5Writer {
                 Files.delete(tmp);
                 try (WritableHdfFile f = HdfFile.write(tmp)) {
                     f.putAttribute("keras_version", KERAS_VERSION);
-                    f.putAttribute("backend", "tensorflow");
+                    f.putAttribute("backend", backend);
                     f.putAttribute("model_config", json);
                     if (multipliers != null) {
                         f.putAttribute(KerasExporter.MULTIPLIERS, multipliers);
                     }
                     WritableGroup mw = f.putGroup("model_weights");
                     mw.putAttribute("keras_version", KERAS_VERSION);
-                    mw.putAttribute("backend", "tensorflow");
+                    mw.putAttribute("backend", backend);
                     List<String> withWeights = new ArrayList<>();
                     for (KerasExporter.KLayer l : layers) {
                         if (!l.weights().isEmpty()) {
