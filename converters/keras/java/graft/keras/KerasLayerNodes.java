@@ -37,7 +37,7 @@ final class KerasLayerNodes {
         if (!x.sourceClass(n.layer()).equals("ReLU")) {
             return false;
         }
-        double slope = n.op() == Op.LEAKY_RELU ? n.floatAttr("alpha", 0.01f) : 0.0;
+        double slope = n.op() == Op.LEAKY_RELU ? Double.parseDouble(Float.toString(n.floatAttr("alpha", 0.01f))) : 0.0;
         Node clip = KerasNodes.next(x, n, Op.CLIP);
         Double max = null;
         if (clip != null) {
