@@ -55,6 +55,7 @@ final class KerasExporter {
      * the source's bits and Keras (or any reader honouring the backend) flips them on loading.
      */
     private final boolean theano;
+    private boolean groups;
 
     private KerasExporter(Graph g, boolean explicitPadding) {
         this.g = g;
@@ -67,7 +68,7 @@ final class KerasExporter {
         graft.io.AtomicOutput.checkTarget(file, force, inputs);
         KerasExporter e = new KerasExporter(g, explicitPadding);
         ObjectNode config = e.plan();
-        KerasH5Writer.write(file, config, e.layers, force, inputs, multipliers(g), e.backend());
+        KerasH5Writer.write(file, config, e.layers, force, inputs, multipliers(g), e.backend(), e.kerasVersion());
     }
 
     /**
@@ -159,7 +160,7 @@ final class KerasExporter {
         c.set("layers", ls);
         c.set("input_layers", inLayers);
         c.set("output_layers", outLayers);
-        root.put("keras_version", KerasH5Writer.KERAS_VERSION);
+        root.put("keras_version", kerasVersion());
         root.put("backend", backend());
         return root;
     }
@@ -252,6 +253,15 @@ final class KerasExporter {
     }
 
     // ---- accessors for KerasNodes ---------------------------------------------------------
+
+    /** The Keras version the written file declares: 2.2.4, or 2.4.0 (tf.keras 2.3) when a Conv2D has groups. */
+    String kerasVersion() {
+        return groups ? KerasH5Writer.KERAS_VERSION_GROUPS : KerasH5Writer.KERAS_VERSION;
+    }
+
+    void needsGroups() {
+        groups = true;
+    }
 
     String backend() {
         return theano ? "theano" : "tensorflow";

@@ -282,11 +282,6 @@ final class KerasNodes {
         long group = n.intAttr("group", 1);
         long inC = x.graph().type(n.input(0)).shape().dim(1).value();
         boolean depthwise = group > 1 && group == inC;
-        if (group > 1 && !depthwise) {
-            x.refuseNode(n, "grouped convolution with " + group + " groups (Keras 2.2.4, which graft writes, has no Conv2D groups;"
-                    + " only depthwise or ungrouped)");
-            return;
-        }
         Node pointwise = depthwise && n.inputs().size() == 2 ? KerasLayerNodes.pointwise(x, n) : null;
         String pad = padding(x, n, k, s, d);
         String input = n.input(0);
@@ -306,6 +301,11 @@ final class KerasNodes {
             c.put("filters", x.graph().initializer(pointwise.input(1)).shape()[0]);
         } else if (!depthwise) {
             c.put("filters", ws[0]);
+            if (group > 1) {
+                // Conv2D's groups came with tf.keras 2.3 (keras_version 2.4.0): the file then declares that version.
+                c.put("groups", group);
+                x.needsGroups();
+            }
         }
         c.putArray("kernel_size").add(k[0]).add(k[1]);
         c.putArray("strides").add(s[0]).add(s[1]);
