@@ -133,6 +133,38 @@ class KerasH5RoundTripTest {
 
     private List<List<Tensor>> tfjsResults;
 
+    /**
+     * .h5 -> .onnx -> .h5: graft's ONNX keeps the source layers' tags and classes (metadata
+     * graft.layers, source.keras_layers), so the Keras file written from the ONNX file has the
+     * source's layers and weight bytes too (the same checks (b) and (c); equal layers and bytes
+     * make the same model, so no second oracle run).
+     */
+    @Test
+    void everyCorpusFileRoundTripsThroughGraftsOnnxBackToTheSameKerasLayersAndWeights() throws IOException {
+        TestPaths.assumeExists(KerasCorpusTest.CORPUS, "the shared Keras corpus");
+        Path scratch = TestPaths.scratch("keras-h5-onnx-h5");
+        List<String> failures = new ArrayList<>();
+        for (KerasCorpusTest.Case c : KerasCorpusTest.cases()) {
+            Path onnx = scratch.resolve(c.name().replace('/', '_') + ".onnx");
+            Path back = scratch.resolve(c.name().replace('/', '_'));
+            List<String> args = new ArrayList<>(List.of("convert", c.model().toString(), onnx.toString(), "--force"));
+            if (c.config() != null) {
+                args.addAll(List.of("--config", c.config().toString()));
+            }
+            Cli.Result r = Cli.run(args.toArray(String[]::new));
+            Cli.Result r2 = r.code() == 0 ? Cli.run("convert", onnx.toString(), back.toString(), "--force") : r;
+            if (r2.code() != 0) {
+                failures.add(c.name() + ": " + r2.err().strip());
+                continue;
+            }
+            List<String> bad = structure(c, back);
+            if (!bad.isEmpty()) {
+                failures.add(c.name() + ": " + bad);
+            }
+        }
+        assertThat(failures).isEmpty();
+    }
+
     /** What differs between the original's and the written file's layers and weights (empty: nothing). */
     static List<String> structure(KerasCorpusTest.Case c, Path out) throws IOException {
         List<String> bad = new ArrayList<>();

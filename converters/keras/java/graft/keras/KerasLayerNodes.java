@@ -257,6 +257,9 @@ final class KerasLayerNodes {
      * "valid" or "same" give (Keras: valid makes in*s + max(k_eff - s, 0), same makes in*s).
      */
     static void convTranspose(KerasExporter x, Node n) {
+        if (!KerasNodes.twoD(x, n)) {
+            return;
+        }
         KTensor t = x.tensor(n.input(0));
         Weight w = x.graph().initializer(n.input(1));
         if (w == null || n.inputs().size() > 2 && x.graph().initializer(n.input(2)) == null) {
@@ -412,7 +415,8 @@ final class KerasLayerNodes {
             }
             Dim dim = in.dim(a);
             long size = dim.isFixed() ? dim.value() : -1;
-            long b = ends[i] >= Long.MAX_VALUE / 2 ? 0 : ends[i] < 0 ? -ends[i] : size < 0 ? -1 : size - ends[i];
+            // an end at or past the axis (INT64_MAX from graft's importer, INT32_MAX from other exporters) crops nothing
+            long b = ends[i] < 0 ? -ends[i] : size >= 0 ? Math.max(size - ends[i], 0) : ends[i] >= Integer.MAX_VALUE ? 0 : -1;
             if (starts[i] < 0 || b < 0) {
                 x.refuseNode(n, "a Slice whose start or end needs the size of a symbolic axis, or counts from the end");
                 return;

@@ -199,6 +199,11 @@ final class KerasNodes {
         axis = axis < 0 ? axis + rank : axis;
         long kerasAxis = t.nchw() && rank == 4 ? new long[] {0, 3, 1, 2}[(int) axis] : axis;
         ObjectNode c = x.config(x.newName(n), n);
+        if (kerasAxis == rank - 1 && x.sourceClass(n.layer()).equals("Activation")) {
+            c.put("activation", "softmax");
+            one(x, n, "Activation", c, List.of());
+            return;
+        }
         c.put("axis", kerasAxis == rank - 1 ? -1 : kerasAxis);
         one(x, n, "Softmax", c, List.of());
     }
@@ -268,7 +273,20 @@ final class KerasNodes {
         return n.input(0) + "#padded";
     }
 
+    /** Refuses {@code n} unless its input is 4-D (N, C, H, W): graft writes the 2-D Keras layers only. */
+    static boolean twoD(KerasExporter x, Node n) {
+        int rank = x.graph().type(n.input(0)).shape().rank();
+        if (rank != 4) {
+            x.refuseNode(n, "over a rank-" + rank + " tensor (graft writes the 2-D Keras layers only)");
+            return false;
+        }
+        return true;
+    }
+
     private static void conv(KerasExporter x, Node n) {
+        if (!twoD(x, n)) {
+            return;
+        }
         KTensor t = x.tensor(n.input(0));
         Weight w = x.graph().initializer(n.input(1));
         if (w == null || (n.inputs().size() > 2 && x.graph().initializer(n.input(2)) == null)) {
@@ -556,6 +574,9 @@ final class KerasNodes {
     }
 
     private static void pool(KerasExporter x, Node n, boolean max) {
+        if (!twoD(x, n)) {
+            return;
+        }
         KTensor t = x.tensor(n.input(0));
         long[] k = n.intsAttr("kernel_shape", new long[] {2, 2});
         long[] s = n.intsAttr("strides", new long[] {1, 1});
@@ -605,6 +626,9 @@ final class KerasNodes {
     }
 
     private static void globalPool(KerasExporter x, Node n, boolean max) {
+        if (!twoD(x, n)) {
+            return;
+        }
         KTensor t = x.tensor(n.input(0));
         List<Node> cons = x.graph().consumers(n.output(0));
         ObjectNode c = x.config(x.newName(n), n);
