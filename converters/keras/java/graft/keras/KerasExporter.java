@@ -48,17 +48,27 @@ final class KerasExporter {
     private final Set<String> used = new HashSet<>();
     private final Set<Node> fused = new HashSet<>();
     private final Map<String, String> nameOf = new HashMap<>();
+    private final LayerClasses classes;
+    /**
+     * The source was saved by Keras under Theano (metadata {@code source.backend}): the file is
+     * written with {@code backend: theano} and its convolution kernels flipped back, so they are
+     * the source's bits and Keras (or any reader honouring the backend) flips them on loading.
+     */
+    private final boolean theano;
+    private boolean groups;
 
     private KerasExporter(Graph g, boolean explicitPadding) {
         this.g = g;
         this.explicitPadding = explicitPadding;
+        this.classes = LayerClasses.of(g);
+        this.theano = g.metadata().getOrDefault("source.backend", "").startsWith("theano");
     }
 
     static void write(Graph g, Path file, boolean force, List<Path> inputs, boolean explicitPadding) {
         graft.io.AtomicOutput.checkTarget(file, force, inputs);
         KerasExporter e = new KerasExporter(g, explicitPadding);
         ObjectNode config = e.plan();
-        KerasH5Writer.write(file, config, e.layers, force, inputs, multipliers(g));
+        KerasH5Writer.write(file, config, e.layers, force, inputs, multipliers(g), e.backend(), e.kerasVersion());
     }
 
     /**
@@ -91,7 +101,10 @@ final class KerasExporter {
             }
             Shape s = g.type(v.name()).shape();
             List<Node> cons = g.consumers(v.name());
-            boolean kerasLayout = s.rank() == 4 && !cons.isEmpty() && cons.stream().allMatch(n -> isTranspose(n, 0, 3, 1, 2));
+            // A Keras source's input keeps its own axes (a channels_first model stays channels_first);
+            // another source's NCHW input becomes the NHWC input Keras models take.
+            boolean fromKeras = g.metadata().containsKey("source.keras_class");
+            boolean kerasLayout = s.rank() == 4 && (fromKeras || !cons.isEmpty() && cons.stream().allMatch(n -> isTranspose(n, 0, 3, 1, 2)));
             String name = layerName(v.name(), v.name());
             ObjectNode c = cfg(name, v.name());
             ArrayNode shape = c.putArray("batch_input_shape");
@@ -147,8 +160,8 @@ final class KerasExporter {
         c.set("layers", ls);
         c.set("input_layers", inLayers);
         c.set("output_layers", outLayers);
-        root.put("keras_version", KerasH5Writer.KERAS_VERSION);
-        root.put("backend", "tensorflow");
+        root.put("keras_version", kerasVersion());
+        root.put("backend", backend());
         return root;
     }
 
@@ -240,6 +253,33 @@ final class KerasExporter {
     }
 
     // ---- accessors for KerasNodes ---------------------------------------------------------
+
+    /** The Keras version the written file declares: 2.2.4, or 2.4.0 (tf.keras 2.3) when a Conv2D has groups. */
+    String kerasVersion() {
+        return groups ? KerasH5Writer.KERAS_VERSION_GROUPS : KerasH5Writer.KERAS_VERSION;
+    }
+
+    void needsGroups() {
+        groups = true;
+    }
+
+    String backend() {
+        return theano ? "theano" : "tensorflow";
+    }
+
+    /** A Conv2D/Conv2DTranspose kernel (IR OIHW / (in, out, kh, kw)) as the written backend stores it. */
+    Weight convKernel(Weight w) {
+        return hwio(theano ? w.with(LayoutTransform.flipSpatial()) : w);
+    }
+
+    /** The source Keras class of {@code layer} ("" when unknown). */
+    String sourceClass(String layer) {
+        return classes.cls(layer);
+    }
+
+    LayerClasses classes() {
+        return classes;
+    }
 
     Graph graph() {
         return g;

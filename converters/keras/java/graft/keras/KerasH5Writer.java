@@ -29,6 +29,8 @@ import java.util.List;
 final class KerasH5Writer {
     /** The Keras 2 file layout written (the version Keras would check for legacy conversions). */
     static final String KERAS_VERSION = "2.2.4";
+    /** The version declared when a Conv2D has {@code groups} (tf.keras 2.3 saves keras_version 2.4.0; Keras 2.2.4 has no groups). */
+    static final String KERAS_VERSION_GROUPS = "2.4.0";
     /** HDF5 keeps attributes in the object header, which holds at most 64 KiB. */
     private static final int MAX_ATTRIBUTE_BYTES = 60_000;
 
@@ -36,7 +38,7 @@ final class KerasH5Writer {
     }
 
     static void write(Path target, ObjectNode config, List<KerasExporter.KLayer> layers, boolean force, List<Path> inputs,
-            String multipliers) {
+            String multipliers, String backend, String kerasVersion) {
         String json = config.toString();
         if (json.getBytes(StandardCharsets.UTF_8).length > MAX_ATTRIBUTE_BYTES) {
             throw new UnsupportedModelException("output '" + target + "': the Keras model_config is " + json.length()
@@ -48,15 +50,15 @@ final class KerasH5Writer {
             try {
                 Files.delete(tmp);
                 try (WritableHdfFile f = HdfFile.write(tmp)) {
-                    f.putAttribute("keras_version", KERAS_VERSION);
-                    f.putAttribute("backend", "tensorflow");
+                    f.putAttribute("keras_version", kerasVersion);
+                    f.putAttribute("backend", backend);
                     f.putAttribute("model_config", json);
                     if (multipliers != null) {
                         f.putAttribute(KerasExporter.MULTIPLIERS, multipliers);
                     }
                     WritableGroup mw = f.putGroup("model_weights");
-                    mw.putAttribute("keras_version", KERAS_VERSION);
-                    mw.putAttribute("backend", "tensorflow");
+                    mw.putAttribute("keras_version", kerasVersion);
+                    mw.putAttribute("backend", backend);
                     List<String> withWeights = new ArrayList<>();
                     for (KerasExporter.KLayer l : layers) {
                         if (!l.weights().isEmpty()) {

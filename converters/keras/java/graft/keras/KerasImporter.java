@@ -98,6 +98,7 @@ public final class KerasImporter {
             g.metadata().put("source.backend", src.backend);
         }
         g.metadata().put("source.keras_class", cfg.className());
+        LayerClasses.record(g, cfg);
         boolean theano = "theano".equals(src.backend);
         if (src.backend == null && src.kerasVersion != null && src.kerasVersion.startsWith("1.") && theanoWeightNames(src)) {
             // Keras 1 wrote no backend attribute; TensorFlow variables are always named "...:0", Theano's never are.

@@ -29,24 +29,47 @@ final class KerasNodes {
             case GEMM -> dense(x, n);
             case MAX_POOL, AVERAGE_POOL -> pool(x, n, op == Op.MAX_POOL);
             case GLOBAL_AVERAGE_POOL, GLOBAL_MAX_POOL -> globalPool(x, n, op == Op.GLOBAL_MAX_POOL);
-            case RELU, SIGMOID, TANH, SOFTPLUS, SOFTSIGN, EXP -> simple(x, n, "Activation", activationName(op));
+            case RELU -> {
+                if (!KerasLayerNodes.reluLayer(x, n)) {
+                    simple(x, n, "Activation", activationName(op));
+                }
+            }
+            case SIGMOID, TANH, SOFTPLUS, SOFTSIGN, EXP -> simple(x, n, "Activation", activationName(op));
             case SOFTMAX -> softmax(x, n);
             case LEAKY_RELU -> {
-                ObjectNode c = x.config(x.newName(n), n);
-                c.put("alpha", n.floatAttr("alpha", 0.01f));
-                one(x, n, "LeakyReLU", c, List.of());
+                if (!KerasLayerNodes.reluLayer(x, n)) {
+                    ObjectNode c = x.config(x.newName(n), n);
+                    c.put("alpha", n.floatAttr("alpha", 0.01f));
+                    one(x, n, "LeakyReLU", c, List.of());
+                }
             }
             case ELU -> {
-                ObjectNode c = x.config(x.newName(n), n);
-                c.put("alpha", n.floatAttr("alpha", 1f));
-                one(x, n, "ELU", c, List.of());
+                if (n.floatAttr("alpha", 1f) == 1f && x.sourceClass(n.layer()).equals("Activation")) {
+                    simple(x, n, "Activation", "elu");
+                } else {
+                    ObjectNode c = x.config(x.newName(n), n);
+                    c.put("alpha", n.floatAttr("alpha", 1f));
+                    one(x, n, "ELU", c, List.of());
+                }
             }
+            case CLIP, THRESHOLDED_RELU -> KerasLayerNodes.clipOrThreshold(x, n);
+            case SELU, HARD_SIGMOID -> KerasLayerNodes.fixedActivation(x, n);
+            case PRELU -> KerasLayerNodes.prelu(x, n);
+            case CONV_TRANSPOSE -> KerasLayerNodes.convTranspose(x, n);
+            case UNSQUEEZE -> {
+                if (!KerasLayerNodes.upSampling(x, n)) {
+                    x.refuseNode(n, "no Keras layer for this op in graft's Keras writer (only as part of an UpSampling2D)");
+                }
+            }
+            case SLICE -> KerasLayerNodes.cropping(x, n);
             case FLATTEN -> flatten(x, n);
             case RESHAPE -> reshape(x, n);
             case DROPOUT -> dropout(x, n);
             case IDENTITY -> {
-                KTensor t = x.tensor(n.input(0));
-                x.alias(n.output(0), t.layer(), t.nchw(), t.flattenedChw());
+                if (!KerasLayerNodes.identityLayer(x, n)) {
+                    KTensor t = x.tensor(n.input(0));
+                    x.alias(n.output(0), t.layer(), t.nchw(), t.flattenedChw());
+                }
             }
             case TRANSPOSE -> transpose(x, n);
             case BATCH_NORMALIZATION -> batchNorm(x, n);
@@ -63,8 +86,8 @@ final class KerasNodes {
                     x.refuseNode(n, "no Keras layer for this op in graft's Keras writer");
                 }
             }
-            case CONV_TRANSPOSE, MAT_MUL, DIV, POW, PRELU, SELU, THRESHOLDED_RELU, HARD_SIGMOID, LOG, ABS, NEG, SQRT, LOG_SOFTMAX,
-                 SQUEEZE, UNSQUEEZE, SPLIT, SLICE, LRN, CLIP, CONSTANT_OF_SHAPE, SHAPE, GATHER ->
+            case MAT_MUL, DIV, POW, LOG, ABS, NEG, SQRT, LOG_SOFTMAX,
+                 SQUEEZE, SPLIT, LRN, CONSTANT_OF_SHAPE, SHAPE, GATHER ->
                     x.refuseNode(n, "no Keras layer for this op in graft's Keras writer");
         }
     }
@@ -98,7 +121,12 @@ final class KerasNodes {
         }
         ObjectNode c = x.config(x.newName(n), n);
         c.put("rate", Double.parseDouble(Float.toString(rate)));
-        one(x, n, "Dropout", c, List.of());
+        boolean spatial = x.sourceClass(n.layer()).equals("SpatialDropout2D") && x.graph().type(n.input(0)).shape().rank() == 4;
+        if (spatial) {
+            c.putNull("noise_shape");
+            c.putNull("seed");
+        }
+        one(x, n, spatial ? "SpatialDropout2D" : "Dropout", c, List.of());
     }
 
     private static String activationName(Op op) {
@@ -114,14 +142,14 @@ final class KerasNodes {
     }
 
     /** A Keras activation fused into the layer: its name, the IR value it produces, the source layer it names. */
-    private record Fused(String activation, String output, String layer) {
+    record Fused(String activation, String output, String layer) {
     }
 
     /**
      * An activation consuming {@code n}'s output alone and belonging to the same source layer (the
      * same layer tag; an ONNX file graft wrote keeps the tags in its {@code graft.layers} metadata).
      */
-    private static Fused fusedActivation(KerasExporter x, Node n) {
+    static Fused fusedActivation(KerasExporter x, Node n) {
         Node a = soleConsumer(x, n);
         if (a == null) {
             return null;
@@ -143,7 +171,7 @@ final class KerasNodes {
     }
 
     /** The Keras layer name and config for {@code n}, named after the fused activation's layer when there is one. */
-    private static ObjectNode layerConfig(KerasExporter x, Node n, Fused f) {
+    static ObjectNode layerConfig(KerasExporter x, Node n, Fused f) {
         if (f == null) {
             return x.config(x.newName(n), n);
         }
@@ -153,7 +181,7 @@ final class KerasNodes {
         return c;
     }
 
-    private static void one(KerasExporter x, Node n, String cls, ObjectNode c, List<Weight> w) {
+    static void one(KerasExporter x, Node n, String cls, ObjectNode c, List<Weight> w) {
         KTensor t = x.tensor(n.input(0));
         x.add(new KLayer(cls, c.get("name").asText(), c, List.of(t.layer()), w), n.output(0), t.nchw(), null);
     }
@@ -171,6 +199,11 @@ final class KerasNodes {
         axis = axis < 0 ? axis + rank : axis;
         long kerasAxis = t.nchw() && rank == 4 ? new long[] {0, 3, 1, 2}[(int) axis] : axis;
         ObjectNode c = x.config(x.newName(n), n);
+        if (kerasAxis == rank - 1 && x.sourceClass(n.layer()).equals("Activation")) {
+            c.put("activation", "softmax");
+            one(x, n, "Activation", c, List.of());
+            return;
+        }
         c.put("axis", kerasAxis == rank - 1 ? -1 : kerasAxis);
         one(x, n, "Softmax", c, List.of());
     }
@@ -234,18 +267,27 @@ final class KerasNodes {
         ArrayNode pad = c.putArray("padding");
         pad.addArray().add(p[0]).add(p[2]);
         pad.addArray().add(p[1]).add(p[3]);
-        c.put("data_format", "channels_last");
         KTensor t = x.tensor(n.input(0));
-        x.add(new KLayer("ZeroPadding2D", name, c, List.of(t.layer()), List.of()), n.input(0) + "#padded", true, null);
+        c.put("data_format", format(t));
+        x.add(new KLayer("ZeroPadding2D", name, c, List.of(t.layer()), List.of()), n.input(0) + "#padded", t.nchw(), null);
         return n.input(0) + "#padded";
     }
 
+    /** Refuses {@code n} unless its input is 4-D (N, C, H, W): graft writes the 2-D Keras layers only. */
+    static boolean twoD(KerasExporter x, Node n) {
+        int rank = x.graph().type(n.input(0)).shape().rank();
+        if (rank != 4) {
+            x.refuseNode(n, "over a rank-" + rank + " tensor (graft writes the 2-D Keras layers only)");
+            return false;
+        }
+        return true;
+    }
+
     private static void conv(KerasExporter x, Node n) {
-        KTensor t = x.tensor(n.input(0));
-        if (!t.nchw()) {
-            x.refuseNode(n, "convolution over a tensor whose channels are not last in Keras");
+        if (!twoD(x, n)) {
             return;
         }
+        KTensor t = x.tensor(n.input(0));
         Weight w = x.graph().initializer(n.input(1));
         if (w == null || (n.inputs().size() > 2 && x.graph().initializer(n.input(2)) == null)) {
             x.refuseNode(n, "kernel or bias is computed, not a weight");
@@ -258,10 +300,7 @@ final class KerasNodes {
         long group = n.intAttr("group", 1);
         long inC = x.graph().type(n.input(0)).shape().dim(1).value();
         boolean depthwise = group > 1 && group == inC;
-        if (group > 1 && !depthwise) {
-            x.refuseNode(n, "grouped convolution with " + group + " groups (Keras 2 writes depthwise or ungrouped)");
-            return;
-        }
+        Node pointwise = depthwise && n.inputs().size() == 2 ? KerasLayerNodes.pointwise(x, n) : null;
         String pad = padding(x, n, k, s, d);
         String input = n.input(0);
         if (pad == null) {
@@ -271,20 +310,33 @@ final class KerasNodes {
             }
             pad = "valid";
         }
-        Fused act = fusedActivation(x, n);
-        ObjectNode c = layerConfig(x, n, act);
+        Node last = pointwise == null ? n : pointwise;
+        Fused act = fusedActivation(x, last);
+        ObjectNode c = layerConfig(x, last, act);
         String name = c.get("name").asText();
-        if (!depthwise) {
+        if (pointwise != null) {
+            x.markFused(pointwise);
+            c.put("filters", x.graph().initializer(pointwise.input(1)).shape()[0]);
+        } else if (!depthwise) {
             c.put("filters", ws[0]);
+            if (group > 1) {
+                // Conv2D's groups came with tf.keras 2.3 (keras_version 2.4.0): the file then declares that version.
+                c.put("groups", group);
+                x.needsGroups();
+            }
         }
         c.putArray("kernel_size").add(k[0]).add(k[1]);
         c.putArray("strides").add(s[0]).add(s[1]);
         c.put("padding", pad);
-        c.put("data_format", "channels_last");
+        c.put("data_format", format(t));
         c.putArray("dilation_rate").add(d[0]).add(d[1]);
         c.put("activation", act == null ? "linear" : act.activation());
-        c.put("use_bias", n.inputs().size() > 2);
-        defaults(c, depthwise ? "depthwise" : "kernel");
+        c.put("use_bias", last.inputs().size() > 2);
+        if (pointwise != null) {
+            defaults(c, List.of("depthwise", "pointwise"));
+        } else {
+            defaults(c, depthwise ? "depthwise" : "kernel");
+        }
         List<Weight> weights = new ArrayList<>();
         if (depthwise) {
             long mult = ws[0] / inC;
@@ -293,25 +345,29 @@ final class KerasNodes {
             weights.add(w.with(LayoutTransform.permute(new long[] {inC, mult, ws[2], ws[3]}, new int[] {2, 3, 0, 1},
                     new long[] {ws[2], ws[3], inC, mult})).renamed("depthwise_kernel:0"));
         } else {
-            weights.add(KerasExporter.hwio(w).renamed("kernel:0"));
+            weights.add(x.convKernel(w).renamed("kernel:0"));
         }
-        if (n.inputs().size() > 2) {
-            weights.add(x.graph().initializer(n.input(2)).renamed("bias:0"));
+        if (pointwise != null) {
+            weights.add(KerasExporter.hwio(x.graph().initializer(pointwise.input(1))).renamed("pointwise_kernel:0"));
+        }
+        if (last.inputs().size() > 2) {
+            weights.add(x.graph().initializer(last.input(2)).renamed("bias:0"));
         }
         KTensor src = x.tensor(input);
-        String out = act == null ? n.output(0) : act.output();
-        x.add(new KLayer(depthwise ? "DepthwiseConv2D" : "Conv2D", name, c, List.of(src.layer()), weights), out, true, null);
+        String out = act == null ? last.output(0) : act.output();
+        String cls = pointwise != null ? "SeparableConv2D" : depthwise ? "DepthwiseConv2D" : "Conv2D";
+        x.add(new KLayer(cls, name, c, List.of(src.layer()), weights), out, t.nchw(), null);
     }
 
     /** The one consumer of {@code n}'s output when that output is no graph output and the consumer belongs to n's source layer, else null. */
-    private static Node soleConsumer(KerasExporter x, Node n) {
+    static Node soleConsumer(KerasExporter x, Node n) {
         List<Node> cons = x.graph().consumers(n.output(0));
         boolean isOutput = x.graph().outputs().stream().anyMatch(v -> v.name().equals(n.output(0)));
         return cons.size() != 1 || isOutput || !cons.get(0).layer().equals(n.layer()) ? null : cons.get(0);
     }
 
     /** {@link #soleConsumer} when it is an {@code op} node, else null. */
-    private static Node next(KerasExporter x, Node n, Op op) {
+    static Node next(KerasExporter x, Node n, Op op) {
         Node c = soleConsumer(x, n);
         return c != null && c.op() == op ? c : null;
     }
@@ -319,9 +375,8 @@ final class KerasNodes {
     /**
      * Rebuilds a LocallyConnected2D from the nodes the Keras importer makes of one (a Constant 0/1
      * window selector, Conv, Reshape, Transpose, batched MatMul with the kernel, Transpose,
-     * Reshape, optional bias Add, optional activation), written channels_last like every layer
-     * of graft's Keras writer: a kernel whose features were in channels_first (C, kh, kw) order
-     * is permuted to (kh, kw, C), and the (filters, oh, ow) bias goes back to (oh, ow, filters).
+     * Reshape, optional bias Add, optional activation), in the data_format of the tensor it reads
+     * (see the body for the kernel and bias layouts).
      * False when {@code selector} does not start that pattern.
      */
     private static boolean locallyConnected(KerasExporter x, Node selector) {
@@ -341,7 +396,7 @@ final class KerasNodes {
         }
         Weight kernel = x.graph().initializer(matmul.input(1));
         KTensor src = x.tensor(conv.input(0));
-        if (kernel == null || src == null || !src.nchw()) {
+        if (kernel == null || src == null) {
             return false;
         }
         Weight sel = selector.attr("value").asTensor();
@@ -392,21 +447,29 @@ final class KerasNodes {
         long[] s = conv.intsAttr("strides", new long[] {1, 1});
         c.putArray("strides").add(s[0]).add(s[1]);
         c.put("padding", "valid");
-        c.put("data_format", "channels_last");
+        // Written in the data_format of the tensor it reads (the source's own for a Keras source),
+        // so the kernel and bias go back as stored; the kernel's features are permuted only when
+        // the window order differs from that format's.
+        boolean writeFirst = !src.nchw();
+        c.put("data_format", format(src));
         c.put("activation", act == null ? "linear" : act.activation());
         c.put("use_bias", bias != null);
         defaults(c, "kernel");
         c.put("implementation", 1);
-        Weight k = channelsFirst
+        Weight k = channelsFirst == writeFirst ? kernel
+                : channelsFirst
                 ? kernel.with(LayoutTransform.permute(new long[] {ks[0], inC, kh, kw, filters}, new int[] {0, 2, 3, 1, 4}, ks))
-                : kernel;
+                : kernel.with(LayoutTransform.permute(new long[] {ks[0], kh, kw, inC, filters}, new int[] {0, 3, 1, 2, 4}, ks));
         List<Weight> weights = new ArrayList<>(List.of(k.renamed("kernel:0")));
         if (bias != null) {
-            weights.add(bias.with(LayoutTransform.permute(new long[] {filters, oh, ow}, new int[] {1, 2, 0}, new long[] {oh, ow, filters}))
+            // Keras's channels_first bias_add reshapes the stored (oh, ow, filters) to (filters, oh, ow); channels_last broadcasts it.
+            weights.add((writeFirst
+                    ? bias.with(LayoutTransform.permute(new long[] {filters * oh * ow}, new int[] {0}, new long[] {oh, ow, filters}))
+                    : bias.with(LayoutTransform.permute(new long[] {filters, oh, ow}, new int[] {1, 2, 0}, new long[] {oh, ow, filters})))
                     .renamed("bias:0"));
         }
         String o = act != null ? act.output() : last.output(0);
-        x.add(new KLayer("LocallyConnected2D", c.get("name").asText(), c, List.of(src.layer()), weights), o, true, null);
+        x.add(new KLayer("LocallyConnected2D", c.get("name").asText(), c, List.of(src.layer()), weights), o, src.nchw(), null);
         return true;
     }
 
@@ -479,25 +542,46 @@ final class KerasNodes {
      * weighted layer (glorot_uniform, zeros, none): Keras fills them in when absent, but other
      * readers of Keras files (DL4J) refuse a layer without them.
      */
-    private static void defaults(ObjectNode c, String kernel) {
-        ObjectNode init = c.putObject(kernel + "_initializer");
-        init.put("class_name", "VarianceScaling");
-        ObjectNode ic = init.putObject("config");
-        ic.put("scale", 1.0).put("mode", "fan_avg").put("distribution", "uniform").putNull("seed");
+    static void defaults(ObjectNode c, String kernel) {
+        defaults(c, List.of(kernel));
+    }
+
+    /** {@link #defaults(ObjectNode, String)} for a layer with several kernels (SeparableConv2D: depthwise, pointwise). */
+    static void defaults(ObjectNode c, List<String> kernels) {
+        for (String kernel : kernels) {
+            ObjectNode init = c.putObject(kernel + "_initializer");
+            init.put("class_name", "VarianceScaling");
+            ObjectNode ic = init.putObject("config");
+            ic.put("scale", 1.0).put("mode", "fan_avg").put("distribution", "uniform").putNull("seed");
+        }
         ObjectNode zeros = c.putObject("bias_initializer");
         zeros.put("class_name", "Zeros");
         zeros.putObject("config");
-        for (String k : List.of(kernel + "_regularizer", "bias_regularizer", "activity_regularizer", kernel + "_constraint", "bias_constraint")) {
-            c.putNull(k);
+        for (String kernel : kernels) {
+            c.putNull(kernel + "_regularizer");
         }
+        c.putNull("bias_regularizer");
+        c.putNull("activity_regularizer");
+        for (String kernel : kernels) {
+            c.putNull(kernel + "_constraint");
+        }
+        c.putNull("bias_constraint");
+    }
+
+    /** The Keras data_format that reads a 4-D IR (NCHW) value as the op does: channels_last over Keras's NHWC view, else channels_first. */
+    static String format(KTensor t) {
+        return t.nchw() ? "channels_last" : "channels_first";
     }
 
     private static void pool(KerasExporter x, Node n, boolean max) {
+        if (!twoD(x, n)) {
+            return;
+        }
         KTensor t = x.tensor(n.input(0));
         long[] k = n.intsAttr("kernel_shape", new long[] {2, 2});
         long[] s = n.intsAttr("strides", new long[] {1, 1});
-        if (!t.nchw() || n.outputs().size() > 1 && !n.output(1).isEmpty()) {
-            x.refuseNode(n, "pooling over a tensor whose channels are not last in Keras, or with indices");
+        if (n.outputs().size() > 1 && !n.output(1).isEmpty()) {
+            x.refuseNode(n, "pooling with indices");
             return;
         }
         if (n.intAttr("ceil_mode", 0) == 1) {
@@ -536,20 +620,19 @@ final class KerasNodes {
         c.putArray("pool_size").add(k[0]).add(k[1]);
         c.putArray("strides").add(s[0]).add(s[1]);
         c.put("padding", pad);
-        c.put("data_format", "channels_last");
+        c.put("data_format", format(t));
         x.add(new KLayer(max ? "MaxPooling2D" : "AveragePooling2D", c.get("name").asText(), c, List.of(x.tensor(input).layer()), List.of()),
-                n.output(0), true, null);
+                n.output(0), t.nchw(), null);
     }
 
     private static void globalPool(KerasExporter x, Node n, boolean max) {
+        if (!twoD(x, n)) {
+            return;
+        }
         KTensor t = x.tensor(n.input(0));
         List<Node> cons = x.graph().consumers(n.output(0));
         ObjectNode c = x.config(x.newName(n), n);
-        c.put("data_format", "channels_last");
-        if (!t.nchw()) {
-            x.refuseNode(n, "global pooling over a tensor whose channels are not last in Keras");
-            return;
-        }
+        c.put("data_format", format(t));
         boolean flat = cons.size() == 1 && cons.get(0).opType().equals("Flatten") && cons.get(0).intAttr("axis", 1) == 1;
         String out = n.output(0);
         if (flat) {
@@ -559,7 +642,7 @@ final class KerasNodes {
             c.put("keepdims", true);
         }
         x.add(new KLayer(max ? "GlobalMaxPooling2D" : "GlobalAveragePooling2D", c.get("name").asText(), c, List.of(t.layer()), List.of()),
-                out, !flat, null);
+                out, !flat && t.nchw(), null);
     }
 
     private static void flatten(KerasExporter x, Node n) {
@@ -593,7 +676,7 @@ final class KerasNodes {
     private static void reshape(KerasExporter x, Node n) {
         Weight shape = x.graph().initializer(n.input(1));
         Shape in = x.graph().type(n.input(0)).shape();
-        if (shape != null && shape.elementCount() == 2) {
+        if (shape != null && shape.elementCount() == 2 && !x.sourceClass(n.layer()).equals("Reshape")) {
             long[] v = shape.toLongs();
             long rest = in.rank() == 4 && in.isFixed() ? in.elementCount() / in.dim(0).value() : -2;
             boolean all = in.dim(1).isFixed() && in.rank() == 4 && in.dim(2).isFixed() && in.dim(3).isFixed();
@@ -603,11 +686,19 @@ final class KerasNodes {
                 return;
             }
         }
-        x.refuseNode(n, "a Reshape other than flattening to (batch, features)");
+        if (!KerasLayerNodes.reshape(x, n)) {
+            x.refuseNode(n, "a Reshape that changes the batch axis, or of a channels_last tensor to other than (batch, features)");
+        }
     }
 
     private static void transpose(KerasExporter x, Node n) {
         KTensor t = x.tensor(n.input(0));
+        if (isPerm(n, 0, 1, 3, 2) && KerasLayerNodes.upSampling(x, n)) {
+            return;
+        }
+        if (x.sourceClass(n.layer()).equals("Permute") && !t.nchw() && KerasLayerNodes.permute(x, n)) {
+            return;
+        }
         if (!t.nchw() && isPerm(n, 0, 3, 1, 2)) {
             x.alias(n.output(0), t.layer(), true, null);
         } else if (t.nchw() && isPerm(n, 0, 2, 3, 1)) {
@@ -617,7 +708,7 @@ final class KerasNodes {
         }
     }
 
-    private static boolean isPerm(Node n, long... p) {
+    static boolean isPerm(Node n, long... p) {
         return Arrays.equals(n.intsAttr("perm", new long[0]), p);
     }
 
@@ -702,7 +793,7 @@ final class KerasNodes {
         Weight pads = x.graph().initializer(n.input(1));
         boolean zero = n.inputs().size() < 3 || n.input(2).isEmpty()
                 || x.graph().initializer(n.input(2)) != null && x.graph().initializer(n.input(2)).toFloats()[0] == 0f;
-        if (pads == null || !t.nchw() || !n.stringAttr("mode", "constant").equals("constant") || !zero || pads.elementCount() != 8) {
+        if (pads == null || !n.stringAttr("mode", "constant").equals("constant") || !zero || pads.elementCount() != 8) {
             x.refuseNode(n, "only constant zero padding of H and W is a ZeroPadding2D");
             return;
         }
@@ -715,7 +806,7 @@ final class KerasNodes {
         ArrayNode a = c.putArray("padding");
         a.addArray().add(p[2]).add(p[6]);
         a.addArray().add(p[3]).add(p[7]);
-        c.put("data_format", "channels_last");
+        c.put("data_format", format(t));
         one(x, n, "ZeroPadding2D", c, List.of());
     }
 }
