@@ -133,11 +133,22 @@ public record Simplify(boolean full) implements Edit {
         return m;
     }
 
+    /** One entry of a partially known shape value: a number, or a symbolic dimension of some tensor. */
+    private record Entry(long value, Dim symbol) {
+        static Entry of(Dim d) {
+            return d.isFixed() ? new Entry(d.value(), null) : new Entry(0, d);
+        }
+
+        boolean isFixed() {
+            return symbol == null;
+        }
+    }
+
     /** Folds constant subgraphs node by node, in graph order. */
     private static final class Folder {
         private final Graph g;
         /** Known 1-D int64 values with symbolic entries: the output of Shape over a symbolic batch, and what is computed from it. */
-        private final Map<String, Dim[]> partial = new HashMap<>();
+        private final Map<String, Entry[]> partial = new HashMap<>();
         private final Set<String> inputNames = new HashSet<>();
         private int made;
 
@@ -253,11 +264,11 @@ public record Simplify(boolean full) implements Edit {
             int rank = t.shape().rank();
             int start = (int) clampAxis(n.intAttr("start", 0), rank);
             int end = (int) clampAxis(n.intAttr("end", rank), rank);
-            Dim[] dims = new Dim[Math.max(0, end - start)];
+            Entry[] dims = new Entry[Math.max(0, end - start)];
             for (int i = 0; i < dims.length; i++) {
-                dims[i] = t.shape().dim(start + i);
+                dims[i] = Entry.of(t.shape().dim(start + i));
             }
-            if (Arrays.stream(dims).allMatch(Dim::isFixed)) {
+            if (Arrays.stream(dims).allMatch(Entry::isFixed)) {
                 long[] v = new long[dims.length];
                 for (int i = 0; i < v.length; i++) {
                     v[i] = dims[i].value();
@@ -336,18 +347,18 @@ public record Simplify(boolean full) implements Edit {
             }
             if (op == null) {
                 boolean cast = n.domain().isEmpty() && n.opType().equals("Cast") && (n.intAttr("to", -1) == 7 || n.intAttr("to", -1) == 6);
-                Dim[] src = partial.get(n.input(0));
+                Entry[] src = partial.get(n.input(0));
                 return cast && src != null ? settle(n, src, scalars.contains(n.input(0))) : NONE;
             }
             switch (op) {
                 case GATHER -> {
-                    Dim[] src = partial.get(n.input(0));
+                    Entry[] src = partial.get(n.input(0));
                     if (src == null || n.intAttr("axis", 0) != 0 || !isConst(n.input(1))) {
                         return NONE;
                     }
                     Weight iw = g.initializer(n.input(1));
                     long[] idx = iw.toLongs();
-                    Dim[] r = new Dim[idx.length];
+                    Entry[] r = new Entry[idx.length];
                     for (int i = 0; i < idx.length; i++) {
                         long k = idx[i] < 0 ? idx[i] + src.length : idx[i];
                         if (k < 0 || k >= src.length) {
@@ -358,7 +369,7 @@ public record Simplify(boolean full) implements Edit {
                     return settle(n, r, iw.shape().length == 0);
                 }
                 case UNSQUEEZE -> {
-                    Dim[] src = partial.get(n.input(0));
+                    Entry[] src = partial.get(n.input(0));
                     if (src == null || !scalars.contains(n.input(0)) || !isConst(n.input(1))
                             || !Arrays.equals(g.initializer(n.input(1)).toLongs(), new long[]{0})) {
                         return NONE;
@@ -366,22 +377,22 @@ public record Simplify(boolean full) implements Edit {
                     return settle(n, src, false);
                 }
                 case CONCAT -> {
-                    List<Dim> r = new ArrayList<>();
+                    List<Entry> r = new ArrayList<>();
                     boolean any = false;
                     for (String in : n.inputs()) {
-                        Dim[] p = partial.get(in);
+                        Entry[] p = partial.get(in);
                         if (p != null && !scalars.contains(in)) {
                             any = true;
                             r.addAll(Arrays.asList(p));
                         } else if (isConst(in) && g.initializer(in).shape().length == 1) {
                             for (long v : g.initializer(in).toLongs()) {
-                                r.add(Dim.of(v));
+                                r.add(new Entry(v, null));
                             }
                         } else {
                             return NONE;
                         }
                     }
-                    return any ? settle(n, r.toArray(new Dim[0]), false) : NONE;
+                    return any ? settle(n, r.toArray(new Entry[0]), false) : NONE;
                 }
                 default -> {
                     return NONE;
@@ -392,8 +403,8 @@ public record Simplify(boolean full) implements Edit {
         private final Set<String> scalars = new HashSet<>();
 
         /** Records a partial result, or folds it when every entry turned out fixed. */
-        private int settle(Node n, Dim[] r, boolean scalar) {
-            if (Arrays.stream(r).allMatch(Dim::isFixed)) {
+        private int settle(Node n, Entry[] r, boolean scalar) {
+            if (Arrays.stream(r).allMatch(Entry::isFixed)) {
                 long[] v = new long[r.length];
                 for (int i = 0; i < v.length; i++) {
                     v[i] = r[i].value();
@@ -418,7 +429,7 @@ public record Simplify(boolean full) implements Edit {
                 return n;
             }
             TensorType xt = g.type(n.input(0));
-            Dim[] p = partial.get(n.input(1));
+            Entry[] p = partial.get(n.input(1));
             long[] target;
             if (p != null) {
                 target = new long[p.length];
@@ -428,7 +439,7 @@ public record Simplify(boolean full) implements Edit {
                     if (p[i].isFixed()) {
                         target[i] = p[i].value();
                         minusOne |= p[i].value() == -1;
-                    } else if (xt != null && xt.shape() != null && i < xt.shape().rank() && xt.shape().dim(i).equals(p[i])) {
+                    } else if (xt != null && xt.shape() != null && i < xt.shape().rank() && xt.shape().dim(i).equals(p[i].symbol())) {
                         target[i] = 0;
                     } else if (unknown < 0) {
                         unknown = i;
