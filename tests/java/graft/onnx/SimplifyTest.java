@@ -36,8 +36,11 @@ class SimplifyTest {
     static final Path MNIST = TestPaths.corpus().resolve("onnx/output_cnn_mnist.onnx");
     static final Path LIGHT = TestPaths.corpus().resolve("onnx/light");
 
+    /** One scratch folder per run of this class (scratch() empties a folder when asked for it). */
+    static final Path DIR = TestPaths.scratch("simplify");
+
     static Path write(Graph g, String name, int opset) {
-        Path f = TestPaths.scratch("simplify").resolve(name);
+        Path f = DIR.resolve(name);
         OnnxExporter.write(g, f, new OnnxExporter.Settings(opset, OnnxExporter.ExternalData.NEVER, true, List.of()));
         return f;
     }
@@ -148,7 +151,7 @@ class SimplifyTest {
 
     @Test
     void mnistToKerasIsRefusedOnlyForItsLogSoftmaxOverTheBatch() throws Exception {
-        Path out = TestPaths.scratch("simplify").resolve("mnist.h5");
+        Path out = TestPaths.scratch("simplify-keras").resolve("mnist.h5");
         Files.deleteIfExists(out);
         Cli.Result r = Cli.run("convert", MNIST.toString(), out.toString());
         assertThat(r.code()).as(r.err()).isEqualTo(3);
@@ -216,6 +219,38 @@ class SimplifyTest {
                 System.out.printf("simplify %s: %d -> %d nodes, batch %d, error vs original in ORT %.1e%n", m, before, g.nodes().size(), batch, err);
                 assertThat(err).as(m + " batch " + batch).isLessThanOrEqualTo(1e-6);
             }
+        }
+    }
+
+    /** x -> Identity -> Transpose(NHWC) -> Transpose(NCHW) -> Dropout -> Reshape [0,-1] -> Reshape [-1,48] -> Relu. */
+    @Test
+    void identityDropoutAndTransposeAndReshapePairsGo() {
+        Graph g = new Graph("pairs");
+        g.inputs().add(new Value("x", new graft.ir.TensorType(DataType.FLOAT,
+                graft.ir.Shape.of(graft.ir.Dim.sym("N"), graft.ir.Dim.of(3), graft.ir.Dim.of(4), graft.ir.Dim.of(4)))));
+        g.addInitializer(Weight.ofFloats("ratio", new long[0], new float[]{0.5f}));
+        g.addInitializer(Weight.ofLongs("flat", new long[]{2}, new long[]{0, -1}));
+        g.addInitializer(Weight.ofLongs("rows", new long[]{2}, new long[]{-1, 48}));
+        g.addInitializer(Weight.ofLongs("unused", new long[]{1}, new long[]{7}));
+        g.nodes().add(Node.of(graft.ir.Op.IDENTITY, "id", "id", List.of("x"), List.of("a"), Map.of()));
+        g.nodes().add(Node.of(graft.ir.Op.TRANSPOSE, "t1", "t1", List.of("a"), List.of("b"), Map.of("perm", graft.ir.Attr.ints(0, 2, 3, 1))));
+        g.nodes().add(Node.of(graft.ir.Op.TRANSPOSE, "t2", "t2", List.of("b"), List.of("c"), Map.of("perm", graft.ir.Attr.ints(0, 3, 1, 2))));
+        g.nodes().add(Node.of(graft.ir.Op.DROPOUT, "drop", "drop", List.of("c", "ratio"), List.of("d"), Map.of()));
+        g.nodes().add(Node.of(graft.ir.Op.RESHAPE, "r1", "r1", List.of("d", "flat"), List.of("e"), Map.of()));
+        g.nodes().add(Node.of(graft.ir.Op.RESHAPE, "r2", "r2", List.of("e", "rows"), List.of("f"), Map.of()));
+        g.nodes().add(Node.of(graft.ir.Op.RELU, "relu", "relu", List.of("f"), List.of("y"), Map.of()));
+        g.outputs().add(new Value("y", null));
+        graft.ir.ShapeInference.run(g);
+        Path before = write(g, "pairs.onnx", 13);
+        Simplify.Report r = Simplify.simplify(g, true);
+        assertThat(ops(g)).isEqualTo(Map.of("Reshape", 1, "Relu", 1));
+        assertThat(r.lines()).contains("Identity nodes removed: 1", "Transpose nodes removed: 2", "Dropout nodes removed: 1",
+                "Reshape nodes removed: 1");
+        assertThat(g.initializers().keySet()).containsExactly("rows");
+        Path after = write(g, "pairs_simplified.onnx", 13);
+        for (int batch : new int[]{1, 7}) {
+            Tensor x = Tensor.random(DataType.FLOAT, new long[]{batch, 3, 4, 4}, batch);
+            assertThat(compare(before, after, "x", x)).isZero();
         }
     }
 

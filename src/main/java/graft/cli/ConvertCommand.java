@@ -65,8 +65,8 @@ final class ConvertCommand implements Callable<Integer> {
     String size;
 
     @Option(names = "--simplify", negatable = true, description = "Fold constant and static-shape subgraphs, remove Identity and "
-            + "inference Dropout, merge Transpose/Reshape pairs, drop unused and duplicate initializers (on by default for Keras "
-            + "and Caffe targets, without the Dropout removal and merges; --no-simplify turns it off).")
+            + "inference Dropout, merge Transpose/Reshape pairs, drop unused and duplicate initializers and unused inputs. Keras and "
+            + "Caffe targets fold constants by default (nothing else; --no-simplify turns it off).")
     Boolean simplify;
 
     @Option(names = "--dry-run", description = "Print what --simplify would remove; write nothing.")

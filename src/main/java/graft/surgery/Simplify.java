@@ -31,15 +31,17 @@ import java.util.Set;
  * meets. Folds every node whose inputs are all constants (or static shapes: the Shape of a
  * tensor whose dimensions are fixed, and the Gather/Unsqueeze/Concat/Cast over it) into an
  * initializer; a Reshape whose shape is computed from a symbolic batch gets a constant shape that
- * keeps the batch symbolic ({@code [0, K]} or {@code [-1, K]}); removes Identity nodes and, in
- * full mode, inference-mode Dropout; merges consecutive Transposes and Reshapes (full mode);
- * deduplicates identical initializers (full mode); drops unused initializers and inputs.
+ * keeps the batch symbolic ({@code [0, K]} or {@code [-1, K]}); drops unused initializers and
+ * inputs. Full mode ({@code --simplify}, the surgery edit) also removes Identity nodes and
+ * inference-mode Dropout, merges consecutive Transposes and Reshapes, and deduplicates identical
+ * constant initializers (not layers' weights).
  *
  * <p>Folded values are computed exactly: only ops whose float32 result is the correctly rounded
  * one when computed in float64 (data movement, + - * /, sqrt, min/max, relu, integer arithmetic)
  * are folded; transcendental ops over constants stay as nodes. {@link #simplify} returns what it
- * removed, one count per kind. The implicit mode (convert to Keras or Caffe) keeps Dropout layers
- * and separate source layers, so a Keras or Caffe round trip keeps its layer list.
+ * removed, one count per kind. The implicit mode (a convert to Keras or Caffe without
+ * {@code --simplify}) only folds: Keras GaussianNoise, linear Activation and Dropout layers are
+ * Identity/Dropout nodes, and a Keras or Caffe round trip keeps its layer list.
  */
 public record Simplify(boolean full) implements Edit {
     private static final Set<Op> FOLDABLE = EnumSet.of(Op.CONSTANT, Op.CONSTANT_OF_SHAPE, Op.SHAPE, Op.GATHER, Op.UNSQUEEZE,
@@ -84,8 +86,8 @@ public record Simplify(boolean full) implements Edit {
         Set<String> initsBefore = new HashSet<>(g.initializers().keySet());
         ShapeInference.run(g);
         new Folder(g).run();
-        removePassThrough(g, full);
         if (full) {
+            removePassThrough(g);
             mergeTransposes(g);
             mergeReshapes(g);
         }
@@ -472,8 +474,8 @@ public record Simplify(boolean full) implements Edit {
         }
     }
 
-    /** Identity (always) and inference-mode Dropout (full mode): readers read the input instead. */
-    private static int removePassThrough(Graph g, boolean full) {
+    /** Identity and inference-mode Dropout: readers read the input instead. */
+    private static int removePassThrough(Graph g) {
         int removed = 0;
         Set<String> outputs = new HashSet<>();
         g.outputs().forEach(v -> outputs.add(v.name()));
@@ -481,7 +483,7 @@ public record Simplify(boolean full) implements Edit {
         g.inputs().forEach(v -> inputs.add(v.name()));
         for (Node n : new ArrayList<>(g.nodes())) {
             boolean identity = n.op() == Op.IDENTITY;
-            boolean dropout = full && n.op() == Op.DROPOUT && inferenceDropout(g, n);
+            boolean dropout = n.op() == Op.DROPOUT && inferenceDropout(g, n);
             if (!identity && !dropout) {
                 continue;
             }
@@ -563,15 +565,12 @@ public record Simplify(boolean full) implements Edit {
                 }
                 g.nodes().remove(a);
                 int at = g.nodes().indexOf(b);
-                if (identity) {
+                boolean namedOutput = g.outputs().stream().anyMatch(o -> o.name().equals(b.output(0)));
+                if (identity && !namedOutput) {
                     g.nodes().remove(at);
                     Remove.bypass(g, b.output(0), a.input(0));
-                    if (g.outputs().stream().anyMatch(o -> o.name().equals(a.input(0))) || g.producer(a.input(0)) == null) {
-                        // an input read directly as an output: keep one node so the output keeps its name
-                        g.nodes().add(at, b.withInputs(List.of(a.input(0))).withAttr("perm", Attr.ints(p)));
-                        Remove.bypass(g, a.input(0), a.input(0));
-                    }
                 } else {
+                    // a graph output keeps its name, so an identity permutation there stays one node
                     g.nodes().set(at, b.withInputs(List.of(a.input(0))).withAttr("perm", Attr.ints(p)));
                 }
                 changed = true;
