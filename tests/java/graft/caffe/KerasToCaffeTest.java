@@ -51,6 +51,7 @@ class KerasToCaffeTest {
             r.add(new Case(c.model(), c.config(), c.name()));
         }
         Path dir = TestPaths.root().resolve("target/models/keras-vgg16");
+        r.add(new Case(TestPaths.fixtures().resolve("keras/same_stride1.h5"), null, "fixture: same_stride1.h5 (make_same_padding.py)"));
         Path small = dir.resolve("vgg16_small.h5");
         if (!Files.exists(small)) {
             Files.createDirectories(dir);
@@ -211,10 +212,35 @@ class KerasToCaffeTest {
         System.out.println(table);
         Files.writeString(TestPaths.root().resolve("target/keras-caffe-table.md"), table);
         assertThat(failed).as(table.toString()).isEmpty();
-        for (String must : List.of("fullconfigs/cnn/cnn_batch_norm.h5", "fixture: vgg16_small.h5")) {
+        for (String must : List.of("fullconfigs/cnn/cnn_batch_norm.h5", "fixture: vgg16_small.h5", "fixture: same_stride1.h5")) {
             assertThat(outcome.entrySet()).as(table.toString())
                     .anyMatch(e -> e.getKey().startsWith(must) && Character.isDigit(e.getValue().charAt(0)));
         }
+    }
+
+    /** 'same' at stride 2 on an even size pads 0 before and 1 after: Caffe cannot, and the refusal names the layer and why. */
+    @Test
+    void kerasSameThatCaffeCannotExpressIsRefusedByName() {
+        Path out = TestPaths.scratch("keras-same-caffe").resolve("s2.prototxt");
+        graft.testing.Cli.Result r = graft.testing.Cli.run("convert", TestPaths.fixtures().resolve("keras/same_stride2.h5").toString(), out.toString());
+        assertThat(r.code()).as(r.out()).isEqualTo(3);
+        assertThat(r.err()).contains("Conv 'conv/conv'").contains("Keras/TensorFlow 'same' padding");
+        assertThat(out).doesNotExist();
+    }
+
+    /** The Caffe input is NCHW: the written prototxt says so, graft reads it back, and images are fed channels-first. */
+    @Test
+    void caffeFromKerasDeclaresItsNchwLayout() throws IOException {
+        Path out = TestPaths.scratch("keras-layout-caffe").resolve("s1.prototxt");
+        graft.testing.Cli.Result r = graft.testing.Cli.run("convert", TestPaths.fixtures().resolve("keras/same_stride1.h5").toString(), out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(Files.readString(out)).startsWith("# graft-metadata preprocess.layout=NCHW\n");
+        Graph g = new CaffeFormat().read(out, Options.none().set("weights", out.resolveSibling("s1.caffemodel")));
+        assertThat(g.metadata()).containsEntry("preprocess.layout", "NCHW");
+        assertThat(g.inputs().get(0).type().shape().toString()).isEqualTo("(1, 3, 8, 8)");
+        assertThat(graft.data.InputLayout.channelsLast(g)).isFalse();
+        Graph keras = new graft.keras.KerasFormat().read(TestPaths.fixtures().resolve("keras/same_stride1.h5"), Options.none());
+        assertThat(graft.data.InputLayout.channelsLast(keras)).isTrue();
     }
 
     static ByteBuffer toBytes(java.nio.FloatBuffer f) {
