@@ -91,8 +91,8 @@ public record Simplify(boolean full) implements Edit {
             mergeTransposes(g);
             mergeReshapes(g);
         }
-        int deduped = full ? dedupe(g) : 0;
         g.removeUnreachable();
+        int deduped = full ? dedupe(g) : 0;
         int inputs = dropInputs(g);
         ShapeInference.run(g);
         Map<String, Integer> after = opCounts(g);
