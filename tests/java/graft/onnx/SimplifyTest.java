@@ -254,6 +254,29 @@ class SimplifyTest {
         }
     }
 
+    /**
+     * The implicit mode (a convert to Keras or Caffe) folds an ONNX export's shape arithmetic
+     * completely, and leaves every corpus Keras file's nodes as they are (LocallyConnected2D's
+     * window-selector Constant, GaussianNoise's Identity, Dropout), so Keras and Caffe round trips
+     * keep their layers.
+     */
+    @Test
+    void implicitModeFoldsShapeArithmeticAndLeavesKerasLayersAlone() throws Exception {
+        Graph sf = OnnxImporter.read(SHAPE_FLATTEN);
+        Simplify.simplify(sf, false);
+        assertThat(ops(sf)).isEqualTo(Map.of("Add", 1, "Conv", 1, "Gemm", 2, "Relu", 1, "Reshape", 2));
+        TestPaths.assumeExists(graft.keras.KerasCorpusTest.CORPUS, "the shared Keras corpus");
+        int files = 0;
+        for (graft.keras.KerasCorpusTest.Case c : graft.keras.KerasCorpusTest.cases()) {
+            Graph g = new graft.keras.KerasFormat().read(c.model(), graft.io.Options.none().set("config", c.config()));
+            List<String> before = g.nodes().stream().map(Node::toString).toList();
+            Simplify.Report r = Simplify.simplify(g, false);
+            assertThat(g.nodes().stream().map(Node::toString).toList()).as(c.name() + ": " + r.lines()).isEqualTo(before);
+            files++;
+        }
+        assertThat(files).isGreaterThan(30);
+    }
+
     @Test
     void cliDryRunReportsAndWritesNothingAndSurgeryHasTheEdit() throws Exception {
         Path dir = TestPaths.scratch("simplify-cli");

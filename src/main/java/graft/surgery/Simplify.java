@@ -85,7 +85,12 @@ public record Simplify(boolean full) implements Edit {
         Map<String, Integer> before = opCounts(g);
         Set<String> initsBefore = new HashSet<>(g.initializers().keySet());
         ShapeInference.run(g);
-        new Folder(g).run();
+        Folder folder = new Folder(g, full);
+        // a Constant read only by a node not yet folded waits for the next pass (implicit mode)
+        for (int last = -1; folder.made != last;) {
+            last = folder.made;
+            folder.run();
+        }
         if (full) {
             removePassThrough(g);
             mergeTransposes(g);
@@ -154,8 +159,11 @@ public record Simplify(boolean full) implements Edit {
         private final Set<String> inputNames = new HashSet<>();
         private int made;
 
-        Folder(Graph g) {
+        private final boolean full;
+
+        Folder(Graph g, boolean full) {
             this.g = g;
+            this.full = full;
             for (Value v : g.inputs()) {
                 inputNames.add(v.name());
             }
@@ -186,6 +194,11 @@ public record Simplify(boolean full) implements Edit {
         }
 
         private boolean foldConstant(Node n) {
+            if (!full && n.op() == Op.CONSTANT && !feedsAFold(n)) {
+                // the implicit mode leaves a Constant that is part of a layer's own expansion (Keras
+                // LocallyConnected2D's window selector feeding a Conv): writers recognise those as they are
+                return false;
+            }
             if (n.op() != Op.SPLIT && n.outputs().stream().skip(1).anyMatch(o -> !o.isEmpty())) {
                 return false;
             }
@@ -243,6 +256,25 @@ public record Simplify(boolean full) implements Edit {
                 add(new Weight(e.getKey(), t.dtype(), t.shape(), WeightData.of(t.data())));
             }
             return true;
+        }
+
+        /** True when some reader of the Constant's value is foldable with it: its other inputs are constants or static shapes. */
+        private boolean feedsAFold(Node c) {
+            for (Node r : g.consumers(c.output(0))) {
+                boolean foldable = r.op() != null ? FOLDABLE.contains(r.op()) : r.domain().isEmpty() && r.opType().equals("Cast");
+                if (!foldable) {
+                    continue;
+                }
+                boolean rest = true;
+                for (String in : r.inputs()) {
+                    Node p = in.isEmpty() ? null : g.producer(in);
+                    rest &= isConst(in) || partial.containsKey(in) || p != null && (p.op() == Op.CONSTANT || p.op() == Op.SHAPE);
+                }
+                if (rest) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private void add(Weight w) {
