@@ -59,7 +59,9 @@ class SimplifyTest {
 
     /** The same input through the original file and the written one in ONNX Runtime; returns the error relative to magnitude. */
     static double compare(Path original, Path written, String input, Tensor x) {
-        return OnnxRoundTripTest.relError(single(written, input, x), single(original, input, x));
+        double e = OnnxRoundTripTest.relError(single(written, input, x), single(original, input, x));
+        System.out.printf("simplify: %s vs %s at %s: %.1e%n", written.getFileName(), original.getFileName(), Arrays.toString(x.shape()), e);
+        return e;
     }
 
     static long[] reshapeTarget(Graph g, Node n) {
