@@ -27,9 +27,13 @@ final class CaffeExporter {
     private CaffeExporter() {
     }
 
-    static void write(Graph g, Path file, boolean force, List<Path> inputs) {
-        GraphValidator.check(g);
-        ShapeInference.run(g);
+    static void write(Graph source, Path file, boolean force, List<Path> inputs) {
+        GraphValidator.check(source);
+        ShapeInference.run(source);
+        Graph g = NchwView.of(source);
+        if (g != source) {
+            ShapeInference.run(g);
+        }
         String n = file.getFileName().toString();
         int dot = n.lastIndexOf('.');
         String stem = dot > 0 ? n.substring(0, dot) : n;
@@ -44,6 +48,10 @@ final class CaffeExporter {
         }
         try (AtomicOutput p = AtomicOutput.open(proto, force, inputs); AtomicOutput m = AtomicOutput.open(model, force, inputs)) {
             String text = TextFormat.printer().printToString(deploy.build());
+            String layout = g.metadata().get("preprocess.layout");
+            if (layout != null) {
+                text = CaffeText.METADATA_COMMENT + "preprocess.layout=" + layout + "\n" + text;
+            }
             writeAll(p.channel(), ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
             writeModel(m.channel(), g.name(), layers);
             AtomicOutput.commitAll(List.of(p, m));

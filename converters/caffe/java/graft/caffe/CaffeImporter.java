@@ -62,7 +62,11 @@ public final class CaffeImporter {
             }
         }
         try {
-            return build(file, net, blobs, phase, options);
+            Graph g = build(file, net, blobs, phase, options);
+            if (!CaffeFormat.isBinary(file)) {
+                CaffeText.metadataComments(file).forEach(g.metadata()::putIfAbsent);
+            }
+            return g;
         } catch (InvalidGraphException e) {
             throw new MalformedModelException(file, e.getMessage(), e);
         } catch (GraftException e) {

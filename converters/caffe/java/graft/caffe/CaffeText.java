@@ -54,6 +54,29 @@ public final class CaffeText {
         return (T) builder.build();
     }
 
+    /** The comment prefix of model metadata a prototxt has no field for ({@code preprocess.layout}). */
+    static final String METADATA_COMMENT = "# graft-metadata ";
+
+    /**
+     * {@code # graft-metadata key=value} lines at the top of a prototxt graft wrote: metadata
+     * Caffe has no field for. Caffe and OpenCV read them as comments.
+     */
+    static java.util.Map<String, String> metadataComments(Path file) {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        try (var lines = Files.lines(file, StandardCharsets.UTF_8)) {
+            lines.takeWhile(l -> l.startsWith("#")).filter(l -> l.startsWith(METADATA_COMMENT)).forEach(l -> {
+                String kv = l.substring(METADATA_COMMENT.length());
+                int eq = kv.indexOf('=');
+                if (eq > 0) {
+                    m.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+                }
+            });
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new MalformedModelException(file, "cannot be read: " + e.getMessage());
+        }
+        return m;
+    }
+
     /** protobuf prefixes its message with "line:column: "; the position is already in ours. */
     private static String stripPosition(String m) {
         if (m == null) {

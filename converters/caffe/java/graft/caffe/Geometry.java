@@ -55,8 +55,12 @@ final class Geometry {
             return null;
         }
         if (r[0][0] != r[1][0] || r[0][1] != r[1][1]) {
+            long dh = r[1][0] - r[0][0];
+            long dw = r[1][1] - r[0][1];
+            // TensorFlow's 'same' splits an odd total with the extra pixel at the end; Caffe cannot
+            String same = dh >= 0 && dh <= 1 && dw >= 0 && dw <= 1 ? ": Keras/TensorFlow 'same' padding, the odd pixel at the end" : "";
             p.refuse(n, "asymmetric padding (begin " + r[0][0] + "," + r[0][1] + " end " + r[1][0] + "," + r[1][1]
-                    + "); Caffe pads both sides alike and has no padding layer");
+                    + same + "); Caffe pads both sides alike and has no padding layer");
             return null;
         }
         return r[0];

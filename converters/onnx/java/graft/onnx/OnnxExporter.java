@@ -94,10 +94,20 @@ public final class OnnxExporter {
         List<Node> written = new ArrayList<>();
         Set<String> used = new HashSet<>();
         for (Node n : g.nodes()) {
+            writing.before.clear();
+            writing.after.clear();
             Node d = OpsetWriting.downgrade(n, writing);
             if (!writing.dropped.contains(n.name())) {
+                for (Node x : writing.before) {
+                    written.add(x);
+                    used.addAll(x.inputs());
+                }
                 written.add(d);
                 used.addAll(d.inputs());
+                for (Node x : writing.after) {
+                    written.add(x);
+                    used.addAll(x.inputs());
+                }
             }
         }
         if (!problems.isEmpty()) {

@@ -84,8 +84,22 @@ final class OpsetDowngrade {
                         int rank = t.shape().rank();
                         long ax = axis < 0 ? axis + rank : axis;
                         if (ax != rank - 1) {
-                            problems.add(n.opType() + " '" + n.name() + "' over axis " + ax + " of a rank-" + rank
-                                    + " input needs opset 13");
+                            // before 13 the op coerces its input to 2-D at axis: over the last axis that is exact,
+                            // so swap the axis last and back (a swap is its own inverse)
+                            long[] perm = new long[rank];
+                            for (int i = 0; i < rank; i++) {
+                                perm[i] = i;
+                            }
+                            perm[(int) ax] = rank - 1;
+                            perm[rank - 1] = ax;
+                            String last = w.freshName(n, "axis_last");
+                            String result = w.freshName(n, "over_last");
+                            w.before.add(Node.of(Op.TRANSPOSE, last, n.layer(), List.of(in.get(0)), List.of(last),
+                                    Map.of("perm", Attr.ints(perm))));
+                            w.after.add(Node.of(Op.TRANSPOSE, out.get(0) + "_axis_back", n.layer(), List.of(result), List.of(out.get(0)),
+                                    Map.of("perm", Attr.ints(perm))));
+                            in.set(0, last);
+                            out.set(0, result);
                         }
                         a.put("axis", Attr.of((long) rank - 1));
                     }

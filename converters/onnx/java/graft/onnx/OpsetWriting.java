@@ -30,6 +30,9 @@ final class OpsetWriting {
     /** Nodes not written: their value became an initializer. */
     final Set<String> dropped = new HashSet<>();
     private final Set<String> names = new HashSet<>();
+    /** Nodes a rewrite of the current node needs written before and after it (cleared per node by the exporter). */
+    final List<Node> before = new ArrayList<>();
+    final List<Node> after = new ArrayList<>();
 
     OpsetWriting(Graph g, int target) {
         this.g = g;
@@ -69,6 +72,11 @@ final class OpsetWriting {
         Weight w = Weight.ofFloats(fresh(n, what), shape, values);
         added.add(w);
         return w.name();
+    }
+
+    /** A value or node name not used in the graph, from the node's name and {@code what}. */
+    String freshName(Node n, String what) {
+        return fresh(n, what);
     }
 
     private String fresh(Node n, String what) {

@@ -72,6 +72,14 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--size", paramLabel = "HxW", description = "--verify: spatial size of the random input where IN's height and width are symbolic.")
     String size;
 
+    @Option(names = "--simplify", negatable = true, description = "Fold constant and static-shape subgraphs, remove Identity and "
+            + "inference Dropout, merge Transpose/Reshape pairs, drop unused and duplicate initializers and unused inputs. Keras and "
+            + "Caffe targets fold constants by default (nothing else; --no-simplify turns it off).")
+    Boolean simplify;
+
+    @Option(names = "--dry-run", description = "Print what --simplify would remove; write nothing.")
+    boolean dryRun;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -91,11 +99,30 @@ final class ConvertCommand implements Callable<Integer> {
         if (!keepIoFloat32 && !fp16) {
             throw new graft.error.UsageException("--no-keep-io-float32 applies to --fp16 only");
         }
-        graft.io.AtomicOutput.checkTarget(out, force, inputs);
+        if (!dryRun) {
+            graft.io.AtomicOutput.checkTarget(out, force, inputs);
+        }
         graft.io.Timing.mark("convert: options parsed");
         Graph g = ModelLoader.load(in, input.from, input.toOptions());
         graft.io.Timing.mark("convert: model read");
         ModelLoader.notices(g, spec.commandLine().getErr());
+        boolean implicit = target.name().equals("keras") || target.name().equals("caffe");
+        if (Boolean.TRUE.equals(simplify) || simplify == null && implicit) {
+            graft.surgery.Simplify.Report r = graft.surgery.Simplify.simplify(g, Boolean.TRUE.equals(simplify));
+            if (!r.isEmpty()) {
+                g.addProvenance(Boolean.TRUE.equals(simplify) ? "simplify" : "simplify (implicit)");
+            }
+            if (dryRun || Boolean.TRUE.equals(simplify) || !r.isEmpty()) {
+                spec.commandLine().getOut().println(r.isEmpty() ? "simplify: nothing to remove" : "simplify:");
+                r.lines().forEach(l -> spec.commandLine().getOut().println("  " + l));
+            }
+        } else if (dryRun) {
+            spec.commandLine().getOut().println("simplify: off");
+        }
+        if (dryRun) {
+            spec.commandLine().getOut().println("dry run: nothing written");
+            return 0;
+        }
         Options o = Options.none().set("opset", opset).set("external-data", externalData).set("force", force).set("inputs", inputs)
                 .set("explicit-padding", kerasExplicitPadding).set("allow-nonfinite", allowNonfinite);
         graft.deploy.Fp16.Report half = fp16 ? graft.deploy.Fp16.convert(g, keepIoFloat32) : null;

@@ -20,11 +20,16 @@ public final class InputLayout {
     }
 
     /**
-     * True when the model's first input is a rank-4 channels-last image: the input feeds a
+     * True when the model's first input is a rank-4 channels-last image: its metadata says
+     * {@code preprocess.layout=NHWC} (NCHW says no: a Caffe model graft wrote from a Keras one), or the input feeds a
      * Transpose with perm [0, 3, 1, 2] (NHWC to NCHW), or its last dim is a fixed 1..4 channel
      * count while its second is not.
      */
     public static boolean channelsLast(Graph g) {
+        String declared = g.metadata().get("preprocess.layout");
+        if (declared != null && (declared.equalsIgnoreCase("NCHW") || declared.equalsIgnoreCase("NHWC"))) {
+            return declared.equalsIgnoreCase("NHWC");
+        }
         Value in = imageInput(g);
         if (in == null) {
             return false;

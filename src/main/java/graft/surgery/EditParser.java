@@ -37,6 +37,7 @@ public final class EditParser {
         USAGE.put("lr-mult", "lr-mult LAYER W B");
         USAGE.put("decay-mult", "decay-mult LAYER W B");
         USAGE.put("fold-batchnorm", "fold-batchnorm");
+        USAGE.put("simplify", "simplify");
     }
 
     private EditParser() {
@@ -160,6 +161,9 @@ public final class EditParser {
                 float b = number(w.get(2));
                 return verb.equals("lr-mult") ? new LrMult(w.get(0), a, b) : new DecayMult(w.get(0), a, b);
             }
+            case "simplify":
+                args(w, 0, usage);
+                return new Simplify(true);
             default:
                 args(w, 0, usage);
                 return new FoldBatchNorm();
