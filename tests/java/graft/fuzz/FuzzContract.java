@@ -53,6 +53,7 @@ final class FuzzContract {
      * contract. {@code exitCodes} are the exit codes a {@link GraftException} may carry.
      */
     static void check(Body body, int... exitCodes) throws Exception {
+        requireSmallHeap();
         Path dir = root().resolve("i" + COUNTER.incrementAndGet());
         Files.createDirectories(dir);
         long t0 = System.nanoTime();
@@ -70,6 +71,21 @@ final class FuzzContract {
             if (ms > LIMIT_SECONDS * 1000) {
                 throw new AssertionError("took " + ms + " ms, the limit is " + LIMIT_SECONDS + " s");
             }
+        }
+    }
+
+    /** The heap the contract is checked in: campaigns and the regression replay both run with -Xmx256m. */
+    static final long HEAP_BYTES = 256L << 20;
+
+    /**
+     * An OutOfMemoryError in 256 MB is a finding; in a larger heap the replay would pass inputs a
+     * campaign found to exhaust it. Surefire's fuzz-replay execution forks a JVM with -Xmx256m.
+     */
+    private static void requireSmallHeap() {
+        long max = Runtime.getRuntime().maxMemory();
+        if (max > HEAP_BYTES) {
+            throw new AssertionError("the fuzz contract is checked in a " + (HEAP_BYTES >> 20) + " MB heap (-Xmx256m); this JVM has "
+                    + (max >> 20) + " MB: run the fuzz targets through surefire's fuzz-replay execution or bench/fuzz.sh");
         }
     }
 
