@@ -1,5 +1,15 @@
 package graft.ir;
 
+import static graft.ir.ShapeFaults.atLeast;
+import static graft.ir.ShapeFaults.axis;
+import static graft.ir.ShapeFaults.count;
+import static graft.ir.ShapeFaults.elementCount;
+import static graft.ir.ShapeFaults.fault;
+import static graft.ir.ShapeFaults.mul;
+import static graft.ir.ShapeFaults.plus;
+import static graft.ir.ShapeFaults.requireRank;
+import static graft.ir.ShapeFaults.size;
+
 import graft.error.InvalidGraphException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -53,7 +63,7 @@ public final class ShapeInference {
             List<TensorType> out;
             try {
                 out = op == null ? null : infer(op, n);
-            } catch (Inconsistent e) {
+            } catch (ShapeFaults.Inconsistent e) {
                 // Only the explicit checks below say "the graph is inconsistent"; any other
                 // exception (an index out of bounds, an illegal argument) is graft's own bug and
                 // goes out as one (exit 4) instead of being reported as the file's fault.
@@ -782,88 +792,5 @@ public final class ShapeInference {
             return Dim.of(fixed);
         }
         return Dim.sym(fixed == 1 ? sym.toString() : sym + "*" + fixed);
-    }
-
-    /** A fault of the graph being inferred (the file's, exit 3), as opposed to a bug in graft. */
-    private static final class Inconsistent extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        Inconsistent(String message) {
-            super(message, null, false, false);
-        }
-    }
-
-    /** Element count of a shape, -1 when symbolic; an overflow is the file's fault. */
-    private static long count(Shape s) {
-        long n = 1;
-        for (Dim d : s.dims()) {
-            if (!d.isFixed()) {
-                return -1;
-            }
-            n = mul(n, d.value());
-        }
-        return n;
-    }
-
-    /** The element count, or Long.MAX_VALUE when it overflows. */
-    private static long elementCount(long[] s) {
-        long c = 1;
-        for (long x : s) {
-            if (x != 0 && c > Long.MAX_VALUE / x) {
-                return Long.MAX_VALUE;
-            }
-            c *= x;
-        }
-        return c;
-    }
-
-    private static Inconsistent fault(String message) {
-        return new Inconsistent(message);
-    }
-
-    private static void requireRank(Shape s, int min, String what) {
-        if (s.rank() < min) {
-            throw fault(what + " " + s + " has rank " + s.rank() + ", needs at least " + min);
-        }
-    }
-
-    /** {@code a} as an axis of a rank-{@code rank} tensor ({@code -rank <= a < rank}). */
-    private static int axis(long a, int rank, String what) {
-        long r = a < 0 ? a + rank : a;
-        if (r < 0 || r >= rank) {
-            throw fault(what + " " + a + " is out of range for rank " + rank);
-        }
-        return (int) r;
-    }
-
-    private static long[] atLeast(long[] v, int n, String name) {
-        if (v.length < n) {
-            throw fault(name + " has " + v.length + " values, needs " + n);
-        }
-        return v;
-    }
-
-    private static long mul(long a, long b) {
-        try {
-            return Math.multiplyExact(a, b);
-        } catch (ArithmeticException e) {
-            throw fault("a size overflows: " + a + " * " + b);
-        }
-    }
-
-    private static long plus(long a, long b) {
-        try {
-            return Math.addExact(a, b);
-        } catch (ArithmeticException e) {
-            throw fault("a size overflows: " + a + " + " + b);
-        }
-    }
-
-    /** A computed size, which must not be negative. */
-    private static Dim size(long v, String what) {
-        if (v < 0) {
-            throw fault(what + " comes out negative (" + v + ")");
-        }
-        return Dim.of(v);
     }
 }
