@@ -4,6 +4,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import graft.io.Options;
 
 /** The .npy reader. Seeds and past crashes: fixtures/fuzz/npy/; a campaign: bench/fuzz.sh npy MINUTES. */
+@org.junit.jupiter.api.Tag("fuzz-replay") // replayed by surefire's fuzz-replay execution, in a 256 MB heap (pom.xml)
 public class NpyFuzzTest {
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         FuzzContract.check(dir -> {

@@ -15,6 +15,7 @@ import java.util.Arrays;
  * leaves the model impossible to export is exit 3. Seeds and past crashes: fixtures/fuzz/recipe/;
  * a campaign: bench/fuzz.sh recipe MINUTES.
  */
+@org.junit.jupiter.api.Tag("fuzz-replay") // replayed by surefire's fuzz-replay execution, in a 256 MB heap (pom.xml)
 public class RecipeFuzzTest {
     private static Graph model;
 

@@ -18,6 +18,7 @@ import java.util.List;
  * iteration's folder only. Seeds and past crashes: fixtures/fuzz/roundtrip/; a campaign:
  * bench/fuzz.sh roundtrip MINUTES.
  */
+@org.junit.jupiter.api.Tag("fuzz-replay") // replayed by surefire's fuzz-replay execution, in a 256 MB heap (pom.xml)
 public class RoundTripFuzzTest {
     private static final List<ModelFormat> FORMATS = List.of(new graft.onnx.OnnxFormat(), new graft.keras.KerasFormat(),
             new graft.caffe.CaffeFormat());

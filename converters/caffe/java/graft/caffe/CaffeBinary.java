@@ -52,12 +52,10 @@ final class CaffeBinary {
         }
         ByteBuffer m = ModelFiles.map(file);
         sniff(file, m);
-        try {
-            return new CaffeBinary(file, m).parse();
-        } catch (ArithmeticException | IllegalArgumentException | IndexOutOfBoundsException e) {
-            // Sizes a hostile file makes overflow or point outside the mapping.
-            throw new MalformedModelException(file, "is corrupted: " + e.getMessage());
-        }
+        // Every length, offset and size the file claims is checked before it is used (Cursor.need,
+        // the element count below): an IndexOutOfBounds or IllegalArgument exception here is
+        // graft's own bug and goes out as one (exit 4), not as "corrupted".
+        return new CaffeBinary(file, m).parse();
     }
 
     private static void sniff(Path file, ByteBuffer b) {
@@ -205,7 +203,11 @@ final class CaffeBinary {
             if (d < 0) {
                 throw new MalformedModelException(file, "blob " + index + " of layer '" + layer + "' has a negative dimension");
             }
-            count = Math.multiplyExact(count, d);
+            if (d != 0 && count > Long.MAX_VALUE / d) {
+                throw new MalformedModelException(file, "blob " + index + " of layer '" + layer + "' has a shape "
+                        + java.util.Arrays.toString(shape) + " whose element count overflows a 64-bit integer");
+            }
+            count *= d;
         }
         String name = layer + "/blob" + index;
         WeightData data;

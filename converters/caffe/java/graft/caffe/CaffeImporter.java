@@ -158,8 +158,19 @@ public final class CaffeImporter {
             } else {
                 throw new MalformedModelException(c.file, "input '" + net.getInput(i) + "' has no input_shape or input_dim");
             }
-            input(c, net.getInput(i), Shape.of(shape));
+            input(c, net.getInput(i), shape);
         }
+    }
+
+    /** A net input of a shape the file states: Caffe has no symbolic or negative dimensions. */
+    static void input(ImportContext c, String blob, long[] shape) {
+        for (long d : shape) {
+            if (d < 0) {
+                throw new MalformedModelException(c.file, "input '" + blob + "' has a negative dimension in its shape "
+                        + java.util.Arrays.toString(shape));
+            }
+        }
+        input(c, blob, Shape.of(shape));
     }
 
     static void input(ImportContext c, String blob, Shape shape) {

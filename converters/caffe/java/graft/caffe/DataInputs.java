@@ -30,7 +30,7 @@ final class DataInputs {
                     throw new MalformedModelException(c.file, "Input layer '" + l.getName() + "' has no input_param shape");
                 }
                 var s = ip.getShape(Math.min(i, ip.getShapeCount() - 1));
-                CaffeImporter.input(c, l.getTop(i), Shape.of(s.getDimList().stream().mapToLong(Long::longValue).toArray()));
+                CaffeImporter.input(c, l.getTop(i), s.getDimList().stream().mapToLong(Long::longValue).toArray());
             }
             return;
         }
@@ -93,7 +93,7 @@ final class DataInputs {
                 var dp = l.getDummyDataParam();
                 if (dp.getShapeCount() > 0) {
                     var s = dp.getShape(0).getDimList();
-                    CaffeImporter.input(c, l.getTop(0), Shape.of(s.stream().mapToLong(Long::longValue).toArray()));
+                    CaffeImporter.input(c, l.getTop(0), s.stream().mapToLong(Long::longValue).toArray());
                     labels(c, l);
                     return;
                 }

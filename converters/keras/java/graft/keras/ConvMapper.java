@@ -36,9 +36,10 @@ final class ConvMapper {
         return SamePadding.pads(new long[] {b.dim(x, 2), b.dim(x, 3)}, k, s, d, false);
     }
 
-    private Map<String, Attr> convAttrs(String x, JsonNode c, long[] k, long group) {
-        long[] s = LayerMapper.pair(c.path("strides"), 1);
-        long[] d = LayerMapper.pair(c.path("dilation_rate"), 1);
+    private Map<String, Attr> convAttrs(KerasConfig.Layer l, String x, long[] k, long group) {
+        JsonNode c = l.cfg();
+        long[] s = m.positivePair(l, "strides", 1);
+        long[] d = m.positivePair(l, "dilation_rate", 1);
         Map<String, Attr> a = new LinkedHashMap<>();
         a.put("kernel_shape", Attr.ints(k));
         a.put("strides", Attr.ints(s));
@@ -60,9 +61,12 @@ final class ConvMapper {
         Layout f = LayerMapper.format(c);
         String x = b.as(x0, f, l.name());
         List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
-        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
+        long[] k = m.positivePair(l, "kernel_size", 1);
         long filters = c.path("filters").asLong();
         long groups = c.path("groups").asLong(1);
+        if (groups < 1) {
+            throw m.corrupted(l, "groups " + groups + " must be positive");
+        }
         long inC = b.dim(x, 1);
         Weight kernel = w.get(0);
         boolean keras1th = c.path("keras1").asBoolean(false) && f == Layout.KERAS;
@@ -75,7 +79,7 @@ final class ConvMapper {
         if (theano) {
             kernel = kernel.with(LayoutTransform.flipSpatial());
         }
-        return activated(l, Op.CONV, "conv", kernelAndBias(l, x, kernel, "kernel", w, 1, filters), convAttrs(x, c, k, groups), f);
+        return activated(l, Op.CONV, "conv", kernelAndBias(l, x, kernel, "kernel", w, 1, filters), convAttrs(l, x, k, groups), f);
     }
 
     String convTranspose(KerasConfig.Layer l, String x0) {
@@ -83,9 +87,9 @@ final class ConvMapper {
         Layout f = LayerMapper.format(c);
         String x = b.as(x0, f, l.name());
         List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
-        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
-        long[] s = LayerMapper.pair(c.path("strides"), 1);
-        long[] d = LayerMapper.pair(c.path("dilation_rate"), 1);
+        long[] k = m.positivePair(l, "kernel_size", 1);
+        long[] s = m.positivePair(l, "strides", 1);
+        long[] d = m.positivePair(l, "dilation_rate", 1);
         long filters = c.path("filters").asLong();
         Weight kernel = w.get(0);
         m.checkShape(l, kernel, k[0], k[1], filters, b.dim(x, 1));
@@ -131,12 +135,12 @@ final class ConvMapper {
         Layout f = LayerMapper.format(c);
         String x = b.as(x0, f, l.name());
         List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
-        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
+        long[] k = m.positivePair(l, "kernel_size", 1);
         long inC = b.dim(x, 1);
         long mult = c.path("depth_multiplier").asLong(1);
         Weight kernel = depthwiseKernel(l, w.get(0), k, inC, mult);
         return activated(l, Op.CONV, "conv", kernelAndBias(l, x, kernel, "depthwise_kernel", w, 1, inC * mult),
-                convAttrs(x, c, k, inC), f);
+                convAttrs(l, x, k, inC), f);
     }
 
     String separable(KerasConfig.Layer l, String x0) {
@@ -144,13 +148,13 @@ final class ConvMapper {
         Layout f = LayerMapper.format(c);
         String x = b.as(x0, f, l.name());
         List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 3 : 2);
-        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
+        long[] k = m.positivePair(l, "kernel_size", 1);
         long inC = b.dim(x, 1);
         long mult = c.path("depth_multiplier").asLong(1);
         long filters = c.path("filters").asLong();
         Weight dk = depthwiseKernel(l, w.get(0), k, inC, mult);
         String dw = b.node(Op.CONV, l.name(), l.name() + "/depthwise", List.of(x, b.weight(dk.renamed(l.name() + "/depthwise_kernel"))),
-                convAttrs(x, c, k, inC), f);
+                convAttrs(l, x, k, inC), f);
         Weight pk = w.get(1);
         m.checkShape(l, pk, 1, 1, inC * mult, filters);
         pk = pk.with(LayoutTransform.transpose(pk.shape(), 3, 2, 0, 1));
@@ -183,8 +187,8 @@ final class ConvMapper {
         if (!c.path("padding").asText("valid").equals("valid")) {
             throw refuseLocallyConnected(name, "padding '" + c.path("padding").asText() + "'; Keras supports only 'valid' here");
         }
-        long[] k = LayerMapper.pair(c.path("kernel_size"), 1);
-        long[] s = LayerMapper.pair(c.path("strides"), 1);
+        long[] k = m.positivePair(l, "kernel_size", 1);
+        long[] s = m.positivePair(l, "strides", 1);
         long filters = c.path("filters").asLong();
         long inC = b.dim(x, 1);
         long h = b.dim(x, 2);

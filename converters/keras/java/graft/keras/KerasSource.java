@@ -119,7 +119,7 @@ final class KerasSource implements AutoCloseable {
                         + ", not a Keras 3 .keras file");
             }
             JsonNode cfg = configFile != null ? readJsonFile(configFile)
-                    : parseJson(file, new String(readEntry(file, zip, cfgEntry, 64L << 20), StandardCharsets.UTF_8), "config.json");
+                    : parseJson(file, new String(readEntry(file, zip, cfgEntry, CONFIG_LIMIT), StandardCharsets.UTF_8), "config.json");
             JsonNode meta = metaEntry == null ? null
                     : parseJson(file, new String(readEntry(file, zip, metaEntry, 1L << 20), StandardCharsets.UTF_8), "metadata.json");
             Path[] inPlace = new Path[1];
@@ -171,16 +171,31 @@ final class KerasSource implements AutoCloseable {
         }
     }
 
+    /**
+     * The most of a {@code .keras} config.json graft reads: 4 MB. A Keras layer's config is well
+     * under 4 KB, so this is room for a thousand-layer model; the bytes, their String and the
+     * JSON tree must fit beside everything else in a 256 MB heap even when the entry is a deflate
+     * bomb (1,000:1, so a 4 KB zip can hold it). It was 64 MB: a 64 KB zip then exhausted the
+     * heap before the JSON was even parsed.
+     */
+    static final long CONFIG_LIMIT = 4L << 20;
+
+    /** An entry's bytes, at most {@code limit}: read up to the limit whatever size the zip's headers claim. */
     private static byte[] readEntry(Path file, ZipFile zip, ZipEntry e, long limit) throws IOException {
         if (e.getSize() > limit) {
-            throw new MalformedModelException(file, "zip entry '" + e.getName() + "' claims " + e.getSize() + " bytes, more than graft accepts");
+            throw new MalformedModelException(file, "zip entry '" + e.getName() + "' claims " + e.getSize() + " bytes, more than the "
+                    + (limit >> 20) + " MB graft reads of it");
         }
         try (InputStream in = zip.getInputStream(e)) {
             byte[] b = in.readNBytes((int) Math.min(limit, Integer.MAX_VALUE - 64));
             if (in.read() != -1) {
-                throw new MalformedModelException(file, "zip entry '" + e.getName() + "' is larger than graft accepts");
+                throw new MalformedModelException(file, "zip entry '" + e.getName() + "' inflates to more than the " + (limit >> 20)
+                        + " MB graft reads of it");
             }
             return b;
+        } catch (java.util.zip.ZipException z) {
+            throw new MalformedModelException(file, "zip entry '" + e.getName() + "' cannot be inflated (" + z.getMessage()
+                    + "); the file is truncated or corrupted");
         }
     }
 

@@ -98,6 +98,22 @@ final class LayerMapper {
         return c.path("data_format").asText("channels_last").equals("channels_first") ? Layout.KERAS : Layout.NCHW_OF_NHWC;
     }
 
+    /**
+     * A pair that must be positive (kernel_size, strides, dilation_rate, pool_size): a zero or
+     * negative one is a corrupted config, refused here rather than dividing by it later.
+     */
+    long[] positivePair(KerasConfig.Layer l, String key, long dflt) {
+        long[] v = pair(l.cfg().path(key), dflt);
+        if (v[0] < 1 || v[1] < 1) {
+            throw corrupted(l, key + " " + Arrays.toString(v) + " must be positive");
+        }
+        return v;
+    }
+
+    MalformedModelException corrupted(KerasConfig.Layer l, String why) {
+        return new MalformedModelException(file, "layer '" + l.name() + "' (" + l.cls() + "): " + why);
+    }
+
     static long[] pair(JsonNode v, long dflt) {
         if (v.isArray() && v.size() >= 2) {
             return new long[] {v.get(0).asLong(), v.get(1).asLong()};
@@ -114,8 +130,8 @@ final class LayerMapper {
         JsonNode c = l.cfg();
         Layout f = format(c);
         String x = b.as(x0, f, l.name());
-        long[] k = pair(c.path("pool_size"), 2);
-        long[] s = c.path("strides").isNull() || c.path("strides").isMissingNode() ? k.clone() : pair(c.path("strides"), 1);
+        long[] k = positivePair(l, "pool_size", 2);
+        long[] s = c.path("strides").isNull() || c.path("strides").isMissingNode() ? k.clone() : positivePair(l, "strides", 1);
         Map<String, Attr> a = new LinkedHashMap<>();
         a.put("kernel_shape", Attr.ints(k));
         a.put("strides", Attr.ints(s));

@@ -1,5 +1,15 @@
 package graft.ir;
 
+import static graft.ir.ShapeFaults.atLeast;
+import static graft.ir.ShapeFaults.axis;
+import static graft.ir.ShapeFaults.count;
+import static graft.ir.ShapeFaults.elementCount;
+import static graft.ir.ShapeFaults.fault;
+import static graft.ir.ShapeFaults.mul;
+import static graft.ir.ShapeFaults.plus;
+import static graft.ir.ShapeFaults.requireRank;
+import static graft.ir.ShapeFaults.size;
+
 import graft.error.InvalidGraphException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,6 +25,8 @@ import java.util.Map;
  * axes) are evaluated on the way so that Reshape and friends get exact shapes.
  */
 public final class ShapeInference {
+    /** More dimensions than any real tensor has: a larger rank is a hostile claim, not a shape. */
+    private static final int MAX_RANK = 64;
     private final Graph g;
     private final Map<String, long[]> known = new HashMap<>();
     private final List<String> problems = new ArrayList<>();
@@ -51,7 +63,10 @@ public final class ShapeInference {
             List<TensorType> out;
             try {
                 out = op == null ? null : infer(op, n);
-            } catch (ArithmeticException | IllegalArgumentException | IndexOutOfBoundsException e) {
+            } catch (ShapeFaults.Inconsistent e) {
+                // Only the explicit checks below say "the graph is inconsistent"; any other
+                // exception (an index out of bounds, an illegal argument) is graft's own bug and
+                // goes out as one (exit 4) instead of being reported as the file's fault.
                 problems.add(n.opType() + " '" + n.name() + "': cannot infer output shape from inputs "
                         + inputTypes(n) + " (" + e.getMessage() + ")");
                 continue;
@@ -119,6 +134,7 @@ public final class ShapeInference {
                 if (xs == null) {
                     return one(xt, null);
                 }
+                requireRank(xs, 2, "input");
                 List<Dim> d = new ArrayList<>(xs.dims().subList(0, 2));
                 for (int i = 2; i < xs.rank(); i++) {
                     d.add(Dim.of(1));
@@ -131,6 +147,8 @@ public final class ShapeInference {
                 if (a == null || b == null) {
                     return one(xt, null);
                 }
+                requireRank(a, 2, "A");
+                requireRank(b, 2, "B");
                 Dim m = n.intAttr("transA", 0) == 0 ? a.dim(0) : a.dim(1);
                 Dim k = n.intAttr("transA", 0) == 0 ? a.dim(1) : a.dim(0);
                 Dim kb = n.intAttr("transB", 0) == 0 ? b.dim(0) : b.dim(1);
@@ -143,6 +161,9 @@ public final class ShapeInference {
                 Shape b = shape(n.input(1));
                 if (a == null || b == null) {
                     return one(xt, null);
+                }
+                if (a.rank() == 0 || b.rank() == 0) {
+                    throw fault("MatMul of a scalar " + a + " x " + b);
                 }
                 if (a.rank() == 1 || b.rank() == 1) {
                     return one(xt, null);
@@ -185,10 +206,8 @@ public final class ShapeInference {
                 if (xs == null) {
                     return one(xt, null);
                 }
-                int axis = (int) n.intAttr("axis", 1);
-                if (axis < 0) {
-                    axis += xs.rank();
-                }
+                long a = n.intAttr("axis", 1);
+                int axis = a == xs.rank() ? xs.rank() : axis(a, xs.rank(), "axis");
                 return one(xt, Shape.of(product(xs.dims().subList(0, axis)), product(xs.dims().subList(axis, xs.rank()))));
             }
             case RESHAPE:
@@ -198,9 +217,12 @@ public final class ShapeInference {
                     return one(xt, null);
                 }
                 long[] perm = n.intsAttr("perm", null);
+                if (perm != null && perm.length != xs.rank()) {
+                    throw fault("perm " + Arrays.toString(perm) + " does not fit the input's rank " + xs.rank());
+                }
                 List<Dim> d = new ArrayList<>();
                 for (int i = 0; i < xs.rank(); i++) {
-                    d.add(xs.dim(perm == null ? xs.rank() - 1 - i : (int) perm[i]));
+                    d.add(xs.dim(perm == null ? xs.rank() - 1 - i : axis(perm[i], xs.rank(), "perm entry")));
                 }
                 return one(xt, new Shape(d));
             }
@@ -227,6 +249,14 @@ public final class ShapeInference {
                     return one(xt, null);
                 }
                 int rank = xs.rank() + axes.length;
+                boolean[] taken = new boolean[rank];
+                for (long a : axes) {
+                    int ax = axis(a, rank, "axis");
+                    if (taken[ax]) {
+                        throw fault("axes " + Arrays.toString(axes) + " repeat an axis");
+                    }
+                    taken[ax] = true;
+                }
                 List<Dim> d = new ArrayList<>();
                 int j = 0;
                 for (int i = 0; i < rank; i++) {
@@ -241,10 +271,7 @@ public final class ShapeInference {
                 if (xs == null) {
                     return one(xt, null);
                 }
-                int axis = (int) n.intAttr("axis", 0);
-                if (axis < 0) {
-                    axis += xs.rank();
-                }
+                int axis = axis(n.intAttr("axis", 0), xs.rank(), "axis");
                 List<Dim> d = new ArrayList<>(xs.dims());
                 Dim sum = xs.dim(axis);
                 List<Long> vals = new ArrayList<>();
@@ -253,6 +280,9 @@ public final class ShapeInference {
                     Shape s = shape(n.input(i));
                     if (s == null) {
                         return one(xt, null);
+                    }
+                    if (s.rank() != xs.rank()) {
+                        throw fault("inputs of ranks " + xs.rank() + " and " + s.rank() + " cannot be concatenated");
                     }
                     if (i > 0) {
                         sum = add(sum, s.dim(axis));
@@ -284,9 +314,13 @@ public final class ShapeInference {
                 long[] axes = n.inputs().size() > 3 && !n.input(3).isEmpty() ? known.get(n.input(3)) : null;
                 List<Dim> d = new ArrayList<>(xs.dims());
                 int na = axes == null ? xs.rank() : axes.length;
+                atLeast(pads, 2 * na, "pads");
                 for (int i = 0; i < na; i++) {
-                    int ax = axes == null ? i : (int) (axes[i] < 0 ? axes[i] + xs.rank() : axes[i]);
-                    d.set(ax, add(d.get(ax), Dim.of(pads[i] + pads[i + na])));
+                    int ax = axes == null ? i : axis(axes[i], xs.rank(), "axis");
+                    long p = plus(pads[i], pads[i + na]);
+                    Dim old = d.get(ax);
+                    d.set(ax, old.isFixed() ? size(plus(old.value(), p), "padded dimension " + ax)
+                            : p == 0 ? old : Dim.sym("(" + old + (p > 0 ? "+" : "") + p + ")"));
                 }
                 return one(xt, new Shape(d));
             }
@@ -320,8 +354,16 @@ public final class ShapeInference {
                 long[] s = known.get(x);
                 Attr v = n.attr("value");
                 DataType t = v == null ? DataType.FLOAT : v.asTensor().dtype();
-                if (s != null && v != null && (t == DataType.INT64 || t == DataType.INT32) && Shape.elementCount(s) <= 64) {
-                    long[] vals = new long[(int) Shape.elementCount(s)];
+                if (s != null) {
+                    for (long dimension : s) {
+                        if (dimension < 0) {
+                            throw fault("shape " + Arrays.toString(s) + " has a negative dimension");
+                        }
+                    }
+                }
+                if (s != null && v != null && (t == DataType.INT64 || t == DataType.INT32) && v.asTensor().elementCount() >= 1
+                        && elementCount(s) <= 64) {
+                    long[] vals = new long[(int) elementCount(s)];
                     Arrays.fill(vals, v.asTensor().toLongs()[0]);
                     known.put(n.output(0), vals);
                 }
@@ -357,10 +399,7 @@ public final class ShapeInference {
                 if (xs == null || is == null) {
                     return one(xt, null);
                 }
-                int axis = (int) n.intAttr("axis", 0);
-                if (axis < 0) {
-                    axis += xs.rank();
-                }
+                int axis = axis(n.intAttr("axis", 0), xs.rank(), "axis");
                 List<Dim> d = new ArrayList<>(xs.dims().subList(0, axis));
                 d.addAll(is.dims());
                 d.addAll(xs.dims().subList(axis + 1, xs.rank()));
@@ -369,7 +408,7 @@ public final class ShapeInference {
                 if (data != null && idx != null && xs.rank() == 1) {
                     long[] r = new long[idx.length];
                     for (int i = 0; i < idx.length; i++) {
-                        r[i] = data[(int) (idx[i] < 0 ? idx[i] + data.length : idx[i])];
+                        r[i] = data[axis(idx[i], data.length, "index")];
                     }
                     known.put(n.output(0), r);
                 }
@@ -386,7 +425,7 @@ public final class ShapeInference {
         }
         long[] a = known.get(n.input(0));
         long[] b = known.get(n.input(1));
-        if (a == null || b == null || (a.length != b.length && a.length != 1 && b.length != 1)) {
+        if (a == null || b == null || a.length == 0 || b.length == 0 || (a.length != b.length && a.length != 1 && b.length != 1)) {
             return;
         }
         int len = Math.max(a.length, b.length);
@@ -436,6 +475,7 @@ public final class ShapeInference {
         if (xs == null) {
             return one(xt, null);
         }
+        requireRank(xs, 2, "input");
         int sp = xs.rank() - 2;
         long[] k = n.intsAttr("kernel_shape", null);
         Dim channels;
@@ -444,29 +484,44 @@ public final class ShapeInference {
             if (ws == null) {
                 return one(xt, null);
             }
+            if (ws.rank() != xs.rank()) {
+                throw fault("weight " + ws + " and input " + xs + " differ in rank");
+            }
             if (k == null) {
                 k = new long[sp];
                 for (int i = 0; i < sp; i++) {
+                    if (!ws.dim(2 + i).isFixed()) {
+                        return one(xt, null);
+                    }
                     k[i] = ws.dim(2 + i).value();
                 }
             }
             long group = n.intAttr("group", 1);
+            if (group < 1) {
+                throw fault("group " + group + " is not positive");
+            }
             if (op == Op.CONV) {
                 channels = ws.dim(0);
                 Dim cin = xs.dim(1);
-                if (cin.isFixed() && ws.dim(1).isFixed() && cin.value() != ws.dim(1).value() * group) {
-                    throw new IllegalArgumentException("input has " + cin.value() + " channels, kernel expects "
-                            + ws.dim(1).value() * group);
+                if (cin.isFixed() && ws.dim(1).isFixed() && cin.value() != mul(ws.dim(1).value(), group)) {
+                    throw fault("input has " + cin.value() + " channels, kernel expects " + mul(ws.dim(1).value(), group));
                 }
             } else {
-                channels = Dim.of(ws.dim(1).value() * group);
+                channels = ws.dim(1).isFixed() ? Dim.of(mul(ws.dim(1).value(), group)) : Dim.UNKNOWN;
             }
         } else {
             channels = xs.dim(1);
         }
-        long[] strides = n.intsAttr("strides", filled(sp, 1));
-        long[] dil = n.intsAttr("dilations", filled(sp, 1));
-        long[] pads = n.intsAttr("pads", filled(2 * sp, 0));
+        atLeast(k, sp, "kernel_shape");
+        long[] strides = atLeast(n.intsAttr("strides", filled(sp, 1)), sp, "strides");
+        long[] dil = atLeast(n.intsAttr("dilations", filled(sp, 1)), sp, "dilations");
+        long[] pads = atLeast(n.intsAttr("pads", filled(2 * sp, 0)), 2 * sp, "pads");
+        for (int i = 0; i < sp; i++) {
+            if (k[i] < 1 || strides[i] < 1 || dil[i] < 1) {
+                throw fault("kernel " + Arrays.toString(k) + ", strides " + Arrays.toString(strides) + " and dilations "
+                        + Arrays.toString(dil) + " must be positive");
+            }
+        }
         String autoPad = n.stringAttr("auto_pad", "NOTSET");
         boolean ceil = n.intAttr("ceil_mode", 0) == 1;
         List<Dim> out = new ArrayList<>();
@@ -474,16 +529,17 @@ public final class ShapeInference {
         out.add(channels);
         for (int i = 0; i < sp; i++) {
             Dim in = xs.dim(2 + i);
-            long eff = dil[i] * (k[i] - 1) + 1;
+            long eff = plus(mul(dil[i], k[i] - 1), 1);
             if (op == Op.CONV_TRANSPOSE) {
-                long[] outPad = n.intsAttr("output_padding", filled(sp, 0));
+                long[] outPad = atLeast(n.intsAttr("output_padding", filled(sp, 0)), sp, "output_padding");
                 long[] outShape = n.intsAttr("output_shape", null);
                 if (outShape != null) {
-                    out.add(Dim.of(outShape[outShape.length - sp + i]));
+                    out.add(size(atLeast(outShape, sp, "output_shape")[outShape.length - sp + i], "output_shape"));
                 } else if (in.isFixed() && (autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER"))) {
-                    out.add(Dim.of(in.value() * strides[i])); // ONNX: with SAME padding the output is input * stride
+                    out.add(Dim.of(mul(in.value(), strides[i]))); // ONNX: with SAME padding the output is input * stride
                 } else if (in.isFixed()) {
-                    out.add(Dim.of(strides[i] * (in.value() - 1) + outPad[i] + eff - pads[i] - pads[i + sp]));
+                    out.add(size(plus(plus(plus(mul(strides[i], in.value() - 1), outPad[i]), eff), -plus(pads[i], pads[i + sp])),
+                            "output size " + i));
                 } else {
                     out.add(Dim.sym(in + "*" + strides[i]));
                 }
@@ -493,11 +549,11 @@ public final class ShapeInference {
                 out.add(in.isFixed() ? Dim.of(ceilDiv(in.value(), strides[i])) : Dim.sym(symDiv(in.toString(), strides[i], true)));
                 continue;
             }
-            long p = autoPad.equals("VALID") ? 0 : pads[i] + pads[i + sp];
+            long p = autoPad.equals("VALID") ? 0 : plus(pads[i], pads[i + sp]);
             if (in.isFixed()) {
-                long num = in.value() + p - eff;
+                long num = plus(plus(in.value(), p), -eff);
                 if (num < 0) {
-                    throw new IllegalArgumentException("spatial size " + in.value() + " is smaller than the window " + eff);
+                    throw fault("spatial size " + in.value() + " is smaller than the window " + eff);
                 }
                 long o = (ceil ? ceilDiv(num, strides[i]) : num / strides[i]) + 1;
                 if (ceil && (o - 1) * strides[i] >= in.value() + pads[i]) {
@@ -506,7 +562,7 @@ public final class ShapeInference {
                 out.add(Dim.of(o));
             } else {
                 String base = in.toString();
-                long delta = p - eff;
+                long delta = plus(p, -eff);
                 String num = delta == 0 ? base : "(" + base + (delta > 0 ? "+" : "") + delta + ")";
                 out.add(Dim.sym(strides[i] == 1 ? (delta + 1 == 0 ? base : "(" + base + (delta + 1 > 0 ? "+" : "") + (delta + 1) + ")")
                         : symDiv(num, strides[i], ceil) + "+1"));
@@ -537,6 +593,9 @@ public final class ShapeInference {
         if (target == null) {
             Shape ts = shape(n.input(1));
             if (ts != null && ts.rank() == 1 && ts.dim(0).isFixed()) {
+                if (ts.dim(0).value() > MAX_RANK) {
+                    throw fault("a reshape to rank " + ts.dim(0).value());
+                }
                 return unknownDims((int) ts.dim(0).value());
             }
             return null;
@@ -547,16 +606,22 @@ public final class ShapeInference {
         for (int i = 0; i < target.length; i++) {
             long t = target[i];
             if (t == 0 && !allowZero) {
+                if (xs != null && i >= xs.rank()) {
+                    throw fault("shape " + Arrays.toString(target) + " copies dimension " + i + " of " + xs);
+                }
                 d.add(xs == null ? Dim.UNKNOWN : xs.dim(i));
             } else if (t == -1) {
+                if (infer >= 0) {
+                    throw fault("shape " + Arrays.toString(target) + " has more than one -1");
+                }
                 infer = i;
                 d.add(Dim.UNKNOWN);
             } else {
-                d.add(Dim.of(t));
+                d.add(size(t, "reshape target " + Arrays.toString(target)));
             }
         }
         if (infer >= 0) {
-            long total = xs == null ? -1 : xs.elementCount();
+            long total = xs == null ? -1 : count(xs);
             long rest = 1;
             boolean fixed = total >= 0;
             for (int i = 0; i < d.size(); i++) {
@@ -564,13 +629,13 @@ public final class ShapeInference {
                     if (!d.get(i).isFixed()) {
                         fixed = false;
                     } else {
-                        rest *= d.get(i).value();
+                        rest = mul(rest, d.get(i).value());
                     }
                 }
             }
             if (fixed && rest != 0) {
                 if (total % rest != 0) {
-                    throw new IllegalArgumentException("cannot reshape " + xs + " to " + Arrays.toString(target));
+                    throw fault("cannot reshape " + xs + " to " + Arrays.toString(target));
                 }
                 d.set(infer, Dim.of(total / rest));
             } else if (xs != null && !fixed) {
@@ -578,13 +643,13 @@ public final class ShapeInference {
                 d.set(infer, symbolicRemainder(xs, d, infer));
             }
         } else if (xs != null && xs.isFixed()) {
-            long total = xs.elementCount();
+            long total = count(xs);
             long prod = 1;
             for (Dim x : d) {
-                prod *= x.value();
+                prod = mul(prod, x.value());
             }
             if (prod != total) {
-                throw new IllegalArgumentException("cannot reshape " + xs + " (" + total + " elements) to " + Arrays.toString(target));
+                throw fault("cannot reshape " + xs + " (" + total + " elements) to " + Arrays.toString(target));
             }
         }
         return new Shape(d);
@@ -600,10 +665,13 @@ public final class ShapeInference {
         long knownDiv = 1;
         for (int i = 0; i < d.size(); i++) {
             if (i != infer && d.get(i).isFixed()) {
-                knownDiv *= d.get(i).value();
+                knownDiv = mul(knownDiv, d.get(i).value());
             }
         }
         Dim p = product(rest);
+        if (knownDiv == 0) {
+            return Dim.UNKNOWN;
+        }
         if (p.isFixed()) {
             return Dim.of(p.value() / knownDiv);
         }
@@ -619,15 +687,15 @@ public final class ShapeInference {
             }
             return r;
         }
-        int axis = (int) n.intAttr("axis", 0);
-        if (axis < 0) {
-            axis += xs.rank();
-        }
+        int axis = axis(n.intAttr("axis", 0), xs.rank(), "axis");
         long[] sizes = n.inputs().size() > 1 && !n.input(1).isEmpty() ? known.get(n.input(1)) : null;
+        if (sizes != null) {
+            atLeast(sizes, parts, "split");
+        }
         for (int i = 0; i < parts; i++) {
             List<Dim> d = new ArrayList<>(xs.dims());
             if (sizes != null) {
-                d.set(axis, Dim.of(sizes[i]));
+                d.set(axis, size(sizes[i], "split size"));
             } else if (xs.dim(axis).isFixed()) {
                 d.set(axis, Dim.of(xs.dim(axis).value() / parts));
             } else {
@@ -650,9 +718,19 @@ public final class ShapeInference {
             return unknownDims(xs.rank());
         }
         List<Dim> d = new ArrayList<>(xs.dims());
+        atLeast(ends, starts.length, "ends");
+        if (axes != null) {
+            atLeast(axes, starts.length, "axes");
+        }
+        if (steps != null) {
+            atLeast(steps, starts.length, "steps");
+        }
         for (int i = 0; i < starts.length; i++) {
-            int ax = axes == null ? i : (int) (axes[i] < 0 ? axes[i] + xs.rank() : axes[i]);
+            int ax = axes == null ? axis(i, xs.rank(), "axis") : axis(axes[i], xs.rank(), "axis");
             long step = steps == null ? 1 : steps[i];
+            if (step == 0 || step == Long.MIN_VALUE) {
+                throw fault("slice step " + step);
+            }
             Dim dim = xs.dim(ax);
             if (!dim.isFixed()) {
                 d.set(ax, Dim.UNKNOWN);
@@ -687,7 +765,7 @@ public final class ShapeInference {
             } else if (db.isFixed() && db.value() == 1) {
                 d.add(da);
             } else if (da.isFixed() && db.isFixed() && da.value() != db.value()) {
-                throw new IllegalArgumentException("shapes " + a + " and " + b + " do not broadcast");
+                throw fault("shapes " + a + " and " + b + " do not broadcast");
             } else {
                 d.add(da.isFixed() ? da : db);
             }
@@ -697,13 +775,13 @@ public final class ShapeInference {
 
     private static void requireEqual(Node n, Dim a, Dim b, String what) {
         if (a.isFixed() && b.isFixed() && a.value() != b.value()) {
-            throw new IllegalArgumentException(what + " " + a + " and " + b + " differ");
+            throw fault(what + " " + a + " and " + b + " differ");
         }
     }
 
     private static Dim add(Dim a, Dim b) {
         if (a.isFixed() && b.isFixed()) {
-            return Dim.of(Math.addExact(a.value(), b.value()));
+            return Dim.of(plus(a.value(), b.value()));
         }
         if (b.isFixed() && b.value() == 0) {
             return a;
@@ -716,7 +794,7 @@ public final class ShapeInference {
         StringBuilder sym = new StringBuilder();
         for (Dim d : dims) {
             if (d.isFixed()) {
-                fixed = Math.multiplyExact(fixed, d.value());
+                fixed = mul(fixed, d.value());
             } else {
                 sym.append(sym.length() == 0 ? "" : "*").append(d.symbol().contains("+") || d.symbol().contains("-") ? "(" + d + ")" : d);
             }
