@@ -38,7 +38,7 @@ class SilentOutputAuditOpsetsTest extends SilentOutputAuditTest {
     }
 
     @Override
-    boolean otherCommands() {
+    boolean features() {
         return false;
     }
 

@@ -166,10 +166,21 @@ final class FinetuneCommand implements Callable<Integer> {
         if (l == Loss.SIGMOID_CROSS_ENTROPY) {
             log.println("loss: sigmoid cross-entropy" + (loss == null ? " (one-output head: binary, scored at 0.5)" : ""));
         }
+        boolean created = !Files.exists(out);
         Files.createDirectories(out);
         Trainer.Config c = new Trainer.Config(epochs, batch, opt, sched, l, !noDropout, mirror, dataOptions.seed, patience, out,
                 resume, dev, !noCache, dataOptions.crop(g));
-        Trainer.Result r = Trainer.fit(g, train, v, c, log);
+        Trainer.Result r;
+        try {
+            r = Trainer.fit(g, train, v, c, log);
+        } catch (RuntimeException | Error e) {
+            // refused before anything was written (every layer frozen, an op without a gradient...):
+            // the run folder graft made is removed; a completed epoch's checkpoint and history stay
+            if (created) {
+                removeIfNoFiles(out);
+            }
+            throw e;
+        }
         Path target = out.resolve(saveAs);
         ModelFormat f = Formats.forFile(target, null);
         Graph trained = r.model();
@@ -192,5 +203,19 @@ final class FinetuneCommand implements Callable<Integer> {
         f.write(trained, target, Options.none().set("force", true).set("inputs", List.of(model)));
         log.printf(Locale.ROOT, "trained model -> %s; history -> %s%n", target, out.resolve("history.csv"));
         return 0;
+    }
+
+    /** Deletes {@code dir} when it holds folders only (no file anywhere below it). */
+    static void removeIfNoFiles(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            List<Path> all = s.sorted(java.util.Comparator.reverseOrder()).toList();
+            if (all.stream().allMatch(Files::isDirectory)) {
+                for (Path p : all) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            // best effort: the refusal itself is what the user must see
+        }
     }
 }
