@@ -59,7 +59,7 @@ import org.junit.jupiter.api.Test;
  * The matrix is written to {@code target/audit/matrix.md} (README's "Silent-output audit"
  * table is that file, grouped).
  */
-// In the default suite: about 100 s alone on the shared 2-core machine (65 sources).
+// In the default suite: 710 s on the shared 2-core machine at load 6-11 (99 sources, with features; finetune is -Pslow).
 class SilentOutputAuditTest {
     /** External oracles agree with each other to about 1e-7 on these models (ORACLES.md); a wrong layout lands near 1e-1. */
     static final double TOLERANCE = 1e-4;
