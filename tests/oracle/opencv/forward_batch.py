@@ -4,7 +4,8 @@ usage: forward_batch.py JOBS.json
 
 JOBS.json is a list of {"prototxt", "caffemodel", "input": [IN.npy], "out": OUT.npy}. For each
 job the net is read with cv2.dnn.readNetFromCaffe, fed IN.npy (N, C, H, W float32) as its
-input, and the output of its last layer written to OUT.npy. A net OpenCV refuses gets
+input, and the output of its last layer (or of the layer named by an optional "layer" key)
+written to OUT.npy. A net OpenCV refuses gets
 OUT.npy.error.txt holding OpenCV's message instead.
 """
 import json
@@ -25,7 +26,7 @@ def main():
             if len(job["input"]) != 1:
                 raise ValueError("one input expected, got %d" % len(job["input"]))
             net.setInput(np.load(job["input"][0]).astype(np.float32))
-            y = net.forward()
+            y = net.forward(job["layer"]) if job.get("layer") else net.forward()
             np.save(job["out"], np.ascontiguousarray(y, dtype=np.float32))
         except Exception as e:  # the oracle's refusal is data for the caller, not a crash
             with open(job["out"] + ".error.txt", "w") as f:

@@ -1,6 +1,7 @@
 // TensorFlow.js (CPU backend) as an independent Keras oracle for graft's tests.
 //   node predict.mjs MODEL.h5 OUT_DIR IN.npy [IN2.npy ...] [--config ARCH.json]
-//   node predict.mjs --batch JOBS.json   (a list of {model, config, out, inputs}: one Node start for many models)
+//   node predict.mjs --batch JOBS.json   (a list of {model, config, out, inputs, layer}: one Node start for many models;
+//   an optional layer names the layer whose output is predicted instead of the model's)
 // Builds the model from model_config (or ARCH.json) with tf.models.modelFromJSON, sets every
 // layer's weights from the h5 datasets named by its weight_names (read with h5wasm), predicts
 // and writes OUT_DIR/output_<i>.npy (float32). Conv kernels of a Theano-saved file are flipped
@@ -26,7 +27,7 @@ async function main() {
     const jobs = JSON.parse(fs.readFileSync(args[1], 'utf8'));
     for (const j of jobs) {
       try {
-        await predict(j.model, j.config ? JSON.parse(fs.readFileSync(j.config, 'utf8')) : null, j.out, j.inputs);
+        await predict(j.model, j.config ? JSON.parse(fs.readFileSync(j.config, 'utf8')) : null, j.out, j.inputs, j.layer);
       } catch (e) {
         fs.mkdirSync(j.out, { recursive: true });
         fs.writeFileSync(path.join(j.out, 'error.txt'), String(e && e.message || e));
@@ -41,7 +42,7 @@ async function main() {
   await predict(modelFile, config, outDir, inputs);
 }
 
-async function predict(modelFile, config, outDir, inputs) {
+async function predict(modelFile, config, outDir, inputs, layerName) {
   const f = new h5wasm.File(modelFile, 'r');
   if (!config) config = JSON.parse(attrString(f, 'model_config'));
   tf.disposeVariables();
@@ -69,7 +70,8 @@ async function predict(modelFile, config, outDir, inputs) {
     layer.setWeights(ws);
   }
   const xs = inputs.map(p => { const a = readNpy(p); return tf.tensor(a.data, a.shape, 'float32'); });
-  let ys = model.predict(xs.length === 1 ? xs[0] : xs);
+  const runner = layerName ? tf.model({ inputs: model.inputs, outputs: model.getLayer(layerName).output }) : model;
+  let ys = runner.predict(xs.length === 1 ? xs[0] : xs);
   if (!Array.isArray(ys)) ys = [ys];
   fs.mkdirSync(outDir, { recursive: true });
   ys.forEach((y, i) => writeNpy(path.join(outDir, `output_${i}.npy`), y.shape, y.dataSync()));

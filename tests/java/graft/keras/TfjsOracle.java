@@ -23,8 +23,11 @@ import org.junit.jupiter.api.Assumptions;
 public final class TfjsOracle {
     static final Path DIR = TestPaths.root().resolve("tests/oracle/tfjs");
 
-    /** One prediction: model file, optional architecture JSON, inputs (NHWC as Keras takes them). */
-    public record Job(Path model, Path config, List<Tensor> inputs) {
+    /** One prediction: model file, optional architecture JSON, inputs (NHWC as Keras takes them), optional layer whose output is wanted. */
+    public record Job(Path model, Path config, List<Tensor> inputs, String layer) {
+        public Job(Path model, Path config, List<Tensor> inputs) {
+            this(model, config, inputs, null);
+        }
     }
 
     private TfjsOracle() {
@@ -52,6 +55,9 @@ public final class TfjsOracle {
                     o.put("config", j.config().toAbsolutePath().toString());
                 }
                 o.put("out", d.resolve("out").toString());
+                if (j.layer() != null) {
+                    o.put("layer", j.layer());
+                }
                 ArrayNode ins = o.putArray("inputs");
                 for (int k = 0; k < j.inputs().size(); k++) {
                     Tensor t = j.inputs().get(k);

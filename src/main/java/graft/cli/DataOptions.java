@@ -120,6 +120,7 @@ final class DataOptions {
         TensorType t = in.type() != null ? in.type() : g.type(in.name());
         int channels = 3;
         int side = size != null ? size : window > 0 ? Math.max(256, window) : 224;
+        int width = -1;
         // the layout the model's input declares: NCHW, or NHWC (Keras), whose batches are transposed when fed
         boolean last = graft.data.InputLayout.channelsLast(g) && !data.toString().endsWith(".npy");
         int cAxis = last ? 3 : 1;
@@ -130,10 +131,14 @@ final class DataOptions {
             }
             if (size == null && window == 0 && t.shape().dim(hAxis).isFixed()) {
                 side = (int) t.shape().dim(hAxis).value();
+                // a fixed input that is not square (H != W) gets H x W images, as run/validate --images make them
+                if (t.shape().dim(hAxis + 1).isFixed()) {
+                    width = (int) t.shape().dim(hAxis + 1).value();
+                }
             }
         }
         graft.ir.Preprocessing pre = preprocessing(g);
-        DataSource.Loaded l = DataSource.load(new DataSource.Request(data, labelsFile, channels, side, pre));
+        DataSource.Loaded l = DataSource.load(new DataSource.Request(data, labelsFile, channels, side, width < 0 ? side : width, pre));
         Samples tr = l.train();
         Samples va = l.val();
         if (classes != null) {

@@ -127,6 +127,9 @@ final class FinetuneCommand implements Callable<Integer> {
         if (valLabels != null && (val == null || !val.toString().endsWith(".npy"))) {
             throw new UsageException("--val-labels '" + valLabels + "': labels an .npy --val array only. Pass --val X.npy or drop it");
         }
+        // the data loader relaxes the input for training (a fixed batch becomes N, symbolic H and W
+        // take the data's size); the saved model keeps the input the source declared
+        List<graft.ir.Value> declared = List.copyOf(g.inputs());
         DataSource.Loaded d = dataOptions.load(data, g);
         String meanWarning = dataOptions.meanFileWarning(g);
         if (meanWarning != null) {
@@ -163,17 +166,56 @@ final class FinetuneCommand implements Callable<Integer> {
         if (l == Loss.SIGMOID_CROSS_ENTROPY) {
             log.println("loss: sigmoid cross-entropy" + (loss == null ? " (one-output head: binary, scored at 0.5)" : ""));
         }
+        boolean created = !Files.exists(out);
         Files.createDirectories(out);
         Trainer.Config c = new Trainer.Config(epochs, batch, opt, sched, l, !noDropout, mirror, dataOptions.seed, patience, out,
                 resume, dev, !noCache, dataOptions.crop(g));
-        Trainer.Result r = Trainer.fit(g, train, v, c, log);
+        Trainer.Result r;
+        try {
+            r = Trainer.fit(g, train, v, c, log);
+        } catch (RuntimeException | Error e) {
+            // refused before anything was written (every layer frozen, an op without a gradient...):
+            // the run folder graft made is removed; a completed epoch's checkpoint and history stay
+            if (created) {
+                removeIfNoFiles(out);
+            }
+            throw e;
+        }
         Path target = out.resolve(saveAs);
         ModelFormat f = Formats.forFile(target, null);
+        Graph trained = r.model();
+        if (!trained.inputs().equals(declared) && trained.inputs().size() == declared.size()) {
+            List<graft.ir.Value> relaxed = List.copyOf(trained.inputs());
+            trained.inputs().clear();
+            trained.inputs().addAll(declared);
+            try {
+                graft.ir.ShapeInference.run(trained);
+            } catch (graft.error.InvalidGraphException e) {
+                // the layers no longer take the declared input (e.g. a Dense after symbolic H, W): keep the trained one
+                trained.inputs().clear();
+                trained.inputs().addAll(relaxed);
+                graft.ir.ShapeInference.run(trained);
+            }
+        }
         // the saved model says how its inputs were made, so run/validate --images feed what training fed
-        dataOptions.preprocessing(g).writeTo(r.model().metadata());
-        r.model().addProvenance("finetune " + r.history().rows().size() + " epochs, " + optimizer + " lr " + lr);
-        f.write(r.model(), target, Options.none().set("force", true).set("inputs", List.of(model)));
+        dataOptions.preprocessing(g).writeTo(trained.metadata());
+        trained.addProvenance("finetune " + r.history().rows().size() + " epochs, " + optimizer + " lr " + lr);
+        f.write(trained, target, Options.none().set("force", true).set("inputs", List.of(model)));
         log.printf(Locale.ROOT, "trained model -> %s; history -> %s%n", target, out.resolve("history.csv"));
         return 0;
+    }
+
+    /** Deletes {@code dir} when it holds folders only (no file anywhere below it). */
+    static void removeIfNoFiles(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            List<Path> all = s.sorted(java.util.Comparator.reverseOrder()).toList();
+            if (all.stream().allMatch(Files::isDirectory)) {
+                for (Path p : all) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            // best effort: the refusal itself is what the user must see
+        }
     }
 }

@@ -19,7 +19,11 @@ public final class DataSource {
     }
 
     /** Where to read, and how to shape and normalise what is read. */
-    public record Request(Path path, Path labels, int channels, int size, graft.ir.Preprocessing pre) {
+    /** {@code size} x {@code width} images (height x width; a square {@code size} when the model's input is not fixed and not square). */
+    public record Request(Path path, Path labels, int channels, int size, int width, graft.ir.Preprocessing pre) {
+        public Request(Path path, Path labels, int channels, int size, graft.ir.Preprocessing pre) {
+            this(path, labels, channels, size, size, pre);
+        }
     }
 
     /** Training samples, and validation samples when the source splits them itself (else null). */
@@ -41,10 +45,10 @@ public final class DataSource {
             Path train = p.resolve("train");
             Path val = Files.isDirectory(p.resolve("val")) ? p.resolve("val") : p.resolve("validation");
             if (Files.isDirectory(train) && Files.isDirectory(val)) {
-                return new Loaded(ImageFolder.read(train, r.size(), r.size(), r.channels(), r.pre()),
-                        ImageFolder.read(val, r.size(), r.size(), r.channels(), r.pre()));
+                return new Loaded(ImageFolder.readHw(train, r.size(), r.width(), r.channels(), r.pre()),
+                        ImageFolder.readHw(val, r.size(), r.width(), r.channels(), r.pre()));
             }
-            return new Loaded(ImageFolder.read(p, r.size(), r.size(), r.channels(), r.pre()), null);
+            return new Loaded(ImageFolder.readHw(p, r.size(), r.width(), r.channels(), r.pre()), null);
         }
         if (p.toString().endsWith(".npy")) {
             if (r.labels() == null) {

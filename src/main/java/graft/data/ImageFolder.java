@@ -39,6 +39,19 @@ public final class ImageFolder {
     }
 
     public static Samples read(Path root, int size, int resize, int channels, Preprocessing pre) {
+        return read(root, size, size, resize, channels, pre);
+    }
+
+    /**
+     * h x w images (a model input that is not square); a square h = w = {@code resize} is what
+     * {@link #read(Path, int, int, int, Preprocessing)} gives. Each image covers h x w with its
+     * aspect kept and gives its centre window, as run/validate {@code --images} take it.
+     */
+    public static Samples readHw(Path root, int h, int w, int channels, Preprocessing pre) {
+        return read(root, h, w, h == w ? h : 0, channels, pre);
+    }
+
+    private static Samples read(Path root, int h, int w, int resize, int channels, Preprocessing pre) {
         List<Path> dirs = classFolders(root);
         List<String> classes = new ArrayList<>();
         List<Path> files = new ArrayList<>();
@@ -62,7 +75,7 @@ public final class ImageFolder {
             }
             classes.add(d.getFileName().toString());
         }
-        int plane = size * size;
+        int plane = h * w;
         float[] data = new float[files.size() * channels * plane];
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
@@ -74,7 +87,7 @@ public final class ImageFolder {
             List<Future<?>> jobs = new ArrayList<>();
             for (int i = 0; i < files.size(); i++) {
                 final int k = i;
-                jobs.add(pool.submit(() -> image(files.get(k), size, size, resize, channels, pre, data, k * channels * plane)));
+                jobs.add(pool.submit(() -> image(files.get(k), h, w, resize, channels, pre, data, k * channels * plane)));
             }
             for (Future<?> f : jobs) {
                 f.get();
@@ -90,7 +103,7 @@ public final class ImageFolder {
         } finally {
             pool.shutdownNow();
         }
-        return new Samples(data, labels.stream().mapToLong(Long::longValue).toArray(), new long[] {channels, size, size}, classes);
+        return new Samples(data, labels.stream().mapToLong(Long::longValue).toArray(), new long[] {channels, h, w}, classes);
     }
 
     /**
