@@ -122,7 +122,11 @@ class SilentOutputAuditTest {
      * (c) was the audit's own: a Keras layer name cannot hold '/', so the frozen layer is looked up
      * as the written file's first layer with parameters when its source name is not there.)
      */
-    static final Map<String, String> KNOWN = Map.of();
+    static final Map<String, String> KNOWN = Map.of(
+            // open finding: `features` on a channels_last Keras model writes the IR's NCHW activation where Keras's layer
+            // gives NHWC; on non-square shapes the audit's shape-based comparison looked through it, on 4x4x4 it cannot
+            "fixtures/keras/same_stride1.h5 | features", "features of a channels_last Keras model are NCHW, Keras's NHWC (next issue)",
+            "fixtures/keras/same_stride2.h5 | features", "features of a channels_last Keras model are NCHW, Keras's NHWC (next issue)");
     final List<Check> checks = new ArrayList<>();
     final List<Pending> tfjs = new ArrayList<>();
     final List<Pending> opencv = new ArrayList<>();
@@ -363,7 +367,7 @@ class SilentOutputAuditTest {
                     }
                     List<Tensor> in;
                     try {
-                        in = List.copyOf(Feeds.carryOver(feeds, written).values());
+                        in = List.copyOf(Feeds.carryOver(feeds, g, written).values());
                     } catch (GraftException e) {
                         violation(row, column, "the written model's inputs differ from the source's: " + e.getMessage());
                         cell(row, column, "INPUTS CHANGED");
@@ -612,7 +616,7 @@ class SilentOutputAuditTest {
             }
             List<Tensor> in;
             try {
-                in = List.copyOf(Feeds.carryOver(feeds, back).values());
+                in = List.copyOf(Feeds.carryOver(feeds, g, back).values());
             } catch (GraftException e) {
                 violation(row, column, "the saved model's inputs differ from the source's: " + e.getMessage());
                 cell(row, column, "INPUTS CHANGED");

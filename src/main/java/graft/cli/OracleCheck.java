@@ -197,7 +197,7 @@ final class OracleCheck {
         }
         Graph b = ModelLoader.load(out, null, ob);
         Map<String, Tensor> feedsA = graft.validate.Feeds.make(a, Map.of(), 0, new graft.validate.Feeds.Sizes(1, hw));
-        Map<String, Tensor> feedsB = graft.validate.Feeds.carryOver(feedsA, b);
+        Map<String, Tensor> feedsB = graft.validate.Feeds.carryOver(feedsA, a, b);
         stdout.println("verify: " + in.getFileName() + " -> " + out.getFileName());
         return validate(oracle, timeoutS, new Source(in, input.weights, input.config), a, feedsA, out, b, feedsB,
                 new Compare.Tolerance(1e-4, 1e-3), false, false, stdout, err);

@@ -96,7 +96,7 @@ final class ValidateCommand implements Callable<Integer> {
         long[] hw = hw(size);
         Map<String, Tensor> feedsA = images != null ? Images.feeds(images, a, hw) : Feeds.make(a, inputs, seed, new Feeds.Sizes(batch, hw),
                 n -> spec.commandLine().getErr().println("graft: note: " + n));
-        Map<String, Tensor> feedsB = modelB == null ? feedsA : images != null ? Images.feeds(images, b, hw) : Feeds.carryOver(feedsA, b);
+        Map<String, Tensor> feedsB = modelB == null ? feedsA : images != null ? Images.feeds(images, b, hw) : Feeds.carryOver(feedsA, a, b);
         if (images != null) {
             Images.checkBatch(feedsA, a, images);
             Images.checkBatch(feedsB, b, images);

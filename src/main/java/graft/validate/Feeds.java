@@ -201,6 +201,16 @@ public final class Feeds {
      * else by position; a tensor whose shape is the second input's under NCHW<->NHWC is permuted.
      */
     public static Map<String, Tensor> carryOver(Map<String, Tensor> feeds, Graph to) {
+        return carryOver(feeds, null, to);
+    }
+
+    /**
+     * As {@link #carryOver(Map, Graph)}, knowing the first model: when one model's image input is
+     * channels-last and the other's is not ({@link graft.data.InputLayout#channelsLast}: a Keras
+     * model and the Caffe file graft wrote from it), the tensor is permuted by that knowledge, not
+     * by its shape, which cannot tell NHWC from NCHW when H, W and C are equal (5x5x5).
+     */
+    public static Map<String, Tensor> carryOver(Map<String, Tensor> feeds, Graph from, Graph to) {
         List<String> names = List.copyOf(feeds.keySet());
         List<Value> ins = inputs(to);
         if (ins.size() != names.size()) {
@@ -212,6 +222,19 @@ public final class Feeds {
             Value v = ins.get(i);
             Tensor t = feeds.containsKey(v.name()) ? feeds.get(v.name()) : feeds.get(names.get(i));
             TensorType tt = to.type(v.name()) != null ? to.type(v.name()) : v.type();
+            if (from != null && names.size() == 1 && t.shape().length == 4) {
+                boolean a = graft.data.InputLayout.channelsLast(from);
+                boolean b = graft.data.InputLayout.channelsLast(to);
+                long[] s = t.shape();
+                if (a && !b && tt != null && tt.shape() != null && matches(new long[] {s[0], s[3], s[1], s[2]}, tt)) {
+                    r.put(v.name(), permuted(t, new int[] {0, 3, 1, 2}));
+                    continue;
+                }
+                if (!a && b && tt != null && tt.shape() != null && matches(new long[] {s[0], s[2], s[3], s[1]}, tt)) {
+                    r.put(v.name(), permuted(t, new int[] {0, 2, 3, 1}));
+                    continue;
+                }
+            }
             r.put(v.name(), fit(t, tt, v.name()));
         }
         return r;
