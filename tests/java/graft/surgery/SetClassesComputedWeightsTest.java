@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 class SetClassesComputedWeightsTest {
     private static Path exposing(Graph g, String value, Path file) {
-        Graph c = Graphs.copy(g);
+        Graph c = g.copy();
         c.outputs().clear();
         c.outputs().add(new Value(value, c.type(value)));
         return Mini.write(c, file);

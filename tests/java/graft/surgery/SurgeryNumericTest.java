@@ -23,7 +23,7 @@ class SurgeryNumericTest {
 
     /** The original with an intermediate value exposed as a second graph output. */
     private static Path exposing(Graph g, String value, Path file) {
-        Graph c = Graphs.copy(g);
+        Graph c = g.copy();
         c.outputs().add(new Value(value, c.type(value)));
         return Mini.write(c, file);
     }

@@ -28,7 +28,7 @@ class Vgg16SurgeryTest {
     static final String BLOCK2_POOL = "/features/features.9/MaxPool";
 
     private static Path exposing(Graph g, String value, Path file) {
-        Graph c = Graphs.copy(g);
+        Graph c = g.copy();
         c.outputs().clear();
         c.outputs().add(new Value(value, c.type(value)));
         return Mini.write(c, file);

@@ -32,8 +32,7 @@ public final class CaffeFormat implements ModelFormat {
     }
 
     @Override
-    public void write(Graph graph, Path file, Options options) {
-        graft.io.FiniteWeights.require(graph, file, options);
+    public void writeChecked(Graph graph, Path file, Options options) {
         CaffeExporter.write(graph, file, options.flag("force"), options.paths("inputs"));
     }
 

@@ -36,14 +36,14 @@ final class NchwView {
         if (nhwcInputs.isEmpty()) {
             return g;
         }
-        Graph c = copy(g);
+        Graph c = g.copy();
         for (Value v : nhwcInputs) {
             TensorType t = g.type(v.name());
             Shape s = t.shape();
             TensorType nchw = new TensorType(t.dtype(), Shape.of(s.dim(0), s.dim(3), s.dim(1), s.dim(2)));
             for (Node tr : g.consumers(v.name())) {
                 c.nodes().remove(tr);
-                rename(c, tr.output(0), v.name());
+                c.renameValue(tr.output(0), v.name());
             }
             c.inputs().set(c.inputs().indexOf(v), new Value(v.name(), nchw));
             c.types().put(v.name(), nchw);
@@ -59,36 +59,6 @@ final class NchwView {
         c.metadata().put("preprocess.layout", "NCHW");
         c.metadata().put("graft.source_layout", "NHWC");
         return c;
-    }
-
-    private static Graph copy(Graph g) {
-        Graph c = new Graph(g.name());
-        c.inputs().addAll(g.inputs());
-        c.outputs().addAll(g.outputs());
-        c.nodes().addAll(g.nodes());
-        c.initializers().putAll(g.initializers());
-        c.types().putAll(g.types());
-        c.opsets().putAll(g.opsets());
-        c.metadata().putAll(g.metadata());
-        c.training().putAll(g.training());
-        c.extras().putAll(g.extras());
-        return c;
-    }
-
-    private static void rename(Graph g, String from, String to) {
-        for (int i = 0; i < g.nodes().size(); i++) {
-            Node n = g.nodes().get(i);
-            if (n.inputs().contains(from)) {
-                List<String> in = new ArrayList<>(n.inputs());
-                in.replaceAll(s -> s.equals(from) ? to : s);
-                g.nodes().set(i, n.withInputs(in));
-            }
-        }
-        for (int i = 0; i < g.outputs().size(); i++) {
-            if (g.outputs().get(i).name().equals(from)) {
-                g.outputs().set(i, new Value(to, g.type(to)));
-            }
-        }
     }
 
     private static int rank(Graph g, String v) {

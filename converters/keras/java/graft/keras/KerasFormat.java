@@ -31,12 +31,11 @@ public final class KerasFormat implements ModelFormat {
     }
 
     @Override
-    public void write(Graph graph, Path file, Options options) {
+    public void writeChecked(Graph graph, Path file, Options options) {
         if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".keras")) {
             // A .keras file is a Keras 3 zip; graft writes Keras 2 HDF5 only, and a file whose extension lies is worse than none.
             throw new graft.error.UsageException("output '" + file + "': graft writes Keras 2 HDF5, not the Keras 3 .keras zip. Name the output .h5");
         }
-        graft.io.FiniteWeights.require(graph, file, options);
         KerasExporter.write(graph, file, options.flag("force"), options.paths("inputs"), options.flag("explicit-padding"));
     }
 }

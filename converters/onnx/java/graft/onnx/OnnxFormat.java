@@ -26,8 +26,7 @@ public final class OnnxFormat implements ModelFormat {
     }
 
     @Override
-    public void write(Graph graph, Path file, Options options) {
-        graft.io.FiniteWeights.require(graph, file, options);
+    public void writeChecked(Graph graph, Path file, Options options) {
         OnnxExporter.ExternalData mode = switch (options.string("external-data", "auto").toLowerCase(java.util.Locale.ROOT)) {
             case "always", "true", "yes" -> OnnxExporter.ExternalData.ALWAYS;
             case "never", "false", "no" -> OnnxExporter.ExternalData.NEVER;

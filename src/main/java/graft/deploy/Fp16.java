@@ -56,6 +56,9 @@ public final class Fp16 {
     private static final Set<Op> FOLLOW = EnumSet.of(Op.FLATTEN, Op.RESHAPE, Op.TRANSPOSE, Op.SQUEEZE, Op.UNSQUEEZE, Op.SPLIT, Op.SLICE,
             Op.PAD, Op.IDENTITY, Op.DROPOUT, Op.GATHER);
 
+    /** Ops that make values of their own type (an attribute's, int64 shapes): no float input to convert. */
+    private static final Set<Op> SOURCES = EnumSet.of(Op.CONSTANT, Op.CONSTANT_OF_SHAPE, Op.SHAPE, Op.CAST);
+
     /** Ops outside graft's catalogue whose float data is their first input: Resize/Upsample follow it (scales, roi stay float32). */
     private static final Set<String> FOLLOW_OPAQUE = Set.of("Resize", "Upsample");
 
@@ -67,10 +70,15 @@ public final class Fp16 {
     /** What the pass did, for the command's report and the model's metadata. */
     public record Report(int weightsHalved, long bytesBefore, long bytesAfter, int casts, Map<String, Integer> keptFloat32) {
         public String describe() {
-            List<String> kept = new ArrayList<>();
-            keptFloat32.forEach((op, n) -> kept.add(op + " x" + n));
             return String.format(Locale.ROOT, "float16: %d weight tensors halved (%,d -> %,d bytes), %d Casts added%s", weightsHalved,
-                    bytesBefore, bytesAfter, casts, kept.isEmpty() ? "" : "; kept in float32: " + String.join(", ", kept));
+                    bytesBefore, bytesAfter, casts, keptFloat32.isEmpty() ? "" : "; kept in float32: " + kept(keptFloat32));
+        }
+
+        /** "BatchNormalization x3, Softmax x1". */
+        static String kept(Map<String, Integer> counts) {
+            List<String> r = new ArrayList<>();
+            counts.forEach((op, n) -> r.add(op + " x" + n));
+            return String.join(", ", r);
         }
     }
 
@@ -112,11 +120,15 @@ public final class Fp16 {
         for (Node n : g.nodes()) {
             if (n.op() == null && !reduction(n) && !(FOLLOW_OPAQUE.contains(n.opType()) && (n.domain() == null || n.domain().isEmpty()))) {
                 opaque.add(n.opType() + " '" + n.name() + "'");
+            } else if (n.op() != null && !HALF.contains(n.op()) && !KEPT_FLOAT32.contains(n.op()) && !FOLLOW.contains(n.op())
+                    && !SOURCES.contains(n.op())) {
+                // a catalogue op this pass has no rule for (added after it): refused, never guessed
+                opaque.add(n.opType() + " '" + n.name() + "'");
             }
         }
         if (!opaque.isEmpty()) {
             throw new UnsupportedModelException("model '" + g.name() + "' cannot be halved: " + graft.error.Refusals.list(
-                    opaque.stream().map(s -> s + " is an op graft carries opaquely (its float inputs are unknown)").toList(), "; "), opaque);
+                    opaque.stream().map(s -> s + " has no float16 rule (which of its inputs are float is unknown)").toList(), "; "), opaque);
         }
         Map<String, Boolean> onlyHalfT = new LinkedHashMap<>();
         for (Node n : g.nodes()) {
@@ -236,8 +248,7 @@ public final class Fp16 {
         GraphValidator.check(g);
         int castCount = (int) g.nodes().stream().filter(n -> n.op() == Op.CAST && n.name().startsWith("graft_fp16/")).count();
         Report r = new Report(halve.size(), before, after, castCount, kept);
-        g.metadata().put("graft.precision", "float16" + (kept.isEmpty() ? "" : " (kept in float32: " + String.join(", ",
-                kept.entrySet().stream().map(e -> e.getKey() + " x" + e.getValue()).toList()) + ")"));
+        g.metadata().put("graft.precision", "float16" + (kept.isEmpty() ? "" : " (kept in float32: " + Report.kept(kept) + ")"));
         g.addProvenance("fp16" + (keepIo ? "" : " --no-keep-io-float32"));
         return r;
     }
@@ -271,7 +282,7 @@ public final class Fp16 {
             }
             result = first;
         } else {
-            result = null; // Constant, ConstantOfShape, Shape, Cast: their own output types
+            result = null; // SOURCES: their own output types
         }
         Node m = n.withInputs(in);
         out.add(m);
@@ -283,7 +294,7 @@ public final class Fp16 {
             DataType t;
             if (op == Op.DROPOUT && k == 1) {
                 t = DataType.BOOL;
-            } else if (result != null && op != Op.GATHER || op == Op.GATHER && result != null && isFloat(result)) {
+            } else if (result != null) {
                 t = result;
             } else {
                 t = producedType(n);
@@ -292,15 +303,11 @@ public final class Fp16 {
         }
     }
 
-    /** Output type of a source-like node (Constant, ConstantOfShape, Shape, Cast, Gather of integers). */
+    /** Output type of a {@link #SOURCES} node. */
     private DataType producedType(Node n) {
-        if (n.op() == null) {
-            return DataType.FLOAT;
-        }
         return switch (n.op()) {
             case SHAPE -> DataType.INT64;
             case CAST -> DataType.fromCode((int) n.intAttr("to", 1));
-            case GATHER -> type.getOrDefault(n.input(0), DataType.INT64);
             default -> {
                 TensorType t = g.type(n.output(0));
                 yield t == null ? DataType.FLOAT : t.dtype();

@@ -24,9 +24,15 @@ public interface ModelFormat {
     Graph read(Path file, Options options);
 
     /**
-     * Writes atomically (see {@link AtomicOutput}); never a partial file. Every implementation
-     * first runs {@link FiniteWeights#require}: a model with NaN or Inf weights is refused (exit 3)
-     * unless the options say {@code allow-nonfinite}, whoever calls it (command line or Java API).
+     * Writes atomically (see {@link AtomicOutput}); never a partial file. First runs
+     * {@link FiniteWeights#require}: a model with NaN or Inf weights is refused (exit 3) unless the
+     * options say {@code allow-nonfinite}, whoever calls it (command line or Java API).
      */
-    void write(Graph graph, Path file, Options options);
+    default void write(Graph graph, Path file, Options options) {
+        FiniteWeights.require(graph, file, options);
+        writeChecked(graph, file, options);
+    }
+
+    /** The format's own writing, called by {@link #write} once the weights are known finite. */
+    void writeChecked(Graph graph, Path file, Options options);
 }

@@ -160,6 +160,54 @@ public final class Graph {
         return new ArrayList<>(seen.keySet());
     }
 
+    /**
+     * A copy that shares the immutable parts (nodes, weight handles, training records, extras'
+     * bytes) and owns its lists and maps: editing the copy never changes the original. Waits for
+     * deferred metadata (the source hash) so the copy carries it.
+     */
+    public Graph copy() {
+        Graph c = new Graph(name);
+        c.inputs.addAll(inputs);
+        c.outputs.addAll(outputs);
+        c.nodes.addAll(nodes);
+        c.initializers.putAll(initializers);
+        c.types.putAll(types);
+        c.opsets.putAll(opsets);
+        c.metadata.putAll(resolvedMetadata());
+        c.training.putAll(training);
+        c.extras.putAll(extras);
+        return c;
+    }
+
+    /**
+     * Renames one value everywhere it is named: the node that makes it, every node that reads it,
+     * the graph's inputs and outputs and its declared type. Nothing is left reading the old name.
+     */
+    public void renameValue(String from, String to) {
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            if (!n.inputs().contains(from) && !n.outputs().contains(from)) {
+                continue;
+            }
+            List<String> in = new ArrayList<>(n.inputs());
+            in.replaceAll(s -> s.equals(from) ? to : s);
+            List<String> out = new ArrayList<>(n.outputs());
+            out.replaceAll(s -> s.equals(from) ? to : s);
+            nodes.set(i, n.withInputs(in).withOutputs(out));
+        }
+        for (List<Value> vs : List.of(inputs, outputs)) {
+            for (int i = 0; i < vs.size(); i++) {
+                if (vs.get(i).name().equals(from)) {
+                    vs.set(i, new Value(to, vs.get(i).type()));
+                }
+            }
+        }
+        TensorType t = types.remove(from);
+        if (t != null) {
+            types.put(to, t);
+        }
+    }
+
     /** Appends a provenance line (an edit, a conversion) to the model's metadata. */
     public void addProvenance(String line) {
         String prev = metadata.get("graft.edits");

@@ -28,7 +28,7 @@ public record AttachHead(List<LayerSpec> layers, Init init, long seed) implement
             throw new EditException(describe(), "a head needs at least one layer");
         }
         try {
-            rewire(Graphs.copy(g));
+            rewire(g.copy());
         } catch (graft.error.InvalidGraphException e) {
             throw new EditException(describe(), "the head does not fit: " + e.problems().get(0));
         }

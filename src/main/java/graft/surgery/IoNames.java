@@ -2,18 +2,16 @@ package graft.surgery;
 
 import graft.ir.Graph;
 import graft.ir.Node;
-import graft.ir.TensorType;
 import graft.ir.Value;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.ListIterator;
 import java.util.Set;
 
 /**
- * Renaming one value of the graph everywhere it is named: the node that makes it, every node
- * that reads it, the graph's inputs and outputs and its declared type. Nothing is left reading
- * the old name (the disconnection onnx's own rename helpers are known for).
+ * What rename-input and rename-output check before {@link Graph#renameValue} renames a value
+ * everywhere (nothing left reading the old name, the disconnection onnx's own rename helpers
+ * are known for).
  */
 final class IoNames {
     private IoNames() {
@@ -36,35 +34,6 @@ final class IoNames {
         }
         if (values(g).contains(name)) {
             throw new EditException(edit, "name '" + name + "' is already a value of the model");
-        }
-    }
-
-    static void rename(Graph g, String from, String to) {
-        for (ListIterator<Node> it = g.nodes().listIterator(); it.hasNext();) {
-            Node n = it.next();
-            if (!n.inputs().contains(from) && !n.outputs().contains(from)) {
-                continue;
-            }
-            List<String> in = new ArrayList<>(n.inputs());
-            in.replaceAll(s -> s.equals(from) ? to : s);
-            List<String> out = new ArrayList<>(n.outputs());
-            out.replaceAll(s -> s.equals(from) ? to : s);
-            it.set(n.withInputs(in).withOutputs(out));
-        }
-        rename(g.inputs(), from, to);
-        rename(g.outputs(), from, to);
-        TensorType t = g.types().remove(from);
-        if (t != null) {
-            g.types().put(to, t);
-        }
-    }
-
-    private static void rename(List<Value> values, String from, String to) {
-        for (ListIterator<Value> it = values.listIterator(); it.hasNext();) {
-            Value v = it.next();
-            if (v.name().equals(from)) {
-                it.set(new Value(to, v.type()));
-            }
         }
     }
 

@@ -157,7 +157,7 @@ public record Recipe(String file, List<Step> steps, Map<String, String> input, M
      * An edit that fails becomes a {@link RecipeException} with its line.
      */
     public Graph apply(Graph g) {
-        Graph c = Graphs.copy(g);
+        Graph c = g.copy();
         for (Step s : steps) {
             try {
                 s.edit().apply(c);

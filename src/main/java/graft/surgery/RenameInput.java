@@ -29,6 +29,6 @@ public record RenameInput(String from, String to) implements Edit {
 
     @Override
     public void rewire(Graph g) {
-        IoNames.rename(g, from, to);
+        g.renameValue(from, to);
     }
 }

@@ -30,6 +30,6 @@ public record RenameOutput(String from, String to) implements Edit {
 
     @Override
     public void rewire(Graph g) {
-        IoNames.rename(g, from, to);
+        g.renameValue(from, to);
     }
 }

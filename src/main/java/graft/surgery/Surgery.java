@@ -136,7 +136,7 @@ public final class Surgery {
 
     /** Runs every edit, in order, on a copy; returns the edited copy. The original is never changed. */
     public Graph apply() {
-        Graph g = Graphs.copy(graph);
+        Graph g = graph.copy();
         for (Edit e : edits) {
             e.apply(g);
         }
