@@ -122,11 +122,7 @@ class SilentOutputAuditTest {
      * (c) was the audit's own: a Keras layer name cannot hold '/', so the frozen layer is looked up
      * as the written file's first layer with parameters when its source name is not there.)
      */
-    static final Map<String, String> KNOWN = Map.of(
-            // open finding: `features` on a channels_last Keras model writes the IR's NCHW activation where Keras's layer
-            // gives NHWC; on non-square shapes the audit's shape-based comparison looked through it, on 4x4x4 it cannot
-            "fixtures/keras/same_stride1.h5 | features", "features of a channels_last Keras model are NCHW, Keras's NHWC (next issue)",
-            "fixtures/keras/same_stride2.h5 | features", "features of a channels_last Keras model are NCHW, Keras's NHWC (next issue)");
+    static final Map<String, String> KNOWN = Map.of();
     final List<Check> checks = new ArrayList<>();
     final List<Pending> tfjs = new ArrayList<>();
     final List<Pending> opencv = new ArrayList<>();
@@ -815,7 +811,16 @@ class SilentOutputAuditTest {
         }
         double worst = 0;
         for (int k = 0; k < ref.size(); k++) {
-            worst = Math.max(worst, error(got.get(k), ref.get(k)));
+            // features are a file the user trains on: its layout must be the oracle's own, never looked through
+            worst = Math.max(worst, c.column().equals(FEATURES) ? exactError(got.get(k), ref.get(k)) : error(got.get(k), ref.get(k)));
+        }
+        for (int k = 0; k < ref.size(); k++) {
+            if (c.column().equals(FEATURES) && !java.util.Arrays.equals(got.get(k).shape(), ref.get(k).shape())) {
+                violation(c.row(), c.column(), "graft's features have shape " + java.util.Arrays.toString(got.get(k).shape())
+                        + ", the oracle's layer output " + java.util.Arrays.toString(ref.get(k).shape()));
+                cell(c.row(), c.column(), "WRONG (layout)");
+                return;
+            }
         }
         if (!(worst <= TOLERANCE)) {
             violation(c.row(), c.column(), String.format(Locale.ROOT, "independent oracles differ by %.3g (tolerance %.0e)", worst, TOLERANCE));
@@ -826,6 +831,11 @@ class SilentOutputAuditTest {
     }
 
     /** Relative-to-magnitude error, looking through an NCHW<->NHWC permutation of a 4-D output. */
+    /** Relative-to-magnitude error of tensors of the same shape; infinite when the shapes differ. */
+    static double exactError(Tensor got, Tensor ref) {
+        return java.util.Arrays.equals(got.shape(), ref.shape()) ? Errors.relativeToMagnitude(got, ref) : Double.POSITIVE_INFINITY;
+    }
+
     static double error(Tensor got, Tensor ref) {
         if (java.util.Arrays.equals(got.shape(), ref.shape())) {
             return Errors.relativeToMagnitude(got, ref);

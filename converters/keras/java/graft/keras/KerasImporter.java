@@ -145,6 +145,15 @@ public final class KerasImporter {
                         + todo.get(0).inbound());
             }
         }
+        // what each rank-4 value is in Keras (NHWC for a channels_last layer), for features and cuts of mixed models
+        ShapeInference.run(g);
+        for (int i = 0; i < g.nodes().size(); i++) {
+            Node n = g.nodes().get(i);
+            graft.ir.TensorType t = g.type(n.output(0));
+            if (n.outputs().size() == 1 && t != null && t.shape() != null && t.shape().rank() == 4) {
+                g.nodes().set(i, graft.ir.SourceLayout.record(n, b.layout(n.output(0)) == Layout.NCHW_OF_NHWC));
+            }
+        }
         for (String out : cfg.outputs()) {
             String v = valueOf.get(out);
             if (v == null) {

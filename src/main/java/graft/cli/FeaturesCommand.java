@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
         description = "Run a model up to a layer over a data set once and save the bottleneck features and labels as .npy.",
         footer = {"", "Examples:", "  graft features vgg16.h5 images/ --upto block5_pool -o feats.npy",
                 "  graft features source.onnx /usr/share/datasets/fashion-mnist --classes 5-9 --per-class 100 --upto 10 -o f.npy --half",
-                "", "Labels go to FEATS.labels.npy (int64) beside the features."})
+                "", "Labels go to FEATS.labels.npy (int64) beside the features. 4-D features are in the source's own layout:",
+                "NHWC for a channels_last Keras model (as Keras's layer gives them), NCHW for ONNX and Caffe."})
 final class FeaturesCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model file in any format graft reads.")
     Path model;
@@ -76,6 +77,8 @@ final class FeaturesCommand implements Callable<Integer> {
         }
         ShapeInference.run(g);
         Graph prefix = Subgraphs.prefix(g, Subgraphs.outputOf(g, graft.surgery.LayerRef.resolve(g, "--upto", upto)));
+        // the features are what the source framework's layer gives: NHWC for a channels_last Keras model
+        graft.surgery.KerasLayout.nativeOutputs(prefix);
         int window = dataOptions.crop(g);
         // features are Caffe's TEST phase: the center window, never a random one
         Samples s = window > 0 ? graft.data.Crops.centered(d.train(), window) : d.train();

@@ -4,6 +4,7 @@ import graft.ir.Attr;
 import graft.ir.Graph;
 import graft.ir.Node;
 import graft.ir.Op;
+import graft.ir.SourceLayout;
 import graft.ir.TensorType;
 import graft.ir.Value;
 import java.util.ArrayList;
@@ -17,9 +18,11 @@ import java.util.Map;
  * end. Edits work on the NCHW activations: {@link #strip} takes the output's layout Transpose
  * away before an edit, {@link #restore} puts NHWC back on every 4-D output after it (the same
  * node when the output did not change), so an appended layer never sees the NHWC view as if it
- * were NCHW, and a cut model still gives what Keras's model cut there gives.
+ * were NCHW, and a cut model still gives what Keras's model cut there gives. Where the importer
+ * recorded each value's Keras layout ({@link SourceLayout}: a model mixing channels_last and
+ * channels_first layers), that record decides per output; otherwise the model's input does.
  */
-final class KerasLayout {
+public final class KerasLayout {
     private static final long[] TO_NCHW = {0, 3, 1, 2};
     private static final long[] TO_NHWC = {0, 2, 3, 1};
 
@@ -30,6 +33,15 @@ final class KerasLayout {
     static boolean nhwcInput(Graph g, String input) {
         List<Node> readers = g.consumers(input);
         return !readers.isEmpty() && readers.stream().allMatch(n -> isPerm(n, TO_NCHW));
+    }
+
+    /**
+     * A model cut from a channels-last (NHWC-input) model gives its 4-D outputs in NHWC, as the
+     * source framework's layer does: every 4-D output gets its NHWC Transpose (once: an output
+     * that already ends in one keeps it). Nothing changes for an NCHW model. Needs the graph's types.
+     */
+    public static void nativeOutputs(Graph g) {
+        restore(g, strip(g));
     }
 
     static boolean nhwcModel(Graph g) {
@@ -44,12 +56,14 @@ final class KerasLayout {
 
     static Stripped strip(Graph g) {
         List<Node> removed = new ArrayList<>();
-        if (!nhwcModel(g)) {
+        boolean structural = nhwcModel(g);
+        if (!structural && g.nodes().stream().noneMatch(n -> n.extras().containsKey(SourceLayout.KEY))) {
             return new Stripped(false, removed);
         }
         for (int i = 0; i < g.outputs().size(); i++) {
             Node t = g.producer(g.outputs().get(i).name());
-            if (t == null || !isPerm(t, TO_NHWC) || g.consumers(t.output(0)).size() > 0 || rank(g, t.input(0)) != 4) {
+            if (t == null || !isPerm(t, TO_NHWC) || g.consumers(t.output(0)).size() > 0 || rank(g, t.input(0)) != 4
+                    || !nhwc(g, t.input(0), structural)) {
                 continue;
             }
             String inner = t.input(0);
@@ -60,14 +74,21 @@ final class KerasLayout {
         return new Stripped(true, removed);
     }
 
+    /** Whether the source framework holds 4-D {@code value} as NHWC: as the importer recorded, else as the model's input is. */
+    private static boolean nhwc(Graph g, String value, boolean structural) {
+        Boolean recorded = SourceLayout.nhwc(g, value);
+        return recorded != null ? recorded : structural;
+    }
+
     /** After an edit: every 4-D output (NCHW in the IR) gets its NHWC Transpose back. */
     static void restore(Graph g, Stripped s) {
         if (!s.nhwc()) {
             return;
         }
+        boolean structural = nhwcModel(g);
         for (int i = 0; i < g.outputs().size(); i++) {
             String v = g.outputs().get(i).name();
-            if (rank(g, v) != 4) {
+            if (rank(g, v) != 4 || !nhwc(g, v, structural)) {
                 continue;
             }
             Node t = s.transposes().stream().filter(n -> n.input(0).equals(v)).findFirst().orElse(null);
