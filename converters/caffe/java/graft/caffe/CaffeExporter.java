@@ -4,6 +4,7 @@ import com.google.protobuf.TextFormat;
 import graft.caffe.proto.Caffe.BlobShape;
 import graft.caffe.proto.Caffe.NetParameter;
 import graft.io.AtomicOutput;
+import graft.error.UnsupportedModelException;
 import graft.ir.Graph;
 import graft.ir.GraphValidator;
 import graft.ir.ShapeInference;
@@ -29,6 +30,14 @@ final class CaffeExporter {
 
     static void write(Graph source, Path file, boolean force, List<Path> inputs) {
         GraphValidator.check(source);
+        for (graft.ir.Value v : source.outputs()) {
+            if (source.producer(v.name()) == null) {
+                // Caffe's outputs are the tops no layer reads: a net cannot hand back its input or a weight
+                throw new UnsupportedModelException("model '" + source.name() + "' cannot be written as Caffe: output '" + v.name()
+                        + "' is " + (source.initializer(v.name()) != null ? "a weight" : "the model's input itself")
+                        + ", and a Caffe net's outputs are what its layers compute");
+            }
+        }
         ShapeInference.run(source);
         Graph g = NchwView.of(source);
         if (g != source) {

@@ -9,7 +9,8 @@ import java.util.Set;
 /**
  * Checks the IR invariants every importer and edit must leave behind: each node input is a
  * graph input, a weight or an earlier node's output; no value is produced twice; catalogue
- * nodes have the arity and attributes their schema declares; every graph output is produced.
+ * nodes have the arity and attributes their schema declares; there is an output and every
+ * graph output is produced.
  */
 public final class GraphValidator {
     private GraphValidator() {
@@ -45,6 +46,9 @@ public final class GraphValidator {
                     p.add(n.opType() + " '" + n.name() + "' produces '" + out + "', which is already defined");
                 }
             }
+        }
+        if (g.outputs().isEmpty()) {
+            p.add("the graph has no outputs");
         }
         for (Value v : g.outputs()) {
             if (!defined.contains(v.name())) {
