@@ -36,11 +36,17 @@ public final class KerasLayout {
     }
 
     /**
-     * A model cut from a channels-last (NHWC-input) model gives its 4-D outputs in NHWC, as the
-     * source framework's layer does: every 4-D output gets its NHWC Transpose (once: an output
-     * that already ends in one keeps it). Nothing changes for an NCHW model. Needs the graph's types.
+     * The 4-D outputs in the layout the source framework holds them: a value a Keras channels_last
+     * layer gives is NHWC in Keras, so it gets its NHWC Transpose (once: an output that already ends
+     * in one keeps it). Only where the importer recorded the source's layouts ({@link SourceLayout},
+     * Keras): an ONNX or Caffe model's value is the file's own tensor, whatever layout its input
+     * has (an ONNX model with an NHWC input and a Transpose holds its activations NCHW). Needs the
+     * graph's types.
      */
     public static void nativeOutputs(Graph g) {
+        if (g.nodes().stream().noneMatch(n -> n.extras().containsKey(SourceLayout.KEY))) {
+            return;
+        }
         restore(g, strip(g));
     }
 
