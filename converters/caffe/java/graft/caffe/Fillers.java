@@ -29,9 +29,17 @@ final class Fillers {
         }
         long count = 1;
         for (long d : shape) {
-            count = Math.multiplyExact(count, d);
+            if (d < 0) {
+                throw new UnsupportedModelException("layer '" + layer + "': weight '" + name + "' would have shape "
+                        + java.util.Arrays.toString(shape) + ", with a negative dimension");
+            }
+            count = count > 0 && d > Integer.MAX_VALUE / count ? Long.MAX_VALUE : count * d;
         }
-        int n = Math.toIntExact(count);
+        if (count > Integer.MAX_VALUE) {
+            throw new UnsupportedModelException("layer '" + layer + "': weight '" + name + "' would have shape "
+                    + java.util.Arrays.toString(shape) + ", more than 2^31 values (an absurd input or layer size)");
+        }
+        int n = (int) count;
         long s = seed ^ (name.hashCode() * 0x9E3779B97F4A7C15L);
         return new Weight(name, DataType.FLOAT, shape, WeightData.lazy(4L * n, () -> values(shape, n, f, s)));
     }

@@ -112,17 +112,51 @@ final class LayerConverter {
                 + "-D " + what + "; graft converts 2-D convolutions");
     }
 
+    /** Every value at least 1, as Caffe checks it (an unsigned field above 2^31 reads negative here: refused too). */
+    private static void positive(LayerParameter p, String what, long... values) {
+        for (long v : values) {
+            if (v < 1) {
+                throw new UnsupportedModelException("layer '" + p.getName() + "' (" + p.getType() + "): " + what + " "
+                        + Long.toUnsignedString(v) + " is not allowed (it must be at least 1, as in Caffe)");
+            }
+        }
+    }
+
+    private static void nonNegative(LayerParameter p, String what, long... values) {
+        for (long v : values) {
+            if (v < 0) {
+                throw new UnsupportedModelException("layer '" + p.getName() + "' (" + p.getType() + "): " + what + " "
+                        + (v & 0xFFFFFFFFL) + " is out of range");
+            }
+        }
+    }
+
     private void conv(LayerParameter p, boolean deconv) {
         ConvolutionParameter cp = p.getConvolutionParam();
         long[] k = pair(cp.getKernelSizeList(), cp.hasKernelH() || cp.hasKernelW(), cp.getKernelH(), cp.getKernelW(), -1, "kernel_size", p);
         long[] pad = pair(cp.getPadList(), cp.hasPadH() || cp.hasPadW(), cp.getPadH(), cp.getPadW(), 0, "pad", p);
         long[] stride = pair(cp.getStrideList(), cp.hasStrideH() || cp.hasStrideW(), cp.getStrideH(), cp.getStrideW(), 1, "stride", p);
         long[] dil = pair(cp.getDilationList(), false, 0, 0, 1, "dilation", p);
-        long group = cp.getGroup();
+        long group = Integer.toUnsignedLong(cp.getGroup());
+        long out = Integer.toUnsignedLong(cp.getNumOutput());
+        // Caffe's own checks (BaseConvolutionLayer::LayerSetUp): a value it refuses is refused here, never divided by
+        positive(p, "kernel_size", k);
+        positive(p, "stride", stride);
+        positive(p, "dilation", dil);
+        nonNegative(p, "pad", pad);
+        positive(p, "group", group);
+        positive(p, "num_output", out);
+        if (out % group != 0) {
+            throw new UnsupportedModelException("layer '" + p.getName() + "' (" + p.getType() + "): num_output " + out
+                    + " is not a multiple of group " + group + " (Caffe refuses it too)");
+        }
         String x = c.bottom(p, 0);
         long[] xs = c.shape(x);
         long channels = xs != null ? xs[1] : c.hasBlob(p, 0) ? c.blob(p, 0).shape()[deconv ? 0 : 1] * (deconv ? 1 : group) : -1;
-        long out = cp.getNumOutput();
+        if (channels >= 0 && channels % group != 0) {
+            throw new UnsupportedModelException("layer '" + p.getName() + "' (" + p.getType() + "): its input has " + channels
+                    + " channels, not a multiple of group " + group + " (Caffe refuses it too)");
+        }
         long[] wshape = channels < 0 ? null : deconv ? new long[] {channels, out / group, k[0], k[1]}
                 : new long[] {out, channels / group, k[0], k[1]};
         List<String> in = new ArrayList<>(List.of(x, c.param(p, 0, "weight", wshape, cp.getWeightFiller())));
@@ -157,6 +191,7 @@ final class LayerConverter {
         if (k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0) {
             throw new UnsupportedModelException("layer '" + p.getName() + "' (Pooling): kernel and stride must be positive");
         }
+        nonNegative(p, "pad", pad);
         boolean ceil = pp.getRoundMode() == PoolingParameter.RoundMode.CEIL;
         long[] xs = c.shape(x);
         Map<String, Attr> a = new LinkedHashMap<>();

@@ -30,7 +30,19 @@ final class ModelLoader {
         }
         ModelFormat f = Formats.forFile(file, from);
         CompletableFuture<String> sha = CompletableFuture.supplyAsync(() -> sha256(file));
-        Graph g = f.read(file, options);
+        Graph g;
+        try {
+            g = f.read(file, options);
+        } catch (UnsupportedModelException e) {
+            // a reader names the layer and the fault; the user also needs to know which file
+            String m = e.getMessage() == null ? "" : e.getMessage();
+            if (m.contains(file.toString()) || m.contains("'" + file.getFileName() + "'")) {
+                throw e;
+            }
+            UnsupportedModelException named = new UnsupportedModelException("model '" + file + "': " + m, e.offenders());
+            named.initCause(e);
+            throw named;
+        }
         graft.io.Timing.mark("read: " + f.name() + " parsed");
         g.metadata().put("graft.source", file.getFileName().toString());
         g.metadata().put("graft.source_format", f.name());
