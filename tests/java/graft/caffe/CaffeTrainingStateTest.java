@@ -149,7 +149,7 @@ class CaffeTrainingStateTest {
         }
         Path data = dir.resolve("x.npy");
         Path labels = dir.resolve("y.npy");
-        graft.runtime.Tensor xt = graft.runtime.Tensor.ofFloats(new long[] {n, 1, 28, 28}, x);
+        graft.ir.Tensor xt = graft.ir.Tensor.ofFloats(new long[] {n, 1, 28, 28}, x);
         graft.io.Npy.write(data, graft.ir.DataType.FLOAT, xt.shape(), xt.data(), true);
         java.nio.ByteBuffer yb = java.nio.ByteBuffer.allocate(8 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         for (long v : y) {

@@ -2,7 +2,7 @@ package graft.caffe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.testing.Cli;
 import graft.testing.Python;
 import graft.testing.TestPaths;

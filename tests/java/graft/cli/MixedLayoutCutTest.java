@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.io.Npy;
 import graft.ir.DataType;
+import graft.ir.Tensor;
 import graft.keras.TfjsOracle;
-import graft.runtime.Tensor;
 import graft.testing.Cli;
 import graft.testing.TestPaths;
 import java.io.IOException;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.io.Npy;
 import graft.ir.DataType;
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.testing.Cli;
 import graft.testing.Python;
 import graft.testing.TestPaths;

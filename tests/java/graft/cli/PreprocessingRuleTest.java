@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.within;
 
 import graft.io.Npy;
 import graft.ir.Graph;
+import graft.ir.Tensor;
 import graft.onnx.OnnxImporter;
-import graft.runtime.Tensor;
 import graft.testing.Cli;
 import graft.testing.TestPaths;
 import java.awt.image.BufferedImage;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.io.Npy;
 import graft.ir.Graph;
+import graft.ir.Tensor;
 import graft.onnx.OnnxImporter;
 import graft.runtime.Device;
 import graft.runtime.OrtRunner;
-import graft.runtime.Tensor;
 import graft.testing.Models;
 import graft.validate.VggFixtures;
 import java.nio.file.Path;
@@ -28,15 +28,7 @@ class ReferenceExecutorVggTest {
     }
 
     static double relError(Tensor a, Tensor b) {
-        float[] x = a.toFloats();
-        float[] y = b.toFloats();
-        double max = 0;
-        double peak = 0;
-        for (int i = 0; i < x.length; i++) {
-            max = Math.max(max, Math.abs((double) x[i] - y[i]));
-            peak = Math.max(peak, Math.abs(y[i]));
-        }
-        return max / peak;
+        return graft.testing.Errors.relativeToMagnitude(a, b);
     }
 
     static Tensor ort(Path model, String input, Tensor x) {

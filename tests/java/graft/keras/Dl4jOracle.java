@@ -1,6 +1,6 @@
 package graft.keras;
 
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import java.nio.file.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.modelimport.keras.KerasModelImport;

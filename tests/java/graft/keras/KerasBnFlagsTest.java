@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import graft.ir.DataType;
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.testing.Cli;
 import graft.testing.Python;
 import graft.testing.TestPaths;

@@ -3,10 +3,10 @@ package graft.keras;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.ir.Graph;
+import graft.ir.Tensor;
 import graft.ir.Value;
 import graft.runtime.Device;
 import graft.runtime.OrtRunner;
-import graft.runtime.Tensor;
 import graft.testing.Cli;
 import graft.testing.TestPaths;
 import java.nio.file.Files;

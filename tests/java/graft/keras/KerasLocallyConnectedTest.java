@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.ir.DataType;
 import graft.ir.LayerTable;
+import graft.ir.Tensor;
 import graft.runtime.Device;
 import graft.runtime.OrtRunner;
-import graft.runtime.Tensor;
 import graft.testing.Cli;
 import graft.testing.Python;
 import graft.testing.TestPaths;

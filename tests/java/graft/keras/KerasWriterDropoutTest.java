@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.testing.Cli;
 import graft.testing.TestPaths;
 import io.jhdf.HdfFile;

@@ -3,7 +3,7 @@ package graft.keras;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.ir.DataType;
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.testing.Cli;
 import graft.testing.Python;
 import graft.testing.TestPaths;

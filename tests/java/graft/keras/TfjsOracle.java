@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import graft.io.Npy;
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.testing.TestPaths;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import graft.error.UnsupportedModelException;
 import graft.ir.Graph;
+import graft.ir.Tensor;
 import graft.onnx.proto.Onnx.ModelProto;
 import graft.onnx.proto.Onnx.NodeProto;
-import graft.runtime.Tensor;
 import graft.testing.Python;
 import graft.testing.TestPaths;
 import java.io.IOException;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.ir.Graph;
 import graft.ir.Node;
+import graft.ir.Tensor;
 import graft.onnx.proto.Onnx.ModelProto;
 import graft.onnx.proto.Onnx.NodeProto;
 import graft.runtime.Device;
 import graft.runtime.OrtRunner;
-import graft.runtime.Tensor;
 import graft.testing.TestPaths;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,9 +1,9 @@
 package graft.onnx;
 
 import graft.ir.DataType;
+import graft.ir.Tensor;
 import graft.ir.Weight;
 import graft.onnx.proto.Onnx.TensorProto;
-import graft.runtime.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

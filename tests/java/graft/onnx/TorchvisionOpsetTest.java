@@ -3,7 +3,7 @@ package graft.onnx;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.ir.Graph;
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.testing.Python;
 import graft.testing.TestPaths;
 import java.io.IOException;

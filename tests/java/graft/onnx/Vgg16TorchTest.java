@@ -2,7 +2,7 @@ package graft.onnx;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.testing.Cli;
 import graft.testing.Models;
 import graft.testing.TestPaths;

@@ -3,6 +3,7 @@ package graft.oracle;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.ir.Graph;
+import graft.ir.Tensor;
 import graft.ir.Value;
 import graft.keras.KerasCorpusTest;
 import graft.keras.KerasDl4jTest;
@@ -10,7 +11,6 @@ import graft.keras.KerasFormat;
 import graft.keras.TfjsOracle;
 import graft.runtime.Device;
 import graft.runtime.OrtRunner;
-import graft.runtime.Tensor;
 import graft.testing.Cli;
 import graft.testing.Python;
 import graft.testing.TestPaths;

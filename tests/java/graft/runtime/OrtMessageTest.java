@@ -3,6 +3,7 @@ package graft.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import graft.ir.Tensor;
 import graft.testing.TestPaths;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

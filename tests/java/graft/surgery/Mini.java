@@ -2,10 +2,10 @@ package graft.surgery;
 
 import graft.io.Options;
 import graft.ir.Graph;
+import graft.ir.Tensor;
 import graft.onnx.OnnxFormat;
 import graft.runtime.Device;
 import graft.runtime.OrtRunner;
-import graft.runtime.Tensor;
 import graft.testing.TestPaths;
 import java.nio.file.Path;
 import java.util.List;
@@ -38,16 +38,7 @@ final class Mini {
 
     /** max |a - b| / max |b|: the relative error the brief's tolerances are stated in. */
     static double relError(float[] got, float[] want) {
-        if (got.length != want.length) {
-            throw new AssertionError("lengths differ: " + got.length + " vs " + want.length);
-        }
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < got.length; i++) {
-            num = Math.max(num, Math.abs(got[i] - want[i]));
-            den = Math.max(den, Math.abs(want[i]));
-        }
-        return num / Math.max(den, 1e-30);
+        return graft.testing.Errors.relativeToMagnitude(got, want);
     }
 
 }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.ir.DataType;
 import graft.ir.Graph;
+import graft.ir.Tensor;
 import graft.ir.Value;
-import graft.runtime.Tensor;
 import graft.testing.TestPaths;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -131,13 +131,7 @@ class TorchStepTest {
     }
 
     static double relErr(float[] got, float[] want) {
-        double err = 0;
-        double max = 1e-30;
-        for (int i = 0; i < want.length; i++) {
-            err = Math.max(err, Math.abs(got[i] - want[i]));
-            max = Math.max(max, Math.abs(want[i]));
-        }
-        return err / max;
+        return graft.testing.Errors.relativeToMagnitude(got, want);
     }
 
     static List<String> read(Path p) {

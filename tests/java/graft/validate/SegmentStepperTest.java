@@ -3,8 +3,8 @@ package graft.validate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.ir.Graph;
+import graft.ir.Tensor;
 import graft.onnx.OnnxImporter;
-import graft.runtime.Tensor;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -6,7 +6,7 @@ import graft.runtime.Device;
 import graft.runtime.OrtRunner;
 import graft.runtime.Sessions;
 import graft.io.Npy;
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.validate.Feeds;
 import java.io.PrintWriter;
 import java.nio.file.Files;

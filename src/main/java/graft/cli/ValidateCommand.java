@@ -3,7 +3,7 @@ package graft.cli;
 import graft.error.ExitCodes;
 import graft.error.UsageException;
 import graft.ir.Graph;
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import graft.validate.Compare;
 import graft.validate.Engine;
 import graft.validate.Feeds;

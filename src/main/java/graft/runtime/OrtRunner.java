@@ -12,6 +12,7 @@ import ai.onnxruntime.TensorInfo;
 import graft.error.GraftException;
 import graft.error.UsageException;
 import graft.ir.DataType;
+import graft.ir.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package graft.validate;
 
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import java.util.Arrays;
 import java.util.List;
 

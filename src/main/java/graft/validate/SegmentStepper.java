@@ -11,7 +11,7 @@ import graft.ir.Weight;
 import graft.runtime.Device;
 import graft.runtime.OrtRunner;
 import graft.runtime.Sessions;
-import graft.runtime.Tensor;
+import graft.ir.Tensor;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;

@@ -2,8 +2,8 @@ package graft.validate;
 
 import graft.ir.Graph;
 import graft.ir.Node;
+import graft.ir.Tensor;
 import graft.ir.TensorType;
-import graft.runtime.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

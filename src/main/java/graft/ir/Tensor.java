@@ -1,7 +1,5 @@
-package graft.runtime;
+package graft.ir;
 
-import graft.ir.DataType;
-import graft.ir.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
