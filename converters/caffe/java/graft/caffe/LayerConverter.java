@@ -152,7 +152,16 @@ final class LayerConverter {
         }
         String x = c.bottom(p, 0);
         long[] xs = c.shape(x);
-        long channels = xs != null ? xs[1] : c.hasBlob(p, 0) ? c.blob(p, 0).shape()[deconv ? 0 : 1] * (deconv ? 1 : group) : -1;
+        if (xs != null && xs.length != 4) {
+            throw new UnsupportedModelException("layer '" + p.getName() + "' (" + p.getType() + "): its input '" + x + "' has shape "
+                    + java.util.Arrays.toString(xs) + "; graft converts 2-D convolutions over N x C x H x W blobs");
+        }
+        long[] bs = xs == null && c.hasBlob(p, 0) ? c.blob(p, 0).shape() : null;
+        if (bs != null && bs.length != 4) {
+            throw new UnsupportedModelException("layer '" + p.getName() + "' (" + p.getType() + "): its weight blob has shape "
+                    + java.util.Arrays.toString(bs) + ", not 4-D");
+        }
+        long channels = xs != null ? xs[1] : bs != null ? bs[deconv ? 0 : 1] * (deconv ? 1 : group) : -1;
         if (channels >= 0 && channels % group != 0) {
             throw new UnsupportedModelException("layer '" + p.getName() + "' (" + p.getType() + "): its input has " + channels
                     + " channels, not a multiple of group " + group + " (Caffe refuses it too)");

@@ -1,5 +1,6 @@
 package graft.cli;
 
+import graft.error.EnvironmentException;
 import graft.error.ExitCodes;
 import graft.error.GraftException;
 import graft.error.UnsupportedModelException;
@@ -354,7 +355,7 @@ final class OracleCheck {
             Path here = Path.of(OracleCheck.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             target = dir != null ? Path.of(dir) : here.getParent();
         } catch (Exception e) {
-            throw new GraftException("cannot locate graft's own jar: " + e, e);
+            throw new EnvironmentException("cannot locate graft's own jar: " + e, e);
         }
         List<String> cp = new ArrayList<>();
         String testCp = System.getProperty("surefire.test.class.path");

@@ -1,6 +1,7 @@
 package graft.exec;
 
-import graft.error.GraftException;
+import graft.error.InvalidGraphException;
+import graft.error.MissingInputException;
 import graft.error.UnsupportedModelException;
 import graft.ir.Graph;
 import graft.ir.Node;
@@ -47,7 +48,7 @@ public final class Execution {
             if (t != null) {
                 values.put(v.name(), NdArray.of(t));
             } else if (g.initializer(v.name()) == null) {
-                throw new GraftException("input '" + v.name() + "' (reference executor): no value was fed");
+                throw new MissingInputException("input '" + v.name() + "' (reference executor): no value was fed");
             }
         }
     }
@@ -101,7 +102,7 @@ public final class Execution {
         if (v == null) {
             Weight w = g.initializer(name);
             if (w == null) {
-                throw new GraftException(n.opType() + " '" + n.name() + "' (reference executor): input '" + name + "' has no value");
+                throw new InvalidGraphException(g.name(), java.util.List.of(n.opType() + " '" + n.name() + "' (reference executor): input '" + name + "' has no value"));
             }
             v = NdArray.of(w);
             values.put(name, v);

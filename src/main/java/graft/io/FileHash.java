@@ -1,6 +1,6 @@
 package graft.io;
 
-import graft.error.GraftException;
+import graft.error.EnvironmentException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -69,7 +69,7 @@ public final class FileHash {
             }
             return HexFormat.of().formatHex(md.digest());
         } catch (IOException | NoSuchAlgorithmException e) {
-            throw new GraftException("cannot hash '" + file + "': " + e.getMessage(), e);
+            throw new EnvironmentException("cannot hash '" + file + "': " + e.getMessage(), e);
         }
     }
 

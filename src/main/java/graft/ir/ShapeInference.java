@@ -495,6 +495,14 @@ public final class ShapeInference {
                     }
                     k[i] = ws.dim(2 + i).value();
                 }
+            } else {
+                // kernel_shape must be the weight's spatial shape (ONNX Runtime refuses it otherwise; a writer
+                // that trusts one of the two writes a model its reader refuses: roundtrip fuzz finding)
+                for (int i = 0; i < Math.min(sp, k.length); i++) {
+                    if (ws.dim(2 + i).isFixed() && ws.dim(2 + i).value() != k[i]) {
+                        throw fault("kernel_shape " + java.util.Arrays.toString(k) + " differs from the weight's " + ws);
+                    }
+                }
             }
             long group = n.intAttr("group", 1);
             if (group < 1) {

@@ -9,7 +9,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import graft.error.GraftException;
+import graft.error.RuntimeFailureException;
+import graft.error.RuntimeRefusalException;
 import graft.error.UsageException;
 import graft.ir.DataType;
 import graft.ir.Tensor;
@@ -80,12 +81,7 @@ public final class OrtRunner implements AutoCloseable {
             }
             return new OrtRunner(env, env.createSession(onnxFile.toString(), opts));
         } catch (OrtException e) {
-            throw new GraftException("ONNX Runtime cannot open '" + onnxFile + "': " + firstLine(e), e) {
-                @Override
-                public int exitCode() {
-                    return graft.error.ExitCodes.BAD_INPUT;
-                }
-            };
+            throw new RuntimeRefusalException("ONNX Runtime cannot open '" + onnxFile + "': " + firstLine(e), e);
         }
     }
 
@@ -122,7 +118,7 @@ public final class OrtRunner implements AutoCloseable {
             }
             return r;
         } catch (OrtException e) {
-            throw new GraftException("ONNX Runtime: " + firstLine(e), e);
+            throw new RuntimeFailureException("ONNX Runtime: " + firstLine(e), e);
         }
     }
 
@@ -147,7 +143,7 @@ public final class OrtRunner implements AutoCloseable {
                 return out;
             }
         } catch (OrtException e) {
-            throw new GraftException("ONNX Runtime failed to run: " + firstLine(e), e);
+            throw new RuntimeFailureException("ONNX Runtime failed to run: " + firstLine(e), e);
         } finally {
             made.forEach(OnnxTensor::close);
         }

@@ -1,6 +1,6 @@
 package graft.runtime;
 
-import graft.error.GraftException;
+import graft.error.EnvironmentException;
 import graft.ir.Graph;
 import graft.onnx.OnnxExporter;
 import java.io.IOException;
@@ -32,7 +32,7 @@ public final class Sessions {
             OnnxExporter.write(g, model, new OnnxExporter.Settings(opset, OnnxExporter.ExternalData.ALWAYS, true, List.of()));
             return OrtRunner.open(model, device);
         } catch (IOException e) {
-            throw new GraftException("cannot create a temporary folder for the session: " + e.getMessage(), e);
+            throw new EnvironmentException("cannot create a temporary folder for the session: " + e.getMessage(), e);
         } finally {
             delete(dir);
         }

@@ -3,7 +3,7 @@ package graft.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import graft.error.GraftException;
+import graft.error.EnvironmentException;
 import graft.error.UsageException;
 import graft.io.Npy;
 import graft.ir.DataType;
@@ -68,7 +68,7 @@ public final class Checkpoint {
             Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE);
             delete(old);
         } catch (IOException e) {
-            throw new GraftException("checkpoint in '" + out + "': cannot be written: " + e.getMessage(), e);
+            throw new EnvironmentException("checkpoint in '" + out + "': cannot be written: " + e.getMessage(), e);
         }
     }
 

@@ -4,7 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import graft.error.GraftException;
+import graft.error.RuntimeFailureException;
 import graft.error.UsageException;
 import graft.ir.DataType;
 import graft.ir.Graph;
@@ -63,7 +63,7 @@ public final class StepSession implements AutoCloseable {
             }
         } catch (OrtException ex) {
             close();
-            throw new GraftException("ONNX Runtime: cannot create the training state: " + ex.getMessage(), ex);
+            throw new RuntimeFailureException("ONNX Runtime: cannot create the training state: " + ex.getMessage(), ex);
         }
     }
 
@@ -90,7 +90,7 @@ public final class StepSession implements AutoCloseable {
                 return env.createSession(file.toString(), o);
             }
         } catch (IOException | OrtException e) {
-            throw new GraftException("ONNX Runtime cannot open the training step of '" + g.name() + "': "
+            throw new RuntimeFailureException("ONNX Runtime cannot open the training step of '" + g.name() + "': "
                     + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
         } finally {
             delete(dir);
@@ -125,7 +125,7 @@ public final class StepSession implements AutoCloseable {
             }
         } catch (OrtException e) {
             maskTensors.forEach(OnnxTensor::close);
-            throw new GraftException("ONNX Runtime: cannot create the dropout masks: " + e.getMessage(), e);
+            throw new RuntimeFailureException("ONNX Runtime: cannot create the dropout masks: " + e.getMessage(), e);
         }
         try (OnnxTensor xt = OnnxTensor.createTensor(env, direct(x), xShape);
              OnnxTensor lt = OnnxTensor.createTensor(env, longs(labels), new long[] {labels.length});
@@ -150,7 +150,7 @@ public final class StepSession implements AutoCloseable {
             steps++;
             return out;
         } catch (OrtException e) {
-            throw new GraftException("ONNX Runtime failed in training step " + (steps + 1) + ": "
+            throw new RuntimeFailureException("ONNX Runtime failed in training step " + (steps + 1) + ": "
                     + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
         } finally {
             maskTensors.forEach(OnnxTensor::close);
@@ -174,7 +174,7 @@ public final class StepSession implements AutoCloseable {
                 return out(r);
             }
         } catch (OrtException e) {
-            throw new GraftException("ONNX Runtime failed to evaluate: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+            throw new RuntimeFailureException("ONNX Runtime failed to evaluate: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
         }
     }
 
@@ -243,7 +243,7 @@ public final class StepSession implements AutoCloseable {
             releaseState();
             state.putAll(next);
         } catch (OrtException e) {
-            throw new GraftException("ONNX Runtime: cannot restore the checkpoint: " + e.getMessage(), e);
+            throw new RuntimeFailureException("ONNX Runtime: cannot restore the checkpoint: " + e.getMessage(), e);
         }
     }
 
