@@ -38,10 +38,13 @@ final class CaffeBinary {
     private static final int V2_BLOBS = 7;
 
     private final Path file;
+    /** The file holding the bytes: {@code file}, or its Git LFS object when {@code file} is a pointer. */
+    private final Path bytes;
     private final ByteBuffer map;
 
-    private CaffeBinary(Path file, ByteBuffer map) {
+    private CaffeBinary(Path file, Path bytes, ByteBuffer map) {
         this.file = file;
+        this.bytes = bytes;
         this.map = map;
     }
 
@@ -50,12 +53,13 @@ final class CaffeBinary {
         if (size > Integer.MAX_VALUE) {
             throw new MalformedModelException(file, "is " + size + " bytes; a caffemodel is one protobuf message and cannot exceed 2 GB");
         }
-        ByteBuffer m = ModelFiles.map(file);
+        Path bytes = ModelFiles.source(file);
+        ByteBuffer m = ModelFiles.map(bytes);
         sniff(file, m);
         // Every length, offset and size the file claims is checked before it is used (Cursor.need,
         // the element count below): an IndexOutOfBounds or IllegalArgument exception here is
         // graft's own bug and goes out as one (exit 4), not as "corrupted".
-        return new CaffeBinary(file, m).parse();
+        return new CaffeBinary(file, bytes, m).parse();
     }
 
     private static void sniff(Path file, ByteBuffer b) {
@@ -225,7 +229,7 @@ final class CaffeBinary {
             }
             // Packed floats are exactly ONNX raw_data: writers may copy the region file to file.
             data = dataAt >= 0
-                    ? WeightData.mapped(map.slice(dataAt, dataLen), new graft.ir.FileRegion(file, dataAt, dataLen))
+                    ? WeightData.mapped(map.slice(dataAt, dataLen), new graft.ir.FileRegion(bytes, dataAt, dataLen))
                     : WeightData.of(map.slice(0, dataLen));
             have = dataLen / dtype.size();
         }

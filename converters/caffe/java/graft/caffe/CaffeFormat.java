@@ -46,7 +46,7 @@ public final class CaffeFormat implements ModelFormat {
             return false;
         }
         ModelFiles.checkReadable(file);
-        byte[] head = ModelFiles.head(file, 64);
+        byte[] head = ModelFiles.head(ModelFiles.source(file), 64);
         for (byte b : head) {
             if (b < 0x09 || (b > 0x0d && b < 0x20 && b != 0x1b)) {
                 return true;

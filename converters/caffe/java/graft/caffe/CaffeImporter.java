@@ -263,7 +263,7 @@ public final class CaffeImporter {
             return null;
         }
         graft.caffe.proto.Caffe.BlobProto b;
-        try (java.io.InputStream in = java.nio.file.Files.newInputStream(f)) {
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(graft.io.ModelFiles.source(f))) {
             com.google.protobuf.CodedInputStream cin = com.google.protobuf.CodedInputStream.newInstance(in);
             cin.setSizeLimit(Integer.MAX_VALUE);
             b = graft.caffe.proto.Caffe.BlobProto.parseFrom(cin);

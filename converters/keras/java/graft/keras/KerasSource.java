@@ -58,17 +58,18 @@ final class KerasSource implements AutoCloseable {
     /** Opens {@code file}; {@code configFile} is the architecture JSON of a weights-only file (or null). */
     static KerasSource open(Path file, Path configFile) {
         long size = ModelFiles.checkReadable(file);
-        byte[] head = ModelFiles.head(file, 8);
+        Path bytes = ModelFiles.source(file);
+        byte[] head = ModelFiles.head(bytes, 8);
         if (head.length >= 2 && head[0] == 'P' && head[1] == 'K') {
-            return openZip(file, configFile);
+            return openZip(file, bytes, configFile);
         }
-        if (!startsWith(head, HDF5_SIGNATURE) && !hasSignatureAfterUserBlock(file, size)) {
+        if (!startsWith(head, HDF5_SIGNATURE) && !hasSignatureAfterUserBlock(bytes, size)) {
             throw new MalformedModelException(file, "is not an HDF5 file (no HDF5 signature) and not a .keras zip. A Keras model is saved with model.save('x.h5')");
         }
         // jhdf reads through a mapping: its FileChannel reader allocates whatever size an object header
         // claims (jhdf 0.9.4 ObjectHeaderV1: ByteBuffer.allocate of a 32-bit size read from the file, an
         // OutOfMemoryError on a corrupted header, found by fuzzing), a mapping slices, bounds-checked.
-        ByteBuffer whole = ModelFiles.map(file);
+        ByteBuffer whole = ModelFiles.map(bytes);
         HdfFile h = openHdf(file, () -> HdfFile.fromByteBuffer(whole));
         Group w = h.getChild("model_weights") instanceof Group g ? g : h;
         JsonNode cfg = configFile != null ? readJsonFile(configFile) : parseJson(file, stringAttr(file, h, "model_config"), "model_config");
@@ -80,7 +81,7 @@ final class KerasSource implements AutoCloseable {
         String version = firstNonNull(stringAttr(file, h, "keras_version"), stringAttr(file, w, "keras_version"), cfg.path("keras_version").asText(null));
         String backend = firstNonNull(stringAttr(file, h, "backend"), stringAttr(file, w, "backend"), cfg.path("backend").asText(null));
         KerasSource src = new KerasSource(file, h, cfg, version, backend, w, false);
-        src.regionFile = file;
+        src.regionFile = bytes;
         src.regionBase = h.getUserBlockSize();
         return src;
     }
@@ -94,8 +95,9 @@ final class KerasSource implements AutoCloseable {
         return regionFile == null ? null : new graft.ir.FileRegion(regionFile, regionBase + address, length);
     }
 
-    private static KerasSource openZip(Path file, Path configFile) {
-        try (ZipFile zip = new ZipFile(file.toFile())) {
+    /** {@code bytes}: the file holding {@code file}'s bytes (its Git LFS object when {@code file} is a pointer). */
+    private static KerasSource openZip(Path file, Path bytes, Path configFile) {
+        try (ZipFile zip = new ZipFile(bytes.toFile())) {
             ZipEntry cfgEntry = null;
             ZipEntry weightsEntry = null;
             ZipEntry metaEntry = null;
@@ -124,7 +126,7 @@ final class KerasSource implements AutoCloseable {
                     : parseJson(file, new String(readEntry(file, zip, metaEntry, 1L << 20), StandardCharsets.UTF_8), "metadata.json");
             Path[] inPlace = new Path[1];
             long[] base = new long[1];
-            HdfFile h = openWeights(file, zip, weightsEntry, inPlace, base);
+            HdfFile h = openWeights(file, bytes, zip, weightsEntry, inPlace, base);
             Group layers = h.getChild("layers") instanceof Group g ? g : h;
             String version = meta == null ? null : meta.path("keras_version").asText(null);
             KerasSource src = new KerasSource(file, h, cfg, version, "tensorflow", layers, true);
@@ -143,14 +145,14 @@ final class KerasSource implements AutoCloseable {
      * deleted as soon as jhdf holds it open (its mapping outlives the name, so nothing is left
      * behind even if graft is killed later).
      */
-    private static HdfFile openWeights(Path file, ZipFile zip, ZipEntry e, Path[] inPlace, long[] base) throws IOException {
-        ZipLocator.Located at = ZipLocator.locate(file, e.getName());
+    private static HdfFile openWeights(Path file, Path bytes, ZipFile zip, ZipEntry e, Path[] inPlace, long[] base) throws IOException {
+        ZipLocator.Located at = ZipLocator.locate(bytes, e.getName());
         if (at != null && at.method() == ZipEntry.STORED && at.size() == at.compressedSize() && at.size() <= Integer.MAX_VALUE) {
             ByteBuffer mapped;
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(bytes, java.nio.file.StandardOpenOption.READ)) {
                 mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, at.dataOffset(), at.size());
             }
-            inPlace[0] = file;
+            inPlace[0] = bytes;
             base[0] = at.dataOffset();
             return openHdf(file, () -> HdfFile.fromByteBuffer(mapped));
         }
@@ -257,7 +259,7 @@ final class KerasSource implements AutoCloseable {
     private static JsonNode readJsonFile(Path configFile) {
         ModelFiles.checkReadable(configFile);
         try {
-            return parseJson(configFile, Files.readString(configFile, StandardCharsets.UTF_8), "architecture JSON");
+            return parseJson(configFile, Files.readString(ModelFiles.source(configFile), StandardCharsets.UTF_8), "architecture JSON");
         } catch (IOException e) {
             throw new MalformedModelException(configFile, "cannot be read: " + e.getMessage());
         }

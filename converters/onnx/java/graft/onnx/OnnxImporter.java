@@ -65,7 +65,7 @@ public final class OnnxImporter {
             throw new MalformedModelException(file, "is " + size + " bytes; an ONNX protobuf cannot exceed 2 GB (use external data)");
         }
         graft.io.Timing.mark("onnx read: start");
-        ByteBuffer mapped = ModelFiles.map(file);
+        ByteBuffer mapped = ModelFiles.map(ModelFiles.source(file));
         sniff(file, mapped);
         WireCheck.check(file, mapped, ModelProto.getDescriptor());
         ModelProto model;

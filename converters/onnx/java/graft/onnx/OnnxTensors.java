@@ -66,7 +66,7 @@ final class OnnxTensors {
                         + " (" + bytes + " bytes of " + dt.lowerName() + ") but holds " + raw.size() + " bytes");
             }
             WeightData data = rawAt != null && rawAt[1] == bytes
-                    ? WeightData.mapped(raw.asReadOnlyByteBuffer(), new FileRegion(file, rawAt[0], rawAt[1]))
+                    ? WeightData.mapped(raw.asReadOnlyByteBuffer(), new FileRegion(ModelFiles.source(file), rawAt[0], rawAt[1]))
                     : WeightData.of(raw.asReadOnlyByteBuffer());
             return new Weight(name, dt, dims, data);
         }
@@ -107,6 +107,7 @@ final class OnnxTensors {
         if (!java.nio.file.Files.isRegularFile(data)) {
             throw new MalformedModelException(file, "tensor '" + name + "' lives in external file '" + location + "', which is missing");
         }
+        data = ModelFiles.source(data);
         ByteBuffer region = ModelFiles.map(data, offset, bytes);
         return new Weight(name, dt, dims, WeightData.mapped(region, new FileRegion(data, offset, bytes)));
     }

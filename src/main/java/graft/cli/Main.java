@@ -18,6 +18,10 @@ public final class Main implements Runnable {
     @Option(names = {"-v", "--verbose"}, description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
 
+    @Option(names = "--no-lfs", description = "Refuse a model path that is a Git LFS pointer instead of reading its object from the repository's local LFS store.",
+            scope = CommandLine.ScopeType.INHERIT)
+    boolean noLfs;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -46,7 +50,7 @@ public final class Main implements Runnable {
     /** The first argument that is not a global option: the subcommand's name, if it is one. */
     private static String named(String[] args) {
         for (String a : args) {
-            if (a.equals("-v") || a.equals("--verbose")) {
+            if (a.equals("-v") || a.equals("--verbose") || a.equals("--no-lfs")) {
                 continue;
             }
             return SUBCOMMANDS.containsKey(a) ? a : null;
@@ -74,6 +78,8 @@ public final class Main implements Runnable {
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         boolean verbose = java.util.Arrays.asList(args).contains("-v") || java.util.Arrays.asList(args).contains("--verbose");
         graft.runtime.OrtRunner.verbose(verbose);
+        graft.io.GitLfs.enabled(!java.util.Arrays.asList(args).contains("--no-lfs"));
+        graft.io.GitLfs.notices(err);
         CommandLine cl = new CommandLine(new Main());
         graft.io.Timing.mark("picocli: root built");
         String only = named(args);

@@ -79,6 +79,12 @@ final class ModelLoader {
 
     /** SHA-256 of a file (cached by {@link graft.io.FileHash} while the file is unchanged). */
     static String sha256(Path file) {
-        return graft.io.FileHash.sha256(file);
+        Path bytes;
+        try {
+            bytes = graft.io.ModelFiles.source(file);
+        } catch (graft.error.GraftException e) {
+            bytes = file; // the reader refuses it with the same line
+        }
+        return graft.io.FileHash.sha256(bytes);
     }
 }

@@ -221,7 +221,7 @@ final class OracleCheck {
                 if (!format.equals("onnx")) {
                     throw new CannotRead("ONNX Runtime reads only ONNX files, not " + src.model().getFileName() + " (" + format + ")");
                 }
-                try (OrtRunner r = OrtRunner.open(src.model(), Device.CPU)) {
+                try (OrtRunner r = OrtRunner.open(graft.io.ModelFiles.source(src.model()), Device.CPU)) {
                     return new Reference("ort", "ONNX Runtime (the original file, untouched)", r.run(feeds));
                 } catch (GraftException e) {
                     throw new CannotRead(e.getMessage());
@@ -267,12 +267,13 @@ final class OracleCheck {
                 cmd.add("-Dgraft.test.oracleFault=" + fault);
             }
             cmd.addAll(List.of("-cp", String.join(java.io.File.pathSeparator, cp), "graft.oracle.OracleMain", oracle, work.toString(),
-                    src.model().toAbsolutePath().toString()));
+                    graft.io.ModelFiles.source(src.model()).toAbsolutePath().toString()));
+            // a Git LFS pointer's verified object: the oracle reads the same bytes graft read
             if (src.weights() != null) {
-                cmd.addAll(List.of("--weights", src.weights().toAbsolutePath().toString()));
+                cmd.addAll(List.of("--weights", graft.io.ModelFiles.source(src.weights()).toAbsolutePath().toString()));
             }
             if (src.config() != null) {
-                cmd.addAll(List.of("--config", src.config().toAbsolutePath().toString()));
+                cmd.addAll(List.of("--config", graft.io.ModelFiles.source(src.config()).toAbsolutePath().toString()));
             }
             if (layers) {
                 cmd.add("--layers");

@@ -72,7 +72,9 @@ final class RunCommand implements Callable<Integer> {
         // external-data weights it maps them (0.12 s). Large inline models are therefore
         // re-written with external data to a temporary folder first, which costs one stream copy.
         boolean onnx = Formats.forFile(model, input.from).name().equals("onnx");
-        boolean small = model.toFile().length() < (64L << 20);
+        // a Git LFS pointer read through to its object goes through the IR too: ONNX Runtime would
+        // look for external data beside the object, in the LFS store
+        boolean small = model.toFile().length() < (64L << 20) && graft.io.ModelFiles.source(model).equals(model);
         try (OrtRunner runner = onnx && small ? OrtRunner.open(model, dev) : Sessions.open(g, dev)) {
             long t1 = System.nanoTime();
             if (images != null && !inputs.isEmpty()) {

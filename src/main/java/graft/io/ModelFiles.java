@@ -6,22 +6,17 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * Opening model files safely: existence and type checks, Git LFS pointer detection before any
- * parsing, and memory mapping. Every format reader starts here.
+ * Opening model files safely: existence and type checks, Git LFS pointers (read through to their
+ * verified local object, or refused) before any parsing, and memory mapping. Every format reader
+ * starts here.
  */
 public final class ModelFiles {
-    private static final Pattern LFS_OID = Pattern.compile("oid (sha256:[0-9a-f]+)");
-    private static final Pattern LFS_SIZE = Pattern.compile("size (\\d+)");
-
     private ModelFiles() {
     }
 
@@ -49,20 +44,35 @@ public final class ModelFiles {
             throw new MalformedModelException(file, "is empty (0 bytes)");
         }
         if (size < 1024) {
-            rejectLfsPointer(file, head(file, (int) size));
+            byte[] head = head(file, (int) size);
+            if (GitLfs.looksLikePointer(head)) {
+                try {
+                    return Files.size(GitLfs.object(file, head));
+                } catch (IOException e) {
+                    throw new MalformedModelException(file, "cannot be read: " + e.getMessage());
+                }
+            }
         }
         return size;
     }
 
-    /** Throws the LFS message when {@code head} is the start of a Git LFS pointer file. */
-    public static void rejectLfsPointer(Path file, byte[] head) {
-        String s = new String(head, StandardCharsets.ISO_8859_1);
-        if (s.startsWith("version https://git-lfs.github.com/spec/") || s.startsWith("version https://hawser.github.com/spec/")) {
-            Matcher oid = LFS_OID.matcher(s);
-            Matcher size = LFS_SIZE.matcher(s);
-            String what = (oid.find() ? oid.group(1) : "unknown oid") + ", size " + (size.find() ? size.group(1) : "?");
-            throw new GitLfsPointerException(file, "'" + file + "' is a Git LFS pointer (oid " + what + "), not the model: run git lfs pull");
+    /**
+     * The file holding {@code file}'s bytes: the file itself, or, when it is a Git LFS pointer,
+     * its verified object in the repository's local LFS store (see {@link GitLfs}; refused as
+     * {@link #checkReadable} refuses). Readers read and map this path, and name {@code file}.
+     */
+    public static Path source(Path file) {
+        try {
+            if (Files.isRegularFile(file) && Files.size(file) < 1024) {
+                byte[] head = head(file, 1024);
+                if (GitLfs.looksLikePointer(head)) {
+                    return GitLfs.object(file, head);
+                }
+            }
+        } catch (IOException e) {
+            throw new MalformedModelException(file, "cannot be read: " + e.getMessage());
         }
+        return file;
     }
 
     /** The first {@code n} bytes of a file (fewer when it is shorter). */

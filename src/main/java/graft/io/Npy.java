@@ -54,7 +54,7 @@ public final class Npy {
 
     public static Array read(Path file) {
         ModelFiles.checkReadable(file);
-        ByteBuffer m = ModelFiles.map(file);
+        ByteBuffer m = ModelFiles.map(ModelFiles.source(file));
         if (m.remaining() < 10 || m.get(0) != (byte) 0x93 || m.get(1) != 'N' || m.get(2) != 'U' || m.get(3) != 'M'
                 || m.get(4) != 'P' || m.get(5) != 'Y') {
             throw new MalformedModelException(file, "is not a .npy file (no \\x93NUMPY magic)");
