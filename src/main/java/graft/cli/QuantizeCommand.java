@@ -140,7 +140,7 @@ final class QuantizeCommand implements Callable<Integer> {
             excluded.add(graft.surgery.LayerRef.resolve(g, "--exclude", e));
         }
         Quantize.Settings settings = new Quantize.Settings(m, pct, perTensor, excluded, dynamic);
-        Quantize.Plan plan = Quantize.plan(g, settings);
+        Quantize.Plan plan = Quantize.plan(g, settings, in.toString());
         if (plan.targets().isEmpty()) {
             throw new graft.error.UnsupportedModelException("model '" + in + "': no " + (dynamic ? "Gemm or MatMul" : "Conv, Gemm or MatMul")
                     + " with float32 weights left to quantize" + (excluded.isEmpty() ? "" : " (excluded: " + String.join(", ", excluded) + ")"));

@@ -88,6 +88,11 @@ public final class Quantize {
 
     /** Refuses an already-quantized model; chooses the nodes and the activations to calibrate. */
     public static Plan plan(Graph g, Settings s) {
+        return plan(g, s, g.name());
+    }
+
+    /** As {@link #plan(Graph, Settings)}, naming the model {@code model} (its file) in refusals. */
+    public static Plan plan(Graph g, Settings s, String model) {
         ShapeInference.run(g);
         List<String> quantized = new ArrayList<>();
         for (Node n : g.nodes()) {
@@ -102,7 +107,7 @@ public final class Quantize {
             }
         }
         if (!quantized.isEmpty()) {
-            throw new UnsupportedModelException("model '" + g.name() + "' is already quantized (" + String.join(", ",
+            throw new UnsupportedModelException("model '" + model + "' is already quantized (" + String.join(", ",
                     quantized.subList(0, Math.min(3, quantized.size()))) + (quantized.size() > 3 ? " and " + (quantized.size() - 3) + " more" : "")
                     + "); quantize its float model instead", quantized);
         }
