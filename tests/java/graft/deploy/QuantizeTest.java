@@ -111,7 +111,7 @@ class QuantizeTest {
     }
 
     static Path samples(String name, int n, int c, int h, int w, int seed) {
-        Path p = TestPaths.scratch("int8-samples").resolve(name + ".npy");
+        Path p = TestPaths.scratch("int8-samples-" + name).resolve(name + ".npy");
         Python.run(ORACLE, "calib", p.toString(), "" + n, "" + c, "" + h, "" + w, "" + seed);
         return p;
     }
