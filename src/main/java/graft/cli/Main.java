@@ -44,6 +44,7 @@ public final class Main implements Runnable {
         m.put("features", FeaturesCommand::new);
         m.put("finetune", FinetuneCommand::new);
         m.put("warmup", WarmupCommand::new);
+        m.put("quantize", QuantizeCommand::new);
         return m;
     }
 

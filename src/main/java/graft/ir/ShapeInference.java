@@ -62,7 +62,7 @@ public final class ShapeInference {
             Op op = n.op();
             List<TensorType> out;
             try {
-                out = op == null ? null : infer(op, n);
+                out = op == null ? opaque(n) : infer(op, n);
             } catch (ShapeFaults.Inconsistent e) {
                 // Only the explicit checks below say "the graph is inconsistent"; any other
                 // exception (an index out of bounds, an illegal argument) is graft's own bug and
@@ -93,6 +93,25 @@ public final class ShapeInference {
                 g.types().put(v.name(), v.type());
             }
         }
+    }
+
+    /**
+     * The opaque ops graft writes itself: QuantizeLinear (the input's shape, the zero point's type,
+     * uint8 without one) and DequantizeLinear (the input's shape, float32); others: what the file declares.
+     */
+    private List<TensorType> opaque(Node n) {
+        boolean onnx = n.domain() == null || n.domain().isEmpty() || n.domain().equals("ai.onnx");
+        if (!onnx || n.inputs().size() < 2) {
+            return null;
+        }
+        if (n.opType().equals("QuantizeLinear")) {
+            DataType zt = n.inputs().size() > 2 && !n.input(2).isEmpty() ? dtype(n.input(2), DataType.UINT8) : DataType.UINT8;
+            return one(zt, shape(n.input(0)));
+        }
+        if (n.opType().equals("DequantizeLinear")) {
+            return one(DataType.FLOAT, shape(n.input(0)));
+        }
+        return null;
     }
 
     private String inputTypes(Node n) {
