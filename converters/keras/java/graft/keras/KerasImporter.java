@@ -106,7 +106,8 @@ public final class KerasImporter {
             g.metadata().put("source.backend", "theano (from the weight names)");
         }
         GraphBuilder b = new GraphBuilder(g);
-        LayerMapper mapper = new LayerMapper(b, layer -> weightsOf(src, layer), src.file, theano);
+        LayerMapper mapper = new LayerMapper(b, layer -> weightsOf(src, layer), src.file, theano,
+                src.keras3 || src.kerasVersion != null && src.kerasVersion.startsWith("3."));
         Map<String, List<String>> consumers = new HashMap<>();
         for (KerasConfig.Layer l : cfg.layers()) {
             for (String in : l.inbound()) {
@@ -271,24 +272,25 @@ public final class KerasImporter {
 
     static List<Weight> weightsOf(KerasSource src, KerasConfig.Layer layer) {
         List<Weight> r = new ArrayList<>();
+        if (src.keras3 && src.keras3ByClass()) {
+            // Keras 3's saving_lib names the group from the layer's class (conv2d, conv2d_1, ...).
+            Group byClass = keras3Group(src, layer);
+            return byClass == null ? r : keras3Vars(src, layer, byClass);
+        }
         String[] path = layer.weightGroup().split("/");
         if (!(src.weights.getChildren().get(path[0]) instanceof Group top)) {
             return r;
         }
         Group group = top;
         if (src.keras3) {
+            // Groups named by layer name (zips made by other tools, graft's fixture make_keras3.py).
             for (int i = 1; i < path.length; i++) {
                 if (!(group.getChildren().get("layers") instanceof Group ls) || !(ls.getChildren().get(path[i]) instanceof Group next)) {
                     return r;
                 }
                 group = next;
             }
-            if (group.getChildren().get("vars") instanceof Group vars) {
-                for (int i = 0; vars.getChildren().containsKey(Integer.toString(i)); i++) {
-                    r.add(weight(src, layer, src.dataset(vars, Integer.toString(i)), layer.name() + "/vars/" + i));
-                }
-            }
-            return r;
+            return keras3Vars(src, layer, group);
         }
         List<String> names = KerasSource.stringsAttr(src.file, group, "weight_names");
         if (names == null) {
@@ -306,6 +308,38 @@ public final class KerasImporter {
                         + "' is listed in weight_names but the dataset is missing");
             }
             r.add(weight(src, layer, d, n));
+        }
+        return r;
+    }
+
+    /** The group Keras 3's saving_lib gives {@code layer}: layers/CLASS[_N][/layers/CLASS[_N]]; null when absent. */
+    private static Group keras3Group(KerasSource src, KerasConfig.Layer layer) {
+        List<String> path = src.keras3Paths().get(layer.weightGroup());
+        if (path == null) {
+            return null;
+        }
+        Group g = src.weights;
+        for (int i = 0; i < path.size(); i++) {
+            if (i > 0) {
+                if (!(g.getChildren().get("layers") instanceof Group ls)) {
+                    return null;
+                }
+                g = ls;
+            }
+            if (!(g.getChildren().get(path.get(i)) instanceof Group next)) {
+                return null;
+            }
+            g = next;
+        }
+        return g;
+    }
+
+    private static List<Weight> keras3Vars(KerasSource src, KerasConfig.Layer layer, Group group) {
+        List<Weight> r = new ArrayList<>();
+        if (group.getChildren().get("vars") instanceof Group vars) {
+            for (int i = 0; vars.getChildren().containsKey(Integer.toString(i)); i++) {
+                r.add(weight(src, layer, src.dataset(vars, Integer.toString(i)), layer.name() + "/vars/" + i));
+            }
         }
         return r;
     }

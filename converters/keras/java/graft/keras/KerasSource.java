@@ -55,6 +55,32 @@ final class KerasSource implements AutoCloseable {
         this.keras3 = keras3;
     }
 
+    private java.util.Map<String, List<String>> keras3Paths;
+
+    /** Keras 3's class-named weight groups of every layer ({@link Keras3Paths}), computed once. */
+    java.util.Map<String, List<String>> keras3Paths() {
+        if (keras3Paths == null) {
+            keras3Paths = Keras3Paths.of(config);
+        }
+        return keras3Paths;
+    }
+
+    private Boolean keras3ByClass;
+
+    /**
+     * Whether this Keras 3 file names its weight groups as Keras 3's saving_lib does (every group
+     * under {@code layers/} is a class-based name of {@link #keras3Paths()}); otherwise the groups
+     * are layer names (zips written by other tools), read as before.
+     */
+    boolean keras3ByClass() {
+        if (keras3ByClass == null) {
+            java.util.Set<String> tops = new java.util.HashSet<>();
+            keras3Paths().values().forEach(p -> tops.add(p.get(0)));
+            keras3ByClass = tops.containsAll(weights.getChildren().keySet());
+        }
+        return keras3ByClass;
+    }
+
     /** Opens {@code file}; {@code configFile} is the architecture JSON of a weights-only file (or null). */
     static KerasSource open(Path file, Path configFile) {
         long size = ModelFiles.checkReadable(file);

@@ -35,7 +35,14 @@ final class LayerMapper {
     /** Flatten outputs whose Dense consumers must permute their rows: the permutation to apply. */
     private final Map<String, LayoutTransform.Permute> pendingRows = new LinkedHashMap<>();
 
-    LayerMapper(GraphBuilder b, WeightSource weights, Path file, boolean theano) {
+    /**
+     * The file was saved by Keras 3 (a .keras zip, or keras_version 3.x): its 'hard_sigmoid' is
+     * relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1), not Keras 2's clip(0.2 x + 0.5, 0, 1).
+     */
+    private final boolean keras3;
+
+    LayerMapper(GraphBuilder b, WeightSource weights, Path file, boolean theano, boolean keras3) {
+        this.keras3 = keras3;
         this.b = b;
         this.weights = weights;
         this.file = file;
@@ -316,6 +323,9 @@ final class LayerMapper {
 
     // ---- activations, normalisation, merges ---------------------------------------------
 
+    /** Keras 3's hard_sigmoid slope: relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1). */
+    static final float KERAS3_HARD_SIGMOID_ALPHA = 1f / 6f;
+
     /** Appends the Keras activation {@code act} to {@code x}; the last node's output is named {@code out}. */
     String activation(String layer, String x, String act, String out) {
         Layout f = b.layout(x);
@@ -331,7 +341,8 @@ final class LayerMapper {
                     Map.of("alpha", Attr.of(1.6732632423543772f), "gamma", Attr.of(1.0507009873554805f)), f);
             case "softplus" -> b.node(Op.SOFTPLUS, layer, out, List.of(x), Map.of(), f);
             case "softsign" -> b.node(Op.SOFTSIGN, layer, out, List.of(x), Map.of(), f);
-            case "hard_sigmoid" -> b.node(Op.HARD_SIGMOID, layer, out, List.of(x), Map.of("alpha", Attr.of(0.2f), "beta", Attr.of(0.5f)), f);
+            case "hard_sigmoid" -> b.node(Op.HARD_SIGMOID, layer, out, List.of(x),
+                    Map.of("alpha", Attr.of(keras3 ? KERAS3_HARD_SIGMOID_ALPHA : 0.2f), "beta", Attr.of(0.5f)), f);
             case "exponential" -> b.node(Op.EXP, layer, out, List.of(x), Map.of(), f);
             case "relu6" -> b.node(Op.CLIP, layer, out, List.of(x, b.scalar(layer + "/min", 0f), b.scalar(layer + "/max", 6f)), Map.of(), f);
             case "swish", "silu" -> {
