@@ -3,9 +3,9 @@ package graft.keras;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import graft.io.Npy;
+import graft.ir.Tensor;
 import graft.runtime.Device;
 import graft.runtime.OrtRunner;
-import graft.runtime.Tensor;
 import graft.testing.Cli;
 import graft.testing.TestPaths;
 import java.nio.file.Path;
