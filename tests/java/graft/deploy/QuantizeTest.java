@@ -163,7 +163,8 @@ class QuantizeTest {
         assertThat(r.agreeOracle).isGreaterThanOrEqualTo(30);
         // top-1 agreement with FP32 on 256 seeded inputs (ONNX Runtime only)
         Path x256 = samples("x64_256", 256, 3, 64, 64, 18);
-        Path q = TestPaths.scratch("int8-resnet18").resolve("resnet18_int8.onnx");
+        // the folder quantize() wrote into (TestPaths.scratch would empty it)
+        Path q = TestPaths.root().resolve("target/test-scratch/int8-resnet18/resnet18_int8.onnx");
         float[] f = runOrt(src, x256);
         float[] g = runOrt(q, x256);
         int agree = 0;
