@@ -131,6 +131,21 @@ class LfsReadThroughTest {
     }
 
     @Test
+    void validateReadsThroughAPointer() {
+        // the pointer path against the real file (ONNX Runtime on both): the same bytes, so max abs 0
+        for (Case c : List.of(CASES.get(0), CASES.get(2))) {
+            Cli.Result r = Cli.run("validate", clone.resolve(c.model()).toString(), work.resolve(c.model()).toString(), "--atol", "0", "--rtol", "0");
+            assertThat(r.code()).as(c.model() + ": " + r.out() + r.err()).isZero();
+            assertThat(r.out()).contains("PASS");
+            assertThat(r.err()).contains("reading LFS object");
+        }
+        // one model: ONNX Runtime against graft's reference executor, on the pointer path
+        Cli.Result one = Cli.run("validate", clone.resolve("onnx/m.onnx").toString());
+        assertThat(one.code()).as(one.out() + one.err()).isZero();
+        assertThat(one.out()).contains("PASS");
+    }
+
+    @Test
     void noLfsKeepsTheRefusal() {
         Cli.Result r = Cli.run("inspect", "--no-lfs", clone.resolve("onnx/m.onnx").toString());
         assertThat(r.code()).isEqualTo(3);

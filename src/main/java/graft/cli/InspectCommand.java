@@ -24,6 +24,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Print a model's layers as Keras model.summary() does: index, layer, ops, output shape, parameters, trainable.",
         footer = {"", "Examples:", "  graft inspect fixtures/onnx/small_vgg.onnx", "  graft inspect vgg16.h5 --json",
+                "  graft inspect model.onnx --textconv   (what git diff shows, after graft init-git)",
                 "  graft inspect deploy.prototxt --weights bvlc_reference_caffenet.caffemodel"})
 final class InspectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model file (.onnx, .h5, .keras, .prototxt, .caffemodel).")
@@ -35,14 +36,27 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for machines instead of the table.")
     boolean json;
 
+    @Option(names = "--textconv", description = {"Print the model as stable line-oriented text for git diff: one line per layer "
+            + "(ops, attributes, output shape, parameters, training state), one per weight (dtype, shape, SHA-256, min/max/mean/std), "
+            + "then inputs, outputs and metadata. The textconv of the diff driver `graft init-git` sets up; no notices on stderr."})
+    boolean textconv;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        if (textconv) {
+            // git shows a textconv's stderr beside the diff: the LFS read-through notice would be noise there
+            graft.io.GitLfs.notices(new PrintWriter(java.io.Writer.nullWriter()));
+        }
         Graph g = ModelLoader.load(model, input.from, input.toOptions(), true);
-        ModelLoader.notices(g, spec.commandLine().getErr());
         PrintWriter out = spec.commandLine().getOut();
+        if (textconv) {
+            graft.validate.ModelText.write(g, out);
+            return 0;
+        }
+        ModelLoader.notices(g, spec.commandLine().getErr());
         List<LayerTable.Row> rows = LayerTable.of(g);
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(g, rows)));
@@ -105,7 +119,7 @@ final class InspectCommand implements Callable<Integer> {
 
     static void printTable(Graph g, List<LayerTable.Row> rows, PrintWriter out) {
         Map<String, String> meta = g.metadata();
-        out.printf("Model: %s  (%s%s)%n", g.name(), meta.getOrDefault("graft.source_format", "?"),
+        out.printf("Model: %s  (%s%s)%n", g.name(), meta.getOrDefault(ModelLoader.READ_FORMAT, "?"),
                 g.opsets().containsKey("") ? ", opset " + g.opsets().get("") : "");
         for (String key : List.of("source.keras_version", "source.backend", "source.producer", "graft.source", "graft.weights")) {
             if (meta.containsKey(key)) {

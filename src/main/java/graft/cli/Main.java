@@ -45,6 +45,9 @@ public final class Main implements Runnable {
         m.put("finetune", FinetuneCommand::new);
         m.put("warmup", WarmupCommand::new);
         m.put("quantize", QuantizeCommand::new);
+        m.put("lfs-pointer", LfsPointerCommand::new);
+        m.put("lfs-verify", LfsVerifyCommand::new);
+        m.put("init-git", InitGitCommand::new);
         return m;
     }
 

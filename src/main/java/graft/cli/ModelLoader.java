@@ -10,6 +10,12 @@ import java.util.concurrent.CompletableFuture;
 
 /** Reads a model in any known format and records where it came from (provenance). */
 final class ModelLoader {
+    /**
+     * The format of the file this graph was just read from (in memory only, never written): the
+     * written {@code graft.source_format} is the origin's, which a file graft wrote keeps.
+     */
+    static final String READ_FORMAT = graft.io.ModelFormat.READ_FORMAT;
+
     private ModelLoader() {
     }
 
@@ -44,9 +50,17 @@ final class ModelLoader {
             throw named;
         }
         graft.io.Timing.mark("read: " + f.name() + " parsed");
-        g.metadata().put("graft.source", file.getFileName().toString());
-        g.metadata().put("graft.source_format", f.name());
-        g.putDeferredMetadata("graft.source_sha256", sha);
+        g.metadata().put(READ_FORMAT, f.name());
+        if (g.metadata().containsKey("graft.version") && g.metadata().containsKey("graft.source_sha256")
+                && g.metadata().containsKey("graft.source")) {
+            // A file graft wrote keeps its origin (the first source's name, format and hash): re-saving
+            // the same content gives the same bytes, so Git LFS stores no second object (issue 18).
+            sha.cancel(false);
+        } else {
+            g.metadata().put("graft.source", file.getFileName().toString());
+            g.metadata().put("graft.source_format", f.name());
+            g.putDeferredMetadata("graft.source_sha256", sha);
+        }
         String missing = g.metadata().remove(ModelFormat.WEIGHTS_MISSING);
         if (missing != null) {
             if (init == null && !describeOnly) {

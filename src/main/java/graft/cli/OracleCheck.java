@@ -94,7 +94,7 @@ final class OracleCheck {
         if (!NAMES.contains(o)) {
             throw new UsageException("--oracle '" + oracle + "': not one of " + String.join(", ", NAMES));
         }
-        String format = a.metadata().getOrDefault("graft.source_format", "");
+        String format = a.metadata().getOrDefault(ModelLoader.READ_FORMAT, "");
         List<String> tries = o.equals("auto") ? auto(format) : o.equals("graft") ? List.of() : List.of(o);
         Reference ref = null;
         for (String t : tries) {
@@ -141,7 +141,7 @@ final class OracleCheck {
             candLabel = converted.getFileName() + " (ONNX Runtime on the file as written, not re-read by graft)";
         } else {
             candOut = Engine.onnxRuntime(b).run(feedsB);
-            candLabel = converted.getFileName() + " (read by graft's " + b.metadata().getOrDefault("graft.source_format", "")
+            candLabel = converted.getFileName() + " (read by graft's " + b.metadata().getOrDefault(ModelLoader.READ_FORMAT, "")
                     + " importer, run in ONNX Runtime)";
         }
         Map<String, Tensor> refOut = named(ref.outputs(), a, candOut);

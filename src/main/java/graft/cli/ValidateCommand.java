@@ -129,8 +129,8 @@ final class ValidateCommand implements Callable<Integer> {
         if (modelB == null) {
             return null;
         }
-        String fa = a.metadata().getOrDefault("graft.source_format", "");
-        String fb = b.metadata().getOrDefault("graft.source_format", "");
+        String fa = a.metadata().getOrDefault(ModelLoader.READ_FORMAT, "");
+        String fb = b.metadata().getOrDefault(ModelLoader.READ_FORMAT, "");
         String ea = a.metadata().getOrDefault("graft.edits", "").strip();
         String eb = b.metadata().getOrDefault("graft.edits", "").strip();
         return !fa.isEmpty() && !fb.isEmpty() && !fa.equals(fb) && ea.equals(eb) ? "auto" : null;

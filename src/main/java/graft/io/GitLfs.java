@@ -142,6 +142,24 @@ public final class GitLfs {
         return obj;
     }
 
+    /**
+     * The verified object of the pointer file {@code pointerFile} in its repository's local LFS
+     * store (as a model path is read through), or a {@link GitLfsPointerException} naming what is
+     * wrong: not a pointer, no repository, object missing, size or SHA-256 differs.
+     */
+    public static Path verifiedObject(Path pointerFile) {
+        byte[] head;
+        try (java.io.InputStream in = Files.newInputStream(pointerFile)) {
+            head = in.readNBytes(1024);
+        } catch (IOException e) {
+            throw new MalformedModelException(pointerFile, "cannot be read: " + e.getMessage());
+        }
+        if (parse(head) == null) {
+            throw new MalformedModelException(pointerFile, "is not a Git LFS pointer (no 'version https://git-lfs.github.com/spec/v1', 'oid sha256:' and 'size' lines)");
+        }
+        return object(pointerFile, head);
+    }
+
     /** Hashes each object once per process while its size and modification time stay the same. */
     private static String verifiedSha(Path obj) {
         String key;
@@ -170,7 +188,14 @@ public final class GitLfs {
             Path workTree = wt != null && !wt.isEmpty() ? Path.of(wt).toAbsolutePath().normalize() : Path.of("").toAbsolutePath();
             return new Repo(commonDir(gitDir), workTree);
         }
-        Path dir = file.toAbsolutePath().normalize().getParent();
+        Repo r = walkUp(file.toAbsolutePath().normalize().getParent());
+        // a pointer outside any repository: the blob git hands a diff driver's textconv as a temporary
+        // file; its object is in the repository git runs in (the current directory)
+        return r != null ? r : walkUp(Path.of("").toAbsolutePath());
+    }
+
+    private static Repo walkUp(Path start) {
+        Path dir = start;
         while (dir != null) {
             Path dotGit = dir.resolve(".git");
             if (Files.isDirectory(dotGit)) {

@@ -15,6 +15,12 @@ public interface ModelFormat {
      */
     String WEIGHTS_MISSING = "graft.weights_missing";
 
+    /**
+     * Metadata the command line sets to the format of the file a graph was read from. In memory
+     * only: writers leave it out (the written {@code graft.source_format} names the origin).
+     */
+    String READ_FORMAT = "graft.read_format";
+
     /** Short name used by {@code --from}/{@code --to}: onnx, keras, caffe. */
     String name();
 
