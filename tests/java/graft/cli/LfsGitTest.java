@@ -265,6 +265,41 @@ class LfsGitTest {
                 + countFiles(remoteObjects));
     }
 
+    @Test
+    void finetuneOnAPointerPathTrainsAsOnTheFile() throws Exception {
+        Path torch = TestPaths.root().resolve("target/fixtures/train/torch_steps");
+        if (!Files.exists(torch.resolve("adam/loss.txt"))) {
+            graft.testing.Python.run(TestPaths.fixtures().resolve("train/torch_steps.py"), torch.toString());
+        }
+        Path scratch = TestPaths.scratch("lfs-finetune");
+        Git git = new Git(scratch);
+        Path work = git.newRepo(scratch, "*.onnx");
+        Files.copy(torch.resolve("model.onnx"), work.resolve("cnn.onnx"));
+        git.git(work, "add", ".");
+        git.git(work, "commit", "-q", "-m", "cnn");
+        git.git(work, "push", "-q", "origin", "main");
+        Path clone = git.pointerClone(scratch, "clone");
+        assertThat(Files.size(clone.resolve("cnn.onnx"))).isLessThan(200);
+        Path data = FinetuneCommandTest.images(scratch.resolve("data"), 6);
+        List<String> losses = new ArrayList<>();
+        for (Path model : List.of(work.resolve("cnn.onnx"), clone.resolve("cnn.onnx"))) {
+            Path out = scratch.resolve(model.startsWith(clone) ? "run-pointer" : "run-file");
+            Cli.Result r = Cli.run("finetune", model.toString(), data.toString(), "-o", out.toString(), "--epochs", "2", "--batch-size", "6",
+                    "--optimizer", "sgd", "--lr", "0.01", "--seed", "3");
+            assertThat(r.code()).as(model + ": " + r.out() + r.err()).isZero();
+            assertThat(out.resolve("model.onnx")).exists();
+            List<String> rows = Files.readAllLines(out.resolve("history.csv"));
+            assertThat(rows).hasSize(3);
+            losses.add(rows.get(1).split(",")[1] + " " + rows.get(2).split(",")[1]);
+            if (model.startsWith(clone)) {
+                assertThat(r.err()).contains("reading LFS object");
+            }
+        }
+        // the same bytes, seed and data: the same per-epoch losses as printed (one thread order, CPU)
+        assertThat(losses.get(1)).isEqualTo(losses.get(0));
+        System.out.println("finetune losses on the file and through the pointer: " + losses);
+    }
+
     private static long countFiles(Path dir) throws Exception {
         try (Stream<Path> s = Files.walk(dir)) {
             return s.filter(Files::isRegularFile).count();
