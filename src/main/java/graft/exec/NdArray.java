@@ -133,46 +133,12 @@ public final class NdArray {
 
     private static NdArray decode(DataType t, int[] shape, ByteBuffer b, String what) {
         int n = size(shape);
-        b = b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        int base = b.position();
-        switch (t) {
-            case FLOAT -> {
-                float[] r = new float[n];
-                b.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(r);
-                return floats(t, shape, r);
-            }
-            case DOUBLE -> {
-                float[] r = new float[n];
-                for (int i = 0; i < n; i++) {
-                    r[i] = (float) b.getDouble(base + i * 8);
-                }
-                return floats(t, shape, r);
-            }
-            case FLOAT16 -> {
-                float[] r = new float[n];
-                for (int i = 0; i < n; i++) {
-                    r[i] = Half.toFloat(b.getShort(base + i * 2));
-                }
-                return floats(t, shape, r);
-            }
-            default -> {
-                long[] r = new long[n];
-                for (int i = 0; i < n; i++) {
-                    r[i] = switch (t) {
-                        case INT64, UINT64 -> b.getLong(base + i * 8);
-                        case INT32 -> b.getInt(base + i * 4);
-                        case UINT32 -> b.getInt(base + i * 4) & 0xffffffffL;
-                        case INT16 -> b.getShort(base + i * 2);
-                        case UINT16 -> b.getShort(base + i * 2) & 0xffff;
-                        case INT8 -> b.get(base + i);
-                        case UINT8, BOOL -> b.get(base + i) & 0xff;
-                        default -> throw new UnsupportedModelException("tensor '" + what + "' (reference executor): element type "
-                                + t.lowerName() + " is not supported. Use ONNX Runtime for it");
-                    };
-                }
-                return longs(t, shape, r);
-            }
-        }
+        return switch (t) {
+            case FLOAT, DOUBLE, FLOAT16 -> floats(t, shape, graft.ir.Elements.toFloats(t, b, n));
+            case INT64, UINT64, INT32, UINT32, INT16, UINT16, INT8, UINT8, BOOL -> longs(t, shape, graft.ir.Elements.toLongs(t, b, n));
+            default -> throw new UnsupportedModelException("tensor '" + what + "' (reference executor): element type "
+                    + t.lowerName() + " is not supported. Use ONNX Runtime for it");
+        };
     }
 
     /** Encodes back to the declared dtype as a host tensor (a fresh direct buffer). */

@@ -18,22 +18,7 @@ public final class Npy {
     /** An array: type, shape and little-endian bytes (for a read, a view over the mapped file). */
     public record Array(DataType dtype, long[] shape, ByteBuffer data) {
         public float[] toFloats() {
-            ByteBuffer b = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-            int n = (int) count();
-            float[] r = new float[n];
-            for (int i = 0; i < n; i++) {
-                r[i] = switch (dtype) {
-                    case FLOAT -> b.getFloat(i * 4);
-                    case DOUBLE -> (float) b.getDouble(i * 8);
-                    case INT64 -> b.getLong(i * 8);
-                    case INT32 -> b.getInt(i * 4);
-                    case UINT8, BOOL -> b.get(i) & 0xff;
-                    case INT8 -> b.get(i);
-                    case FLOAT16 -> graft.ir.Half.toFloat(b.getShort(i * 2));
-                    default -> throw new IllegalStateException("no float view of " + dtype);
-                };
-            }
-            return r;
+            return graft.ir.Elements.toFloats(dtype, data, Math.toIntExact(count()));
         }
 
         public long count() {

@@ -46,22 +46,7 @@ public record Tensor(DataType dtype, long[] shape, ByteBuffer data) {
     }
 
     public float[] toFloats() {
-        int n = Math.toIntExact(count());
-        float[] r = new float[n];
-        ByteBuffer b = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < n; i++) {
-            r[i] = switch (dtype) {
-                case FLOAT -> b.getFloat(i * 4);
-                case DOUBLE -> (float) b.getDouble(i * 8);
-                case INT64 -> b.getLong(i * 8);
-                case INT32 -> b.getInt(i * 4);
-                case UINT8, BOOL -> b.get(i) & 0xff;
-                case INT8 -> b.get(i);
-                case FLOAT16 -> graft.ir.Half.toFloat(b.getShort(i * 2));
-                default -> Float.NaN;
-            };
-        }
-        return r;
+        return Elements.toFloats(dtype, data, Math.toIntExact(count()));
     }
 
     @Override

@@ -158,63 +158,12 @@ public final class Weight {
 
     /** The values as float32 (converting float64/float16/integers). Copies. */
     public float[] toFloats() {
-        ByteBuffer b = buffer();
-        int n = Math.toIntExact(elementCount());
-        float[] r = new float[n];
-        switch (dtype()) {
-            case FLOAT -> b.asFloatBuffer().get(r);
-            case DOUBLE -> {
-                for (int i = 0; i < n; i++) {
-                    r[i] = (float) b.getDouble(i * 8);
-                }
-            }
-            case FLOAT16 -> {
-                for (int i = 0; i < n; i++) {
-                    r[i] = Half.toFloat(b.getShort(i * 2));
-                }
-            }
-            case INT64 -> {
-                for (int i = 0; i < n; i++) {
-                    r[i] = b.getLong(i * 8);
-                }
-            }
-            case INT32 -> {
-                for (int i = 0; i < n; i++) {
-                    r[i] = b.getInt(i * 4);
-                }
-            }
-            case UINT8, BOOL -> {
-                for (int i = 0; i < n; i++) {
-                    r[i] = b.get(i) & 0xff;
-                }
-            }
-            case INT8 -> {
-                for (int i = 0; i < n; i++) {
-                    r[i] = b.get(i);
-                }
-            }
-            default -> throw new IllegalStateException("weight '" + name + "' of type " + dtype() + " has no float view");
-        }
-        return r;
+        return Elements.toFloats(dtype(), buffer(), Math.toIntExact(elementCount()));
     }
 
     /** The values as int64 (for shape-like constants). Copies. */
     public long[] toLongs() {
-        ByteBuffer b = buffer();
-        int n = Math.toIntExact(elementCount());
-        long[] r = new long[n];
-        for (int i = 0; i < n; i++) {
-            r[i] = switch (dtype()) {
-                case INT64 -> b.getLong(i * 8);
-                case INT32 -> b.getInt(i * 4);
-                case UINT8, BOOL -> b.get(i) & 0xff;
-                case INT8 -> b.get(i);
-                case FLOAT -> (long) b.getFloat(i * 4);
-                case DOUBLE -> (long) b.getDouble(i * 8);
-                default -> throw new IllegalStateException("weight '" + name + "' of type " + dtype() + " has no integer view");
-            };
-        }
-        return r;
+        return Elements.toLongs(dtype(), buffer(), Math.toIntExact(elementCount()));
     }
 
     @Override

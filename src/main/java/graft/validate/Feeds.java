@@ -99,12 +99,10 @@ public final class Feeds {
         ByteBuffer src = t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer b = ByteBuffer.allocateDirect(n * to.size()).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < n; i++) {
-            double x = switch (t.dtype()) {
-                case DOUBLE -> src.getDouble(i * 8);
-                case FLOAT -> src.getFloat(i * 4);
-                case FLOAT16 -> graft.ir.Half.toFloat(src.getShort(i * 2));
-                default -> throw new IllegalStateException("not a floating type: " + t.dtype());
-            };
+            if (!t.dtype().isFloating()) {
+                throw new IllegalStateException("not a floating type: " + t.dtype());
+            }
+            double x = graft.ir.Elements.get(t.dtype(), src, i);
             switch (to) {
                 case DOUBLE -> b.putDouble(i * 8, x);
                 case FLOAT -> b.putFloat(i * 4, (float) x);

@@ -3,7 +3,7 @@ package graft.validate;
 import graft.ir.Attr;
 import graft.ir.DataType;
 import graft.ir.Graph;
-import graft.ir.Half;
+import graft.ir.Elements;
 import graft.ir.LayerTable;
 import graft.ir.LayerTraining;
 import graft.ir.Node;
@@ -184,39 +184,22 @@ public final class ModelText {
 
     /** min, max, mean, population std (Welford, in double), or null for a type without numbers or no elements. */
     private static double[] stats(Weight w, ByteBuffer buffer) {
-        long n = w.elementCount();
+        int n = Math.toIntExact(w.elementCount());
         if (n == 0) {
             return null;
         }
         DataType t = w.dtype();
-        int size = switch (t) {
-            case FLOAT, INT32 -> 4;
-            case DOUBLE, INT64 -> 8;
-            case FLOAT16 -> 2;
-            case UINT8, INT8, BOOL -> 1;
-            default -> 0;
-        };
-        if (size == 0) {
+        if (t == DataType.STRING) {
             return null;
         }
         ByteBuffer b = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        int base = b.position();
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
         double mean = 0;
         double m2 = 0;
         long nanCount = 0;
-        for (long i = 0; i < n; i++) {
-            int at = Math.toIntExact(base + i * size);
-            double x = switch (t) {
-                case FLOAT -> b.getFloat(at);
-                case DOUBLE -> b.getDouble(at);
-                case FLOAT16 -> Half.toFloat(b.getShort(at));
-                case INT32 -> b.getInt(at);
-                case INT64 -> b.getLong(at);
-                case UINT8, BOOL -> b.get(at) & 0xff;
-                default -> b.get(at);
-            };
+        for (int i = 0; i < n; i++) {
+            double x = Elements.get(t, b, i);
             if (Double.isNaN(x)) {
                 nanCount++;
                 continue;
