@@ -1,5 +1,6 @@
 package graft.data;
 
+import graft.ir.Op;
 import graft.ir.Dim;
 import graft.ir.Graph;
 import graft.ir.Node;
@@ -39,7 +40,7 @@ public final class InputLayout {
             return false;
         }
         List<Node> users = g.consumers(in.name());
-        if (!users.isEmpty() && users.stream().allMatch(n -> n.opType().equals("Transpose")
+        if (!users.isEmpty() && users.stream().allMatch(n -> n.op() == Op.TRANSPOSE
                 && java.util.Arrays.equals(n.intsAttr("perm", new long[0]), new long[] {0, 3, 1, 2}))) {
             return true;
         }

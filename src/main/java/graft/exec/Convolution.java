@@ -51,7 +51,7 @@ final class Convolution {
         long[] strides = n.intsAttr("strides", ones(r));
         long[] dil = n.intsAttr("dilations", ones(r));
         long[] pads = n.intsAttr("pads", new long[2 * r]);
-        String auto = n.stringAttr("auto_pad", "NOTSET");
+        String auto = n.stringAttr("auto_pad");
         int[] k = kernel;
         long[] p = pads.clone();
         if (auto.equals("SAME_UPPER") || auto.equals("SAME_LOWER")) {
@@ -84,7 +84,7 @@ final class Convolution {
         int[] spatial = java.util.Arrays.copyOfRange(x.shape, 2, x.rank());
         int[] kernel = java.util.Arrays.copyOfRange(w.shape, 2, w.rank());
         Window win = window(n, spatial, kernel);
-        int group = (int) n.intAttr("group", 1);
+        int group = (int) n.intAttr("group");
         int batch = x.shape[0];
         int c = x.shape[1];
         int h = r == 1 ? 1 : x.shape[2];

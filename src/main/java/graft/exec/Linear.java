@@ -13,8 +13,8 @@ final class Linear {
 
     /** Y = alpha * op(A) * op(B) + beta * C, with C broadcast to (M, N). */
     static NdArray gemm(Node n, NdArray a, NdArray b, NdArray c) {
-        boolean ta = n.intAttr("transA", 0) != 0;
-        boolean tb = n.intAttr("transB", 0) != 0;
+        boolean ta = n.intAttr("transA") != 0;
+        boolean tb = n.intAttr("transB") != 0;
         double alpha = n.floatAttr("alpha", 1f);
         double beta = n.floatAttr("beta", 1f);
         int m = ta ? a.shape[1] : a.shape[0];

@@ -12,9 +12,9 @@ final class Normalization {
      * running mean and variance outputs are updated with {@code momentum}, as ONNX 15+ defines.
      */
     static NdArray[] batchNorm(Node n, NdArray x, NdArray scale, NdArray bias, NdArray mean, NdArray var, int outputs) {
-        double eps = n.floatAttr("epsilon", 1e-5f);
-        double momentum = n.floatAttr("momentum", 0.9f);
-        boolean training = n.intAttr("training_mode", 0) != 0;
+        double eps = n.floatAttr("epsilon");
+        double momentum = n.floatAttr("momentum");
+        boolean training = n.intAttr("training_mode") != 0;
         int batch = x.shape[0];
         int c = x.rank() > 1 ? x.shape[1] : 1;
         int plane = x.size() / Math.max(1, batch * c);

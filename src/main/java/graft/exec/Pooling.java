@@ -21,7 +21,7 @@ final class Pooling {
         int[] s = toInts(n.intsAttr("strides", Convolution.ones(r)));
         int[] d = toInts(n.intsAttr("dilations", Convolution.ones(r)));
         int[] pads = toInts(n.intsAttr("pads", new long[2 * r]));
-        String auto = n.stringAttr("auto_pad", "NOTSET");
+        String auto = n.stringAttr("auto_pad");
         int[] pb = Arrays.copyOfRange(pads, 0, r);
         int[] pe = Arrays.copyOfRange(pads, r, 2 * r);
         int[] out = new int[r];

@@ -54,7 +54,7 @@ final class Reshaping {
 
     static NdArray reshape(Node n, NdArray x, NdArray shapeIn) {
         long[] s = shapeIn.toLongs();
-        boolean allowZero = n.intAttr("allowzero", 0) != 0;
+        boolean allowZero = n.intAttr("allowzero") != 0;
         int[] r = new int[s.length];
         int unknown = -1;
         long known = 1;
@@ -293,7 +293,7 @@ final class Reshaping {
 
     /** Pad with mode constant, reflect or edge; pads are (begin..., end...) over all axes. */
     static NdArray pad(Node n, NdArray x, NdArray padsIn, NdArray valueIn) {
-        String mode = n.stringAttr("mode", "constant");
+        String mode = n.stringAttr("mode");
         long[] pads = padsIn.toLongs();
         int rank = x.rank();
         double value = valueIn == null || valueIn.size() == 0 ? 0 : valueIn.get(0);

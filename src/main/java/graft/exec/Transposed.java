@@ -16,13 +16,13 @@ final class Transposed {
         int r = x.rank() - 2;
         int[] in = Arrays.copyOfRange(x.shape, 2, x.rank());
         int[] k = Arrays.copyOfRange(w.shape, 2, w.rank());
-        int group = (int) n.intAttr("group", 1);
+        int group = (int) n.intAttr("group");
         int[] s = Pooling.toInts(n.intsAttr("strides", Convolution.ones(r)));
         int[] d = Pooling.toInts(n.intsAttr("dilations", Convolution.ones(r)));
         int[] outPad = Pooling.toInts(n.intsAttr("output_padding", new long[r]));
         int[] pads = Pooling.toInts(n.intsAttr("pads", new long[2 * r]));
         long[] outputShape = n.intsAttr("output_shape", null);
-        String auto = n.stringAttr("auto_pad", "NOTSET");
+        String auto = n.stringAttr("auto_pad");
         int[] out = new int[r];
         int[] pb = new int[r];
         for (int i = 0; i < r; i++) {

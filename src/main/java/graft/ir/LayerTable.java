@@ -135,7 +135,7 @@ public final class LayerTable {
      * exporters emit them for Flatten/Reshape; users do not think of them as layers.
      */
     static boolean isShapePlumbing(Graph g, Node n) {
-        if (n.opType().equals("Constant") || n.opType().equals("ConstantOfShape")) {
+        if (n.op() == Op.CONSTANT || n.op() == Op.CONSTANT_OF_SHAPE) {
             return true;
         }
         for (String o : n.outputs()) {

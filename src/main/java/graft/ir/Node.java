@@ -81,6 +81,40 @@ public final class Node {
         return attrs.get(key);
     }
 
+    /**
+     * An attribute, or the op's ONNX default when the node does not set it. Throws
+     * {@link IllegalStateException} for an attribute the catalogue gives no default (a caller
+     * bug: pass the default explicitly where it depends on the node).
+     */
+    public Attr attrOrDefault(String key) {
+        Attr a = attrs.get(key);
+        if (a != null) {
+            return a;
+        }
+        Op op = op();
+        OpSchema.AttrSpec spec = op == null ? null : op.attribute(key);
+        if (spec == null || spec.dflt() == null) {
+            throw new IllegalStateException(opType + " '" + name + "': attribute '" + key + "' is not set and has no default in the catalogue");
+        }
+        return spec.dflt();
+    }
+
+    /** An int attribute, or the op's ONNX default (see {@link #attrOrDefault}). */
+    public long intAttr(String key) {
+        return attrOrDefault(key).asInt();
+    }
+
+    /** A float attribute, or the op's ONNX default (see {@link #attrOrDefault}). */
+    public float floatAttr(String key) {
+        Attr a = attrOrDefault(key);
+        return a.kind() == Attr.Kind.INT ? a.asInt() : a.asFloat();
+    }
+
+    /** A string attribute, or the op's ONNX default (see {@link #attrOrDefault}). */
+    public String stringAttr(String key) {
+        return attrOrDefault(key).asString();
+    }
+
     public long intAttr(String key, long dflt) {
         Attr a = attrs.get(key);
         return a == null ? dflt : a.asInt();

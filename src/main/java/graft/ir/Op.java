@@ -13,64 +13,67 @@ import java.util.Map;
  * Converter code switches over this enum, so the compiler reports a missing case.
  */
 public enum Op implements OpSchema {
-    CONV("Conv", 2, 3, 1, 1, "auto_pad:S dilations:IS group:I kernel_shape:IS pads:IS strides:IS", "1:kernel:OIHW 2:bias:O"),
-    CONV_TRANSPOSE("ConvTranspose", 2, 3, 1, 1,
-            "auto_pad:S dilations:IS group:I kernel_shape:IS output_padding:IS output_shape:IS pads:IS strides:IS",
-            "1:kernel:IOHW 2:bias:O"),
-    MAX_POOL("MaxPool", 1, 1, 1, 2, "auto_pad:S ceil_mode:I dilations:IS kernel_shape:IS! pads:IS storage_order:I strides:IS", ""),
-    AVERAGE_POOL("AveragePool", 1, 1, 1, 1, "auto_pad:S ceil_mode:I count_include_pad:I dilations:IS kernel_shape:IS! pads:IS strides:IS", ""),
-    GLOBAL_AVERAGE_POOL("GlobalAveragePool", 1, 1, 1, 1, "", ""),
-    GLOBAL_MAX_POOL("GlobalMaxPool", 1, 1, 1, 1, "", ""),
-    GEMM("Gemm", 2, 3, 1, 1, "alpha:F beta:F transA:I transB:I", "1:kernel:KN 2:bias:N"),
-    MAT_MUL("MatMul", 2, 2, 1, 1, "", ""),
-    ADD("Add", 2, 2, 1, 1, "", ""),
-    SUB("Sub", 2, 2, 1, 1, "", ""),
-    MUL("Mul", 2, 2, 1, 1, "", ""),
-    DIV("Div", 2, 2, 1, 1, "", ""),
-    POW("Pow", 2, 2, 1, 1, "", ""),
-    MAX("Max", 1, Integer.MAX_VALUE, 1, 1, "", ""),
-    MIN("Min", 1, Integer.MAX_VALUE, 1, 1, "", ""),
-    SUM("Sum", 1, Integer.MAX_VALUE, 1, 1, "", ""),
-    MEAN("Mean", 1, Integer.MAX_VALUE, 1, 1, "", ""),
-    RELU("Relu", 1, 1, 1, 1, "", ""),
-    LEAKY_RELU("LeakyRelu", 1, 1, 1, 1, "alpha:F", ""),
-    PRELU("PRelu", 2, 2, 1, 1, "", "1:slope:C"),
-    ELU("Elu", 1, 1, 1, 1, "alpha:F", ""),
-    SELU("Selu", 1, 1, 1, 1, "alpha:F gamma:F", ""),
-    THRESHOLDED_RELU("ThresholdedRelu", 1, 1, 1, 1, "alpha:F", ""),
-    SIGMOID("Sigmoid", 1, 1, 1, 1, "", ""),
-    HARD_SIGMOID("HardSigmoid", 1, 1, 1, 1, "alpha:F beta:F", ""),
-    TANH("Tanh", 1, 1, 1, 1, "", ""),
-    SOFTPLUS("Softplus", 1, 1, 1, 1, "", ""),
-    SOFTSIGN("Softsign", 1, 1, 1, 1, "", ""),
-    EXP("Exp", 1, 1, 1, 1, "", ""),
-    LOG("Log", 1, 1, 1, 1, "", ""),
-    ABS("Abs", 1, 1, 1, 1, "", ""),
-    NEG("Neg", 1, 1, 1, 1, "", ""),
-    SQRT("Sqrt", 1, 1, 1, 1, "", ""),
-    SOFTMAX("Softmax", 1, 1, 1, 1, "axis:I", ""),
-    LOG_SOFTMAX("LogSoftmax", 1, 1, 1, 1, "axis:I", ""),
-    FLATTEN("Flatten", 1, 1, 1, 1, "axis:I", ""),
-    RESHAPE("Reshape", 2, 2, 1, 1, "allowzero:I", ""),
-    TRANSPOSE("Transpose", 1, 1, 1, 1, "perm:IS", ""),
-    SQUEEZE("Squeeze", 1, 2, 1, 1, "", ""),
-    UNSQUEEZE("Unsqueeze", 2, 2, 1, 1, "", ""),
-    CONCAT("Concat", 1, Integer.MAX_VALUE, 1, 1, "axis:I!", ""),
-    SPLIT("Split", 1, 2, 1, Integer.MAX_VALUE, "axis:I", ""),
-    SLICE("Slice", 3, 5, 1, 1, "", ""),
-    DROPOUT("Dropout", 1, 3, 1, 2, "seed:I", ""),
-    BATCH_NORMALIZATION("BatchNormalization", 5, 5, 1, 3, "epsilon:F momentum:F training_mode:I",
+    CONV("Conv", 2, 3, 1, 1, attrs(s("auto_pad", "NOTSET"), ints("dilations"), i("group", 1), ints("kernel_shape"), ints("pads"),
+            ints("strides")), "1:kernel:OIHW 2:bias:O"),
+    CONV_TRANSPOSE("ConvTranspose", 2, 3, 1, 1, attrs(s("auto_pad", "NOTSET"), ints("dilations"), i("group", 1), ints("kernel_shape"),
+            ints("output_padding"), ints("output_shape"), ints("pads"), ints("strides")), "1:kernel:IOHW 2:bias:O"),
+    MAX_POOL("MaxPool", 1, 1, 1, 2, attrs(s("auto_pad", "NOTSET"), i("ceil_mode", 0), ints("dilations"), required(ints("kernel_shape")),
+            ints("pads"), i("storage_order", 0), ints("strides")), ""),
+    AVERAGE_POOL("AveragePool", 1, 1, 1, 1, attrs(s("auto_pad", "NOTSET"), i("ceil_mode", 0), i("count_include_pad", 0), ints("dilations"),
+            required(ints("kernel_shape")), ints("pads"), ints("strides")), ""),
+    GLOBAL_AVERAGE_POOL("GlobalAveragePool", 1, 1, 1, 1, attrs(), ""),
+    GLOBAL_MAX_POOL("GlobalMaxPool", 1, 1, 1, 1, attrs(), ""),
+    GEMM("Gemm", 2, 3, 1, 1, attrs(f("alpha", 1f), f("beta", 1f), i("transA", 0), i("transB", 0)), "1:kernel:KN 2:bias:N"),
+    MAT_MUL("MatMul", 2, 2, 1, 1, attrs(), ""),
+    ADD("Add", 2, 2, 1, 1, attrs(), ""),
+    SUB("Sub", 2, 2, 1, 1, attrs(), ""),
+    MUL("Mul", 2, 2, 1, 1, attrs(), ""),
+    DIV("Div", 2, 2, 1, 1, attrs(), ""),
+    POW("Pow", 2, 2, 1, 1, attrs(), ""),
+    MAX("Max", 1, Integer.MAX_VALUE, 1, 1, attrs(), ""),
+    MIN("Min", 1, Integer.MAX_VALUE, 1, 1, attrs(), ""),
+    SUM("Sum", 1, Integer.MAX_VALUE, 1, 1, attrs(), ""),
+    MEAN("Mean", 1, Integer.MAX_VALUE, 1, 1, attrs(), ""),
+    RELU("Relu", 1, 1, 1, 1, attrs(), ""),
+    LEAKY_RELU("LeakyRelu", 1, 1, 1, 1, attrs(f("alpha", 0.01f)), ""),
+    PRELU("PRelu", 2, 2, 1, 1, attrs(), "1:slope:C"),
+    ELU("Elu", 1, 1, 1, 1, attrs(f("alpha", 1f)), ""),
+    SELU("Selu", 1, 1, 1, 1, attrs(f("alpha", 1.67326319217681884765625f), f("gamma", 1.05070102214813232421875f)), ""),
+    THRESHOLDED_RELU("ThresholdedRelu", 1, 1, 1, 1, attrs(f("alpha", 1f)), ""),
+    SIGMOID("Sigmoid", 1, 1, 1, 1, attrs(), ""),
+    HARD_SIGMOID("HardSigmoid", 1, 1, 1, 1, attrs(f("alpha", 0.2f), f("beta", 0.5f)), ""),
+    TANH("Tanh", 1, 1, 1, 1, attrs(), ""),
+    SOFTPLUS("Softplus", 1, 1, 1, 1, attrs(), ""),
+    SOFTSIGN("Softsign", 1, 1, 1, 1, attrs(), ""),
+    EXP("Exp", 1, 1, 1, 1, attrs(), ""),
+    LOG("Log", 1, 1, 1, 1, attrs(), ""),
+    ABS("Abs", 1, 1, 1, 1, attrs(), ""),
+    NEG("Neg", 1, 1, 1, 1, attrs(), ""),
+    SQRT("Sqrt", 1, 1, 1, 1, attrs(), ""),
+    SOFTMAX("Softmax", 1, 1, 1, 1, attrs(i("axis", -1)), ""),
+    LOG_SOFTMAX("LogSoftmax", 1, 1, 1, 1, attrs(i("axis", -1)), ""),
+    FLATTEN("Flatten", 1, 1, 1, 1, attrs(i("axis", 1)), ""),
+    RESHAPE("Reshape", 2, 2, 1, 1, attrs(i("allowzero", 0)), ""),
+    TRANSPOSE("Transpose", 1, 1, 1, 1, attrs(ints("perm")), ""),
+    SQUEEZE("Squeeze", 1, 2, 1, 1, attrs(), ""),
+    UNSQUEEZE("Unsqueeze", 2, 2, 1, 1, attrs(), ""),
+    CONCAT("Concat", 1, Integer.MAX_VALUE, 1, 1, attrs(required(i("axis", 0))), ""),
+    SPLIT("Split", 1, 2, 1, Integer.MAX_VALUE, attrs(i("axis", 0)), ""),
+    SLICE("Slice", 3, 5, 1, 1, attrs(), ""),
+    DROPOUT("Dropout", 1, 3, 1, 2, attrs(optional("seed", Attr.Kind.INT)), ""),
+    BATCH_NORMALIZATION("BatchNormalization", 5, 5, 1, 3, attrs(f("epsilon", 1e-5f), f("momentum", 0.9f), i("training_mode", 0)),
             "1:scale:C 2:bias:C 3:mean:C 4:var:C"),
-    LRN("LRN", 1, 1, 1, 1, "alpha:F beta:F bias:F size:I!", ""),
-    PAD("Pad", 2, 4, 1, 1, "mode:S", ""),
-    CLIP("Clip", 1, 3, 1, 1, "", ""),
-    IDENTITY("Identity", 1, 1, 1, 1, "", ""),
-    CAST("Cast", 1, 1, 1, 1, "to:I! saturate:I", ""),
-    CONSTANT("Constant", 0, 0, 1, 1,
-            "value:T sparse_value:O value_float:F value_floats:FS value_int:I value_ints:IS value_string:S value_strings:SS", ""),
-    CONSTANT_OF_SHAPE("ConstantOfShape", 1, 1, 1, 1, "value:T", ""),
-    SHAPE("Shape", 1, 1, 1, 1, "start:I end:I", ""),
-    GATHER("Gather", 2, 2, 1, 1, "axis:I", "");
+    LRN("LRN", 1, 1, 1, 1, attrs(f("alpha", 1e-4f), f("beta", 0.75f), f("bias", 1f), required(i("size", 0))), ""),
+    PAD("Pad", 2, 4, 1, 1, attrs(s("mode", "constant")), ""),
+    CLIP("Clip", 1, 3, 1, 1, attrs(), ""),
+    IDENTITY("Identity", 1, 1, 1, 1, attrs(), ""),
+    CAST("Cast", 1, 1, 1, 1, attrs(required(i("to", 0)), i("saturate", 1)), ""),
+    CONSTANT("Constant", 0, 0, 1, 1, attrs(optional("value", Attr.Kind.TENSOR), optional("sparse_value", Attr.Kind.OPAQUE),
+            optional("value_float", Attr.Kind.FLOAT), optional("value_floats", Attr.Kind.FLOATS), optional("value_int", Attr.Kind.INT),
+            optional("value_ints", Attr.Kind.INTS), optional("value_string", Attr.Kind.STRING), optional("value_strings", Attr.Kind.STRINGS)), ""),
+    CONSTANT_OF_SHAPE("ConstantOfShape", 1, 1, 1, 1, attrs(optional("value", Attr.Kind.TENSOR)), ""),
+    SHAPE("Shape", 1, 1, 1, 1, attrs(i("start", 0), optional("end", Attr.Kind.INT)), ""),
+    GATHER("Gather", 2, 2, 1, 1, attrs(i("axis", 0)), "");
 
     private final String opName;
     private final int minIn;
@@ -88,32 +91,13 @@ public enum Op implements OpSchema {
         }
     }
 
-    Op(String opName, int minIn, int maxIn, int minOut, int maxOut, String attrSpec, String slotSpec) {
+    Op(String opName, int minIn, int maxIn, int minOut, int maxOut, List<AttrSpec> attrs, String slotSpec) {
         this.opName = opName;
         this.minIn = minIn;
         this.maxIn = maxIn;
         this.minOut = minOut;
         this.maxOut = maxOut;
-        List<AttrSpec> a = new ArrayList<>();
-        for (String s : attrSpec.split(" ")) {
-            if (s.isEmpty()) {
-                continue;
-            }
-            boolean required = s.endsWith("!");
-            String[] p = s.replace("!", "").split(":");
-            Attr.Kind kind = switch (p[1]) {
-                case "I" -> Attr.Kind.INT;
-                case "F" -> Attr.Kind.FLOAT;
-                case "S" -> Attr.Kind.STRING;
-                case "IS" -> Attr.Kind.INTS;
-                case "FS" -> Attr.Kind.FLOATS;
-                case "SS" -> Attr.Kind.STRINGS;
-                case "T" -> Attr.Kind.TENSOR;
-                default -> Attr.Kind.OPAQUE;
-            };
-            a.add(new AttrSpec(p[0], kind, required));
-        }
-        this.attrs = List.copyOf(a);
+        this.attrs = attrs;
         List<WeightSlot> w = new ArrayList<>();
         for (String s : slotSpec.split(" ")) {
             if (!s.isEmpty()) {
@@ -122,6 +106,37 @@ public enum Op implements OpSchema {
             }
         }
         this.slots = List.copyOf(w);
+    }
+
+    // Typed attribute specs: the kind is the factory's, the default is ONNX's (opset 17); a spec
+    // without a default (list attributes whose default depends on the input's rank) gives none.
+    private static List<AttrSpec> attrs(AttrSpec... specs) {
+        return List.of(specs);
+    }
+
+    private static AttrSpec i(String name, long dflt) {
+        return new AttrSpec(name, Attr.Kind.INT, false, Attr.of(dflt));
+    }
+
+    private static AttrSpec f(String name, float dflt) {
+        return new AttrSpec(name, Attr.Kind.FLOAT, false, Attr.of(dflt));
+    }
+
+    private static AttrSpec s(String name, String dflt) {
+        return new AttrSpec(name, Attr.Kind.STRING, false, Attr.of(dflt));
+    }
+
+    private static AttrSpec ints(String name) {
+        return new AttrSpec(name, Attr.Kind.INTS, false, null);
+    }
+
+    private static AttrSpec optional(String name, Attr.Kind kind) {
+        return new AttrSpec(name, kind, false, null);
+    }
+
+    /** A required attribute: no default, whatever the factory gave. */
+    private static AttrSpec required(AttrSpec a) {
+        return new AttrSpec(a.name(), a.kind(), true, null);
     }
 
     /** The catalogue op for an ONNX (domain, op_type), or null. */

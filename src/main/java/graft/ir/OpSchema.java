@@ -19,8 +19,8 @@ public interface OpSchema {
     /** Inputs that normally hold weights, with their canonical layout (e.g. 1 = "OIHW"). */
     List<WeightSlot> weightSlots();
 
-    /** One attribute: its name, kind, default (null when required or absent by default). */
-    record AttrSpec(String name, Attr.Kind kind, boolean required) {
+    /** One attribute: its name, kind, whether a node must have it, and ONNX's default (null when required or when it has none). */
+    record AttrSpec(String name, Attr.Kind kind, boolean required, Attr dflt) {
     }
 
     /** One weight input: its index, a name for people, and its canonical layout. */

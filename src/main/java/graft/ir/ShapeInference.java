@@ -168,10 +168,10 @@ public final class ShapeInference {
                 }
                 requireRank(a, 2, "A");
                 requireRank(b, 2, "B");
-                Dim m = n.intAttr("transA", 0) == 0 ? a.dim(0) : a.dim(1);
-                Dim k = n.intAttr("transA", 0) == 0 ? a.dim(1) : a.dim(0);
-                Dim kb = n.intAttr("transB", 0) == 0 ? b.dim(0) : b.dim(1);
-                Dim nn = n.intAttr("transB", 0) == 0 ? b.dim(1) : b.dim(0);
+                Dim m = n.intAttr("transA") == 0 ? a.dim(0) : a.dim(1);
+                Dim k = n.intAttr("transA") == 0 ? a.dim(1) : a.dim(0);
+                Dim kb = n.intAttr("transB") == 0 ? b.dim(0) : b.dim(1);
+                Dim nn = n.intAttr("transB") == 0 ? b.dim(1) : b.dim(0);
                 requireEqual(n, k, kb, "inner dimensions");
                 return one(xt, Shape.of(m, nn));
             }
@@ -523,7 +523,7 @@ public final class ShapeInference {
                     }
                 }
             }
-            long group = n.intAttr("group", 1);
+            long group = n.intAttr("group");
             if (group < 1) {
                 throw fault("group " + group + " is not positive");
             }
@@ -549,7 +549,7 @@ public final class ShapeInference {
                         + Arrays.toString(dil) + " must be positive");
             }
         }
-        String autoPad = n.stringAttr("auto_pad", "NOTSET");
+        String autoPad = n.stringAttr("auto_pad");
         boolean ceil = n.intAttr("ceil_mode", 0) == 1;
         List<Dim> out = new ArrayList<>();
         out.add(xs.dim(0));
@@ -627,7 +627,7 @@ public final class ShapeInference {
             }
             return null;
         }
-        boolean allowZero = n.intAttr("allowzero", 0) == 1;
+        boolean allowZero = n.intAttr("allowzero") == 1;
         List<Dim> d = new ArrayList<>();
         int infer = -1;
         for (int i = 0; i < target.length; i++) {

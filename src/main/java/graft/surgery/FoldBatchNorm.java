@@ -1,5 +1,6 @@
 package graft.surgery;
 
+import graft.ir.Op;
 import graft.ir.Graph;
 import graft.ir.Node;
 import graft.ir.Weight;
@@ -29,15 +30,15 @@ public record FoldBatchNorm() implements Edit {
     /** The next foldable (producer, follower) pair, or null. */
     private static Node[] next(Graph g) {
         for (Node f : g.nodes()) {
-            if (!List.of("BatchNormalization", "Mul", "Add").contains(f.opType())) {
+            if (!java.util.EnumSet.of(Op.BATCH_NORMALIZATION, Op.MUL, Op.ADD).contains(f.op())) {
                 continue;
             }
             Node p = g.producer(f.input(0));
             if (p == null || g.consumers(p.output(0)).size() != 1 || g.outputs().stream().anyMatch(v -> v.name().equals(p.output(0)))) {
                 continue;
             }
-            boolean conv = p.opType().equals("Conv") && p.intAttr("group", 1) == 1;
-            boolean dense = p.opType().equals("Gemm") && p.intAttr("transB", 0) == 1 && p.floatAttr("alpha", 1f) == 1f && p.floatAttr("beta", 1f) == 1f;
+            boolean conv = p.op() == Op.CONV && p.intAttr("group") == 1;
+            boolean dense = p.op() == Op.GEMM && p.intAttr("transB") == 1 && p.floatAttr("alpha", 1f) == 1f && p.floatAttr("beta", 1f) == 1f;
             if (!(conv || dense) || g.initializer(p.input(1)) == null || p.inputs().size() > 2 && g.initializer(p.input(2)) == null) {
                 continue;
             }
@@ -50,8 +51,8 @@ public record FoldBatchNorm() implements Edit {
     }
 
     private static boolean perChannel(Graph g, Node f, long channels, boolean dense) {
-        List<String> params = f.opType().equals("BatchNormalization") ? f.inputs().subList(1, 5) : f.inputs().subList(1, 2);
-        if (f.opType().equals("BatchNormalization") && (f.intAttr("training_mode", 0) != 0 || f.outputs().size() > 1)) {
+        List<String> params = f.op() == Op.BATCH_NORMALIZATION ? f.inputs().subList(1, 5) : f.inputs().subList(1, 2);
+        if (f.op() == Op.BATCH_NORMALIZATION && (f.intAttr("training_mode") != 0 || f.outputs().size() > 1)) {
             return false;
         }
         for (String s : params) {
@@ -60,7 +61,7 @@ public record FoldBatchNorm() implements Edit {
                 return false;
             }
             long[] sh = w.shape();
-            boolean ok = f.opType().equals("BatchNormalization") ? sh.length == 1
+            boolean ok = f.op() == Op.BATCH_NORMALIZATION ? sh.length == 1
                     : dense ? sh.length <= 2 && sh[sh.length - 1] == channels
                     : sh.length >= 3 && sh[sh.length - 3] == channels && sh[sh.length - 1] == 1 && sh[sh.length - 2] == 1;
             if (!ok) {
@@ -85,19 +86,19 @@ public record FoldBatchNorm() implements Edit {
         float[] b = p.inputs().size() > 2 ? g.initializer(p.input(2)).toFloats() : new float[out];
         double[] scale = new double[out];
         double[] shift = new double[out];
-        switch (f.opType()) {
-            case "BatchNormalization" -> {
+        switch (f.op()) {
+            case BATCH_NORMALIZATION -> {
                 float[] gamma = g.initializer(f.input(1)).toFloats();
                 float[] beta = g.initializer(f.input(2)).toFloats();
                 float[] mean = g.initializer(f.input(3)).toFloats();
                 float[] var = g.initializer(f.input(4)).toFloats();
-                double eps = f.floatAttr("epsilon", 1e-5f);
+                double eps = f.floatAttr("epsilon");
                 for (int o = 0; o < out; o++) {
                     scale[o] = gamma[o] / Math.sqrt(var[o] + eps);
                     shift[o] = beta[o] - mean[o] * scale[o];
                 }
             }
-            case "Mul" -> {
+            case MUL -> {
                 float[] s = g.initializer(f.input(1)).toFloats();
                 for (int o = 0; o < out; o++) {
                     scale[o] = s[o];

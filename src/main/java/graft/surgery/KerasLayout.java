@@ -115,6 +115,6 @@ public final class KerasLayout {
     }
 
     private static boolean isPerm(Node n, long[] perm) {
-        return n.opType().equals("Transpose") && Arrays.equals(n.intsAttr("perm", new long[0]), perm);
+        return n.op() == Op.TRANSPOSE && Arrays.equals(n.intsAttr("perm", new long[0]), perm);
     }
 }

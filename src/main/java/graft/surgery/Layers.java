@@ -132,7 +132,7 @@ final class Layers {
 
     private static boolean isPlumbing(Graph g, String value) {
         Node p = g.producer(value);
-        return p != null && (p.opType().equals("Constant") || p.opType().equals("Shape"));
+        return p != null && (p.op() == Op.CONSTANT || p.op() == Op.SHAPE);
     }
 
     /** The single graph output, or an error naming how many there are. */

@@ -1,5 +1,6 @@
 package graft.surgery;
 
+import graft.ir.Op;
 import graft.ir.Graph;
 import graft.ir.Node;
 import graft.ir.OpSchema;
@@ -26,7 +27,7 @@ public record Reinit(String layer, Init init, long seed) implements Edit {
         String layer = Layers.resolve(g, "reinit " + ref, ref);
         boolean relu = false;
         for (Node n : Layers.nodes(g, layer)) {
-            relu |= g.consumers(n.output(0)).stream().anyMatch(c -> c.opType().equals("Relu"));
+            relu |= g.consumers(n.output(0)).stream().anyMatch(c -> c.op() == Op.RELU);
         }
         return new Reinit(layer, relu ? Init.HE : Init.GLOROT, seed);
     }
@@ -69,7 +70,7 @@ public record Reinit(String layer, Init init, long seed) implements Edit {
                 } else if (s.role().equals("bias")) {
                     g.addInitializer(Init.ZEROS.make(w.name(), w.shape(), 0));
                 } else if (s.role().equals("kernel")) {
-                    boolean inOut = n.opType().equals("Gemm") && n.intAttr("transB", 0) == 0;
+                    boolean inOut = n.op() == Op.GEMM && n.intAttr("transB") == 0;
                     long[] shape = w.shape();
                     long[] gen = inOut ? new long[] {shape[1], shape[0]} : shape;
                     Weight f = init.make(w.name(), gen, Init.seed(seed, w.name()));

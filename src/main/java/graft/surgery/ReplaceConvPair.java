@@ -1,5 +1,6 @@
 package graft.surgery;
 
+import graft.ir.Op;
 import graft.io.Npy;
 import graft.ir.Attr;
 import graft.ir.Graph;
@@ -91,7 +92,7 @@ public record ReplaceConvPair(String first, String second, int kernel, String mo
     private Node conv(Graph g, String layer) {
         List<Node> ns = Layers.nodes(g, layer);
         Node c = ns.get(0);
-        if (!c.opType().equals("Conv") || g.initializer(c.input(1)) == null) {
+        if (c.op() != Op.CONV || g.initializer(c.input(1)) == null) {
             throw new EditException(describe(), "layer '" + layer + "' is not a convolution with weights (it is " + c.opType() + ")");
         }
         for (String attr : List.of("strides", "dilations")) {
@@ -101,7 +102,7 @@ public record ReplaceConvPair(String first, String second, int kernel, String mo
                 }
             }
         }
-        if (c.intAttr("group", 1) != 1 || !c.stringAttr("auto_pad", "NOTSET").equals("NOTSET")) {
+        if (c.intAttr("group") != 1 || !c.stringAttr("auto_pad").equals("NOTSET")) {
             throw new EditException(describe(), "layer '" + layer + "' is grouped or auto-padded; only plain convolutions compose");
         }
         long[] p = c.intsAttr("pads", new long[] {0, 0, 0, 0});

@@ -1,5 +1,6 @@
 package graft.surgery;
 
+import graft.ir.Op;
 import graft.ir.Dim;
 import graft.ir.Graph;
 import graft.ir.Node;
@@ -94,7 +95,7 @@ public record SetBatch(String size) implements Edit {
                 TensorType t = in.isEmpty() || g.initializer(in) != null ? null : g.type(in);
                 reads |= t != null && t.shape() != null && t.shape().rank() > 0 && t.shape().dim(0).equals(b);
             }
-            if (!reads || n.opType().equals("Shape")) {
+            if (!reads || n.op() == Op.SHAPE) {
                 continue;
             }
             for (String o : n.outputs()) {

@@ -1,5 +1,6 @@
 package graft.surgery;
 
+import graft.ir.Op;
 import graft.ir.Graph;
 import graft.ir.LayerTable;
 import graft.ir.LayoutTransform;
@@ -38,7 +39,7 @@ public record SetClasses(long classes, Init init, long seed) implements Edit {
             if (w == null) {
                 throw new EditException(describe(), "the kernel of '" + n.layer() + "' (" + n.opType() + ") has no known fixed shape");
             }
-            if (n.opType().equals("Gemm") && w.length == 2 || n.opType().equals("Conv") && w.length == 4 && w[2] == 1 && w[3] == 1) {
+            if (n.op() == Op.GEMM && w.length == 2 || n.op() == Op.CONV && w.length == 4 && w[2] == 1 && w[3] == 1) {
                 return n;
             }
             throw new EditException(describe(), "the last layer with weights, '" + n.layer() + "' (" + n.opType()
@@ -70,7 +71,7 @@ public record SetClasses(long classes, Init init, long seed) implements Edit {
             return true;
         }
         Node p = g.producer(value);
-        if (p == null || !(p.opType().equals("Constant") || p.opType().equals("ConstantOfShape"))) {
+        if (p == null || !(p.op() == Op.CONSTANT || p.op() == Op.CONSTANT_OF_SHAPE)) {
             return false;
         }
         return p.inputs().stream().allMatch(in -> in.isEmpty() || isConstant(g, in));
@@ -108,7 +109,7 @@ public record SetClasses(long classes, Init init, long seed) implements Edit {
     public void rewire(Graph g) {
         Node n = classifier(g);
         long[] shape = shape(g, n.input(1));
-        boolean outFirst = !n.opType().equals("Gemm") || n.intAttr("transB", 0) == 1;
+        boolean outFirst = n.op() != Op.GEMM || n.intAttr("transB") == 1;
         long[] s = shape.clone();
         s[outFirst ? 0 : 1] = classes;
         Init i = Fill.orDefault(init);

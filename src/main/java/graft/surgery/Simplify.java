@@ -203,7 +203,7 @@ public record Simplify(boolean full) implements Edit {
                 return false;
             }
             Op op = n.op();
-            boolean cast = op == null && n.domain().isEmpty() && n.opType().equals("Cast");
+            boolean cast = op == null && n.op() == Op.CAST;
             if (op == null ? !cast : !FOLDABLE.contains(op)) {
                 return false;
             }
@@ -261,7 +261,7 @@ public record Simplify(boolean full) implements Edit {
         /** True when some reader of the Constant's value is foldable with it: its other inputs are constants or static shapes. */
         private boolean feedsAFold(Node c) {
             for (Node r : g.consumers(c.output(0))) {
-                boolean foldable = r.op() != null ? FOLDABLE.contains(r.op()) : r.domain().isEmpty() && r.opType().equals("Cast");
+                boolean foldable = r.op() != null ? FOLDABLE.contains(r.op()) : r.domain().isEmpty() && r.op() == Op.CAST;
                 if (!foldable) {
                     continue;
                 }
@@ -380,7 +380,7 @@ public record Simplify(boolean full) implements Edit {
                 return NONE;
             }
             if (op == null) {
-                boolean cast = n.domain().isEmpty() && n.opType().equals("Cast") && (n.intAttr("to", -1) == 7 || n.intAttr("to", -1) == 6);
+                boolean cast = n.op() == Op.CAST && (n.intAttr("to", -1) == 7 || n.intAttr("to", -1) == 6);
                 Entry[] src = partial.get(n.input(0));
                 return cast && src != null ? settle(n, src, scalars.contains(n.input(0))) : NONE;
             }
@@ -459,7 +459,7 @@ public record Simplify(boolean full) implements Edit {
          * already there, becomes -1 (the element count decides it, as it did before).
          */
         private Node resolveReshape(Node n) {
-            if (n.op() != Op.RESHAPE || n.intAttr("allowzero", 0) != 0) {
+            if (n.op() != Op.RESHAPE || n.intAttr("allowzero") != 0) {
                 return n;
             }
             TensorType xt = g.type(n.input(0));

@@ -1,5 +1,6 @@
 package graft.train;
 
+import graft.ir.Op;
 import graft.error.UnsupportedModelException;
 import graft.ir.Dim;
 import graft.ir.Graph;
@@ -57,17 +58,21 @@ public final class Autodiff {
     public static List<Node> prepare(List<Node> nodes, Graph types, Emitter e, boolean dropout, List<Mask> masks) {
         List<Node> out = new ArrayList<>();
         for (Node n : nodes) {
-            switch (n.opType()) {
-                case "MaxPool" -> out.add(n.outputs().size() > 1 && !n.output(1).isEmpty() ? n
+            if (n.op() == null) {
+                out.add(n);
+                continue;
+            }
+            switch (n.op()) {
+                case MAX_POOL -> out.add(n.outputs().size() > 1 && !n.output(1).isEmpty() ? n
                         : n.withOutputs(List.of(n.output(0), n.output(0) + "__indices")));
-                case "GlobalMaxPool" -> {
+                case GLOBAL_MAX_POOL -> {
                     long[] s = staticShape(types, n.input(0), n);
                     long[] k = new long[s.length - 2];
                     System.arraycopy(s, 2, k, 0, k.length);
                     out.add(new Node(n.name(), "MaxPool", "", n.layer(), n.inputs(),
                             List.of(n.output(0), n.output(0) + "__indices"), Emitter.attrs("kernel_shape", k), Map.of()));
                 }
-                case "Dropout" -> {
+                case DROPOUT -> {
                     Mask m = dropout && masks != null ? mask(n, types) : null;
                     if (m != null) {
                         masks.add(m);

@@ -1,5 +1,6 @@
 package graft.train;
 
+import graft.ir.Op;
 import graft.error.UnsupportedModelException;
 import graft.ir.Node;
 import java.util.List;
@@ -25,35 +26,39 @@ final class GradRules {
         String[] dx = new String[n.inputs().size()];
         String x = n.input(0);
         String y = n.output(0);
-        switch (n.opType()) {
-            case "Conv" -> spatial.conv(n, dy, want, dx);
-            case "MaxPool" -> dx[0] = spatial.maxPool(n, dy);
-            case "AveragePool" -> dx[0] = spatial.averagePool(n, dy);
-            case "GlobalAveragePool" -> dx[0] = spatial.globalAveragePool(n, dy);
-            case "BatchNormalization" -> spatial.batchNorm(n, dy, want, dx);
-            case "LRN" -> dx[0] = spatial.lrn(n, dy);
-            case "Gemm" -> gemm(n, dy, want, dx);
-            case "MatMul" -> matMul(n, dy, want, dx);
-            case "Add", "Sum" -> {
+        Op op = n.op();
+        if (op == null) {
+            throw noGradient(n);
+        }
+        switch (op) {
+            case CONV -> spatial.conv(n, dy, want, dx);
+            case MAX_POOL -> dx[0] = spatial.maxPool(n, dy);
+            case AVERAGE_POOL -> dx[0] = spatial.averagePool(n, dy);
+            case GLOBAL_AVERAGE_POOL -> dx[0] = spatial.globalAveragePool(n, dy);
+            case BATCH_NORMALIZATION -> spatial.batchNorm(n, dy, want, dx);
+            case LRN -> dx[0] = spatial.lrn(n, dy);
+            case GEMM -> gemm(n, dy, want, dx);
+            case MAT_MUL -> matMul(n, dy, want, dx);
+            case ADD, SUM -> {
                 for (int i = 0; i < dx.length; i++) {
                     dx[i] = want[i] ? unbroadcast(dy, n.input(i), y) : null;
                 }
             }
-            case "Sub" -> {
+            case SUB -> {
                 dx[0] = want[0] ? unbroadcast(dy, x, y) : null;
                 dx[1] = want[1] ? unbroadcast(e.op("Neg", dy), n.input(1), y) : null;
             }
-            case "Mul" -> {
+            case MUL -> {
                 dx[0] = want[0] ? unbroadcast(e.mul(dy, n.input(1)), x, y) : null;
                 dx[1] = want[1] ? unbroadcast(e.mul(dy, x), n.input(1), y) : null;
             }
-            case "Div" -> {
+            case DIV -> {
                 dx[0] = want[0] ? unbroadcast(e.div(dy, n.input(1)), x, y) : null;
                 // d(a/b)/db = -y/b
                 dx[1] = want[1] ? unbroadcast(e.op("Neg", e.mul(dy, e.div(y, n.input(1)))), n.input(1), y) : null;
             }
-            case "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze" -> dx[0] = e.reshapeLike(dy, x);
-            case "Transpose" -> {
+            case IDENTITY, FLATTEN, RESHAPE, SQUEEZE, UNSQUEEZE -> dx[0] = e.reshapeLike(dy, x);
+            case TRANSPOSE -> {
                 long[] perm = n.intsAttr("perm", null);
                 if (perm == null) {
                     perm = new long[ad.shape(x).length];
@@ -67,54 +72,54 @@ final class GradRules {
                 }
                 dx[0] = e.transpose(dy, inv);
             }
-            case "Concat" -> concat(n, dy, want, dx);
-            case "Dropout" -> {
+            case CONCAT -> concat(n, dy, want, dx);
+            case DROPOUT -> {
                 // Training mode (see Autodiff.prepare): the mask selects, survivors are scaled by 1/(1-ratio).
                 String keep = e.sub(e.scalar(1), n.input(1));
                 dx[0] = e.div(e.mul(dy, e.castFloat(n.output(1))), keep);
             }
-            case "Relu" -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy, e.scalar(0));
-            case "LeakyRelu" -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy,
+            case RELU -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy, e.scalar(0));
+            case LEAKY_RELU -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy,
                     e.mul(dy, e.scalar(n.floatAttr("alpha", 0.01f))));
-            case "ThresholdedRelu" -> dx[0] = where(e.op("Greater", x, e.scalar(n.floatAttr("alpha", 1f))), dy, e.scalar(0));
-            case "Elu" -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy,
+            case THRESHOLDED_RELU -> dx[0] = where(e.op("Greater", x, e.scalar(n.floatAttr("alpha", 1f))), dy, e.scalar(0));
+            case ELU -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy,
                     e.mul(dy, e.add(y, e.scalar(n.floatAttr("alpha", 1f)))));
-            case "Selu" -> {
+            case SELU -> {
                 float a = n.floatAttr("alpha", 1.67326319217681884765625f);
                 float g = n.floatAttr("gamma", 1.05070102214813232421875f);
                 dx[0] = where(e.op("Greater", x, e.scalar(0)), e.mul(dy, e.scalar(g)),
                         e.mul(dy, e.add(y, e.scalar((double) a * g))));
             }
-            case "PRelu" -> {
+            case PRELU -> {
                 String pos = e.op("Greater", x, e.scalar(0));
                 dx[0] = want[0] ? where(pos, dy, e.mul(dy, n.input(1))) : null;
                 dx[1] = want[1] ? unbroadcast(where(pos, e.scalar(0), e.mul(dy, x)), n.input(1), y) : null;
             }
-            case "Sigmoid" -> dx[0] = e.mul(dy, e.mul(y, e.sub(e.scalar(1), y)));
-            case "HardSigmoid" -> {
+            case SIGMOID -> dx[0] = e.mul(dy, e.mul(y, e.sub(e.scalar(1), y)));
+            case HARD_SIGMOID -> {
                 float a = n.floatAttr("alpha", 0.2f);
                 String lin = e.op("And", e.op("Greater", y, e.scalar(0)), e.op("Less", y, e.scalar(1)));
                 dx[0] = where(lin, e.mul(dy, e.scalar(a)), e.scalar(0));
             }
-            case "Tanh" -> dx[0] = e.mul(dy, e.sub(e.scalar(1), e.mul(y, y)));
-            case "Softplus" -> dx[0] = e.mul(dy, e.op("Sigmoid", x));
-            case "Softsign" -> {
+            case TANH -> dx[0] = e.mul(dy, e.sub(e.scalar(1), e.mul(y, y)));
+            case SOFTPLUS -> dx[0] = e.mul(dy, e.op("Sigmoid", x));
+            case SOFTSIGN -> {
                 String d = e.add(e.scalar(1), e.op("Abs", x));
                 dx[0] = e.div(dy, e.mul(d, d));
             }
-            case "Exp" -> dx[0] = e.mul(dy, y);
-            case "Log" -> dx[0] = e.div(dy, x);
-            case "Abs" -> dx[0] = e.mul(dy, e.op("Sign", x));
-            case "Neg" -> dx[0] = e.op("Neg", dy);
-            case "Sqrt" -> dx[0] = e.div(dy, e.mul(e.scalar(2), y));
-            case "Pow" -> {
+            case EXP -> dx[0] = e.mul(dy, y);
+            case LOG -> dx[0] = e.div(dy, x);
+            case ABS -> dx[0] = e.mul(dy, e.op("Sign", x));
+            case NEG -> dx[0] = e.op("Neg", dy);
+            case SQRT -> dx[0] = e.div(dy, e.mul(e.scalar(2), y));
+            case POW -> {
                 // Caffe's Power layer and its WITHIN_CHANNEL LRN (exponent -beta) import as Pow.
                 // d(a^b)/da = b * a^(b-1); d(a^b)/db = a^b * ln(a), defined for a > 0.
                 String b = e.castFloat(n.input(1));
                 dx[0] = want[0] ? unbroadcast(e.mul(dy, e.mul(b, e.op("Pow", x, e.sub(b, e.scalar(1))))), x, y) : null;
                 dx[1] = want[1] ? unbroadcast(e.mul(dy, e.mul(y, e.op("Log", x))), n.input(1), y) : null;
             }
-            case "Clip" -> {
+            case CLIP -> {
                 String mask = null;
                 if (!n.input(1).isEmpty()) {
                     mask = e.op("Greater", x, n.input(1));
@@ -125,19 +130,23 @@ final class GradRules {
                 }
                 dx[0] = mask == null ? dy : where(mask, dy, e.scalar(0));
             }
-            case "Softmax" -> {
+            case SOFTMAX -> {
                 long axis = axis(n, x);
                 String s = e.reduceSum(e.mul(dy, y), new long[] {axis}, true);
                 dx[0] = e.mul(y, e.sub(dy, s));
             }
-            case "LogSoftmax" -> {
+            case LOG_SOFTMAX -> {
                 long axis = axis(n, x);
                 dx[0] = e.sub(dy, e.mul(e.op("Exp", y), e.reduceSum(dy, new long[] {axis}, true)));
             }
-            default -> throw new UnsupportedModelException(n.opType() + " '" + n.name() + "' (training step): graft has no "
-                    + "gradient for this op. Freeze the layers up to and including it");
+            default -> throw noGradient(n);
         }
         return dx;
+    }
+
+    private static UnsupportedModelException noGradient(Node n) {
+        return new UnsupportedModelException(n.opType() + " '" + n.name() + "' (training step): graft has no "
+                + "gradient for this op. Freeze the layers up to and including it");
     }
 
     private long axis(Node n, String x) {
@@ -156,8 +165,8 @@ final class GradRules {
     private void gemm(Node n, String dy, boolean[] want, String[] dx) {
         float alpha = n.floatAttr("alpha", 1f);
         float beta = n.floatAttr("beta", 1f);
-        long ta = n.intAttr("transA", 0);
-        long tb = n.intAttr("transB", 0);
+        long ta = n.intAttr("transA");
+        long tb = n.intAttr("transB");
         String a = n.input(0);
         String b = n.input(1);
         if (want[0]) {

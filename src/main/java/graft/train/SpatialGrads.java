@@ -29,7 +29,7 @@ final class SpatialGrads {
 
     private Window window(Node n, long[] kernel) {
         int k = kernel.length;
-        String autoPad = n.stringAttr("auto_pad", "NOTSET");
+        String autoPad = n.stringAttr("auto_pad");
         if (!autoPad.equals("NOTSET") && !autoPad.equals("VALID")) {
             throw new UnsupportedModelException(n.opType() + " '" + n.name() + "' (training step): auto_pad " + autoPad
                     + " is not differentiated. Re-import the model so padding is explicit");
@@ -63,7 +63,7 @@ final class SpatialGrads {
         long[] sy = ad.staticShape(n.output(0), n);
         long[] kernel = Arrays.copyOfRange(sw, 2, sw.length);
         Window w = window(n, kernel);
-        long group = n.intAttr("group", 1);
+        long group = n.intAttr("group");
         Winograd wino = new Winograd(e);
         boolean winograd = Winograd.enabled() && Winograd.applies(n, sx, sw);
         if (want[0] && winograd) {
@@ -248,7 +248,7 @@ final class SpatialGrads {
             }
         }
         return allOnes(n.intsAttr("dilations", ones(kernel.length))) && n.intAttr("ceil_mode", 0) == 0
-                && n.stringAttr("auto_pad", "NOTSET").equals("NOTSET")
+                && n.stringAttr("auto_pad").equals("NOTSET")
                 && Arrays.stream(n.intsAttr("pads", new long[2 * kernel.length])).allMatch(p -> p == 0);
     }
 
@@ -345,7 +345,7 @@ final class SpatialGrads {
 
     /** Inference-mode BatchNormalization: an affine map per channel with fixed statistics. */
     void batchNorm(Node n, String dy, boolean[] want, String[] dx) {
-        if (n.intAttr("training_mode", 0) != 0) {
+        if (n.intAttr("training_mode") != 0) {
             throw new UnsupportedModelException("BatchNormalization '" + n.name() + "' (training step): training-mode "
                     + "statistics are not differentiated. Use the inference form");
         }
@@ -354,7 +354,7 @@ final class SpatialGrads {
         Arrays.fill(bshape, 1);
         bshape[0] = -1;
         String perChannel = e.ints(bshape);
-        String inv = e.op("Reciprocal", e.op("Sqrt", e.add(n.input(4), e.scalar(n.floatAttr("epsilon", 1e-5f)))));
+        String inv = e.op("Reciprocal", e.op("Sqrt", e.add(n.input(4), e.scalar(n.floatAttr("epsilon")))));
         List<Long> axes = new ArrayList<>();
         for (int i = 0; i < sx.length; i++) {
             if (i != 1) {

@@ -1,5 +1,6 @@
 package graft.train;
 
+import graft.ir.Op;
 import graft.ir.Node;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,13 +66,13 @@ final class Winograd {
 
     /** True when {@code n} (with static input shape {@code sx}, weight shape {@code sw}) qualifies. */
     static boolean applies(Node n, long[] sx, long[] sw) {
-        if (!n.opType().equals("Conv") || sx == null || sw == null || sx.length != 4 || sw.length != 4) {
+        if (n.op() != Op.CONV || sx == null || sw == null || sx.length != 4 || sw.length != 4) {
             return false;
         }
         if (sx[2] < 2 || sx[3] < 2 || sw[2] != 3 || sw[3] != 3 || sw[0] < MIN_CHANNELS || sw[1] < MIN_CHANNELS) {
             return false;
         }
-        return n.intAttr("group", 1) == 1 && n.stringAttr("auto_pad", "NOTSET").equals("NOTSET")
+        return n.intAttr("group") == 1 && n.stringAttr("auto_pad").equals("NOTSET")
                 && all(n.intsAttr("strides", new long[] {1, 1}), 1) && all(n.intsAttr("dilations", new long[] {1, 1}), 1)
                 && all(n.intsAttr("pads", new long[4]), 1);
     }

@@ -60,7 +60,7 @@ public final class GraphDiff {
     static LinkedHashMap<String, Layer> layers(Graph g) {
         LinkedHashMap<String, Layer> r = new LinkedHashMap<>();
         for (Node n : g.nodes()) {
-            if (n.opType().equals("Constant") || n.opType().equals("Shape") || n.opType().equals("Gather") && isInt(g, n)) {
+            if (n.op() == Op.CONSTANT || n.op() == Op.SHAPE || n.op() == Op.GATHER && isInt(g, n)) {
                 continue;
             }
             Layer l = r.computeIfAbsent(n.layer(), k -> new Layer(k, new ArrayList<>(), new ArrayList<>()));
