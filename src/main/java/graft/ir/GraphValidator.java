@@ -17,11 +17,20 @@ public final class GraphValidator {
     }
 
     public static List<String> problems(Graph g) {
-        List<String> p = new ArrayList<>();
+        List<String> m = new ArrayList<>();
+        for (InvalidGraphException.Problem p : structuredProblems(g)) {
+            m.add(p.message());
+        }
+        return m;
+    }
+
+    /** The problems, each with the node it is about (null for the graph's inputs and outputs). */
+    public static List<InvalidGraphException.Problem> structuredProblems(Graph g) {
+        List<InvalidGraphException.Problem> p = new ArrayList<>();
         Set<String> defined = new HashSet<>();
         for (Value v : g.inputs()) {
             if (!defined.add(v.name())) {
-                p.add("input '" + v.name() + "' is declared twice");
+                p.add(new InvalidGraphException.Problem(null, "input '" + v.name() + "' is declared twice"));
             }
         }
         for (String w : g.initializers().keySet()) {
@@ -31,37 +40,39 @@ public final class GraphValidator {
         for (Node n : g.nodes()) {
             Op op = n.op();
             if (op != null) {
-                p.addAll(op.problems(n));
+                for (String m : op.problems(n)) {
+                    p.add(new InvalidGraphException.Problem(n.name(), m));
+                }
             }
             if (!n.name().isEmpty() && !nodeNames.add(n.name())) {
-                p.add("node name '" + n.name() + "' is used twice");
+                p.add(new InvalidGraphException.Problem(n.name(), "node name '" + n.name() + "' is used twice"));
             }
             for (String in : n.inputs()) {
                 if (!in.isEmpty() && !defined.contains(in) && op != null) {
-                    p.add(n.opType() + " '" + n.name() + "' reads '" + in + "', which nothing before it produces");
+                    p.add(new InvalidGraphException.Problem(n.name(), n.opType() + " '" + n.name() + "' reads '" + in + "', which nothing before it produces"));
                 }
             }
             for (String out : n.outputs()) {
                 if (!out.isEmpty() && !defined.add(out)) {
-                    p.add(n.opType() + " '" + n.name() + "' produces '" + out + "', which is already defined");
+                    p.add(new InvalidGraphException.Problem(n.name(), n.opType() + " '" + n.name() + "' produces '" + out + "', which is already defined"));
                 }
             }
         }
         if (g.outputs().isEmpty()) {
-            p.add("the graph has no outputs");
+            p.add(new InvalidGraphException.Problem(null, "the graph has no outputs"));
         }
         for (Value v : g.outputs()) {
             if (!defined.contains(v.name())) {
-                p.add("output '" + v.name() + "' is produced by no node");
+                p.add(new InvalidGraphException.Problem(null, "output '" + v.name() + "' is produced by no node"));
             }
         }
         return p;
     }
 
     public static void check(Graph g) {
-        List<String> p = problems(g);
+        List<InvalidGraphException.Problem> p = structuredProblems(g);
         if (!p.isEmpty()) {
-            throw new InvalidGraphException(g.name(), p);
+            throw InvalidGraphException.of(g.name(), p);
         }
     }
 }

@@ -29,7 +29,7 @@ public final class ShapeInference {
     private static final int MAX_RANK = 64;
     private final Graph g;
     private final Map<String, long[]> known = new HashMap<>();
-    private final List<String> problems = new ArrayList<>();
+    private final List<InvalidGraphException.Problem> problems = new ArrayList<>();
 
     private ShapeInference(Graph g) {
         this.g = g;
@@ -40,7 +40,7 @@ public final class ShapeInference {
         ShapeInference si = new ShapeInference(g);
         si.infer();
         if (!si.problems.isEmpty()) {
-            throw new InvalidGraphException(g.name(), si.problems);
+            throw InvalidGraphException.of(g.name(), si.problems);
         }
     }
 
@@ -67,8 +67,8 @@ public final class ShapeInference {
                 // Only the explicit checks below say "the graph is inconsistent"; any other
                 // exception (an index out of bounds, an illegal argument) is graft's own bug and
                 // goes out as one (exit 4) instead of being reported as the file's fault.
-                problems.add(n.opType() + " '" + n.name() + "': cannot infer output shape from inputs "
-                        + inputTypes(n) + " (" + e.getMessage() + ")");
+                problems.add(new InvalidGraphException.Problem(n.name(), n.opType() + " '" + n.name() + "': cannot infer output shape from inputs "
+                        + inputTypes(n) + " (" + e.getMessage() + ")"));
                 continue;
             }
             for (int i = 0; i < n.outputs().size(); i++) {
@@ -405,7 +405,7 @@ public final class ShapeInference {
             case CAST: {
                 DataType to = DataType.fromCode((int) n.intAttr("to", 0));
                 if (to == null) {
-                    problems.add("Cast '" + n.name() + "': unknown target type " + n.intAttr("to", 0));
+                    problems.add(new InvalidGraphException.Problem(n.name(), "Cast '" + n.name() + "': unknown target type " + n.intAttr("to", 0)));
                     return one(xt, xs);
                 }
                 if (!to.isFloating() && !xt.isFloating() && known.containsKey(x) && to != DataType.BOOL) {

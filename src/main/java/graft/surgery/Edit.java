@@ -8,8 +8,6 @@ import graft.ir.ShapeInference;
 import graft.ir.Value;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One edit of a model. {@link #check} tests every precondition and throws
@@ -83,12 +81,14 @@ public interface Edit {
         g.addProvenance(describe());
     }
 
-    /** "layer 'fc1' (Gemm) " for the first node a problem names, so the user sees the layer. */
+    /** "layer 'fc1' (Gemm) " for the node of the first problem that names one, so the user sees the layer. */
     private static String offender(Graph g, InvalidGraphException e) {
-        Matcher m = Pattern.compile("'([^']+)'").matcher(e.problems().get(0));
-        while (m.find()) {
+        for (InvalidGraphException.Problem p : e.structured()) {
+            if (p.node() == null) {
+                continue;
+            }
             for (Node n : g.nodes()) {
-                if (n.name().equals(m.group(1))) {
+                if (n.name().equals(p.node())) {
                     return "layer '" + n.layer() + "' (" + n.opType() + ") ";
                 }
             }
