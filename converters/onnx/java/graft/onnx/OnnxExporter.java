@@ -333,6 +333,7 @@ public final class OnnxExporter {
     static ModelProto metadata(Graph g) {
         ModelProto.Builder mb = ModelProto.newBuilder();
         Map<String, String> meta = new LinkedHashMap<>(g.resolvedMetadata());
+        meta.remove(graft.io.ModelFormat.READ_FORMAT);
         meta.put("graft.version", VERSION);
         String training = TrainingMetadata.write(g);
         if (training != null) {
