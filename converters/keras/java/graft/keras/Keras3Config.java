@@ -84,7 +84,7 @@ final class Keras3Config {
      * {@code model}: the Keras 2 model config {@link KerasExporter} planned (its name, input and
      * output layers); {@code planned}: its layers; {@code shapes}: each layer's Keras output shape.
      */
-    static Keras3Config of(ObjectNode model, List<KLayer> planned, Map<String, long[]> shapes) {
+    static Keras3Config of(java.nio.file.Path target, ObjectNode model, List<KLayer> planned, Map<String, long[]> shapes) {
         List<String> refused = new ArrayList<>();
         for (KLayer l : planned) {
             if (DEFAULTS.path("classes").path(l.cls()).isMissingNode()) {
@@ -92,13 +92,13 @@ final class Keras3Config {
             }
         }
         if (!refused.isEmpty()) {
-            throw new UnsupportedModelException("model '" + model.path("config").path("name").asText() + "': " + refused.size() + " layer"
+            throw new UnsupportedModelException("output '" + target + "': " + refused.size() + " layer"
                     + (refused.size() == 1 ? "" : "s") + " of classes Keras 3 does not have: " + graft.error.Refusals.list(refused, ", ")
                     + ". Write Keras 2 .h5 or ONNX instead", refused);
         }
         List<String> ins = endpoints(model.path("config").path("input_layers"));
         List<String> outs = endpoints(model.path("config").path("output_layers"));
-        List<KLayer> ordered = kerasOrder(planned, ins, outs);
+        List<KLayer> ordered = kerasOrder(target, planned, ins, outs);
         List<String> groups = Keras3Paths.unique(ordered.stream().map(KLayer::cls).toList());
         String name = model.path("config").path("name").asText("model");
         JsonNode m = DEFAULTS.path("model");
@@ -147,7 +147,7 @@ final class Keras3Config {
      * output; layers sort by depth, deepest first, then by that number. Inputs reaching no output
      * come last at depth 0. A layer reaching no output is refused: Keras would drop it and its weights.
      */
-    static List<KLayer> kerasOrder(List<KLayer> planned, List<String> ins, List<String> outs) {
+    static List<KLayer> kerasOrder(java.nio.file.Path target, List<KLayer> planned, List<String> ins, List<String> outs) {
         Map<String, KLayer> byName = new HashMap<>();
         planned.forEach(l -> byName.put(l.name(), l));
         Map<String, Integer> index = new HashMap<>();
@@ -172,7 +172,7 @@ final class Keras3Config {
         }
         List<String> unreachable = planned.stream().map(KLayer::name).filter(n -> !depth.containsKey(n)).toList();
         if (!unreachable.isEmpty()) {
-            throw new UnsupportedModelException("model: layer" + (unreachable.size() == 1 ? " " : "s ") + graft.error.Refusals.list(unreachable, ", ")
+            throw new UnsupportedModelException("output '" + target + "': layer" + (unreachable.size() == 1 ? " " : "s ") + graft.error.Refusals.list(unreachable, ", ")
                     + " reach no output; Keras 3 drops such layers and their weights when it loads the file. Remove them first", unreachable);
         }
         List<KLayer> r = new ArrayList<>(planned);
@@ -311,7 +311,10 @@ final class Keras3Config {
         }
         for (Iterator<String> it = k2.fieldNames(); it.hasNext(); ) {
             String k = it.next();
-            if (!used.contains(k) && !trainingOnly(k) && !(k.equals("sparse") && !k2.get(k).asBoolean())) {
+            // An unset value (null, or InputLayer's sparse false) says nothing Keras 3 must be told:
+            // SpatialDropout2D's noise_shape is fixed by the class in Keras 3 and absent from its config.
+            boolean unset = k2.get(k).isNull() || k.equals("sparse") && !k2.get(k).asBoolean();
+            if (!used.contains(k) && !trainingOnly(k) && !unset) {
                 throw new IllegalStateException("Keras 3 writer: layer '" + l.name() + "' (" + l.cls() + ") has '" + k + "', which Keras 3's "
                         + l.cls() + " config does not have");
             }

@@ -85,7 +85,7 @@ final class KerasExporter {
         graft.io.AtomicOutput.checkTarget(file, force, inputs);
         KerasExporter e = new KerasExporter(g, explicitPadding, true);
         ObjectNode config = e.plan();
-        Keras3Config k3 = Keras3Config.of(config, e.layers, e.shapes);
+        Keras3Config k3 = Keras3Config.of(file, config, e.layers, e.shapes);
         Keras3Writer.write(file, k3, force, inputs);
     }
 
