@@ -67,6 +67,11 @@ final class Keras3Config {
             "InputLayer", Map.of("batch_shape", "batch_input_shape"),
             "LeakyReLU", Map.of("negative_slope", "alpha"));
 
+    /** Whether Keras 3.15.1 has layer class {@code cls} (as far as graft writes it). */
+    static boolean hasClass(String cls) {
+        return !DEFAULTS.path("classes").path(cls).isMissingNode();
+    }
+
     /** The config.json document, and the weight group under {@code layers/} of each layer in {@link #layers}. */
     final ObjectNode json;
     final List<KLayer> layers;

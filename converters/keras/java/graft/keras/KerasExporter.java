@@ -154,9 +154,17 @@ final class KerasExporter {
                 outLayers.addArray().add(t.layer()).add(0).add(0);
             }
         }
+        if (keras3) {
+            // Listed with the nodes refused above, so one refusal names everything a Keras 3 file cannot hold.
+            for (KLayer l : layers) {
+                if (!Keras3Config.hasClass(l.cls())) {
+                    refused.add(l.name() + " (" + l.cls() + ": Keras 3 has no such layer)");
+                }
+            }
+        }
         if (!refused.isEmpty()) {
             throw new UnsupportedModelException("graph '" + g.name() + "': " + refused.size() + " node" + (refused.size() == 1 ? "" : "s")
-                    + " Keras cannot express: " + graft.error.Refusals.list(refused, ", ") + ". Convert to ONNX instead, or edit these layers out", refused);
+                    + " Keras " + (keras3 ? "3 " : "") + "cannot express: " + graft.error.Refusals.list(refused, ", ") + ". Convert to ONNX instead, or edit these layers out", refused);
         }
         ArrayNode ls = JsonTree.NODES.arrayNode();
         for (KLayer l : layers) {
