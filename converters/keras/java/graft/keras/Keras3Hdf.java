@@ -77,7 +77,10 @@ final class Keras3Hdf {
         long end = group(root, ch, ROOT);
         Superblock.SuperblockV2V3 sb = new Superblock.SuperblockV2V3();
         ch.writeAt(sb.toBuffer(end), 0);
-        return new Written(end, ch.crc(end));
+        graft.io.Timing.mark("keras3 write: weights written");
+        long crc = ch.crc(end);
+        graft.io.Timing.mark("keras3 write: crc computed");
+        return new Written(end, crc);
     }
 
     /** Positional writes at {@code base + address}, remembered for the CRC. */
@@ -181,6 +184,7 @@ final class Keras3Hdf {
         }
         ch.writeAt(header, at);
         ByteBuffer b = w.dtype() == DataType.FLOAT ? w.buffer().duplicate() : floats(w.toFloats());
+        graft.io.Timing.detail("keras3 write: weight " + w.name() + " materialised");
         if (b.capacity() < bytes) {
             throw new IllegalStateException("weight '" + w.name() + "' holds " + b.capacity() + " bytes, not " + bytes);
         }

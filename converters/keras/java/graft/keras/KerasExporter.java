@@ -86,6 +86,7 @@ final class KerasExporter {
         KerasExporter e = new KerasExporter(g, explicitPadding, true);
         ObjectNode config = e.plan();
         Keras3Config k3 = Keras3Config.of(file, config, e.layers, e.shapes);
+        graft.io.Timing.mark("keras3 write: planned");
         Keras3Writer.write(file, k3, force, inputs);
     }
 
