@@ -49,11 +49,11 @@ final class Keras3Writer {
         byte[] config = pyJson(k3.json).getBytes(StandardCharsets.UTF_8);
         Keras3Hdf.Group weights = weights(k3);
         try (AtomicOutput out = AtomicOutput.open(target, force, inputs)) {
-            Zip zip = new Zip(out.channel());
+            Zip zip = new Zip(out.channel(), target);
             zip.entry("metadata.json", metadata);
             zip.entry("config.json", config);
             zip.weights("model.weights.h5", weights);
-            zip.finish(target);
+            zip.finish();
             out.commit();
         } catch (IOException e) {
             throw new graft.error.EnvironmentException("output '" + target + "': cannot be written: " + AtomicOutput.why(e), e);
@@ -84,11 +84,13 @@ final class Keras3Writer {
      */
     private static final class Zip {
         private final FileChannel out;
+        private final Path target;
         private final java.io.ByteArrayOutputStream central = new java.io.ByteArrayOutputStream();
         private int count;
 
-        Zip(FileChannel out) {
+        Zip(FileChannel out, Path target) {
             this.out = out;
+            this.target = target;
         }
 
         void entry(String name, byte[] data) throws IOException {
@@ -117,7 +119,7 @@ final class Keras3Writer {
         }
 
         private UnsupportedModelException tooLarge() {
-            return new UnsupportedModelException("the weights pass 4 GiB; graft's .keras writer writes no Zip64. Write ONNX instead");
+            return new UnsupportedModelException("output '" + target + "': the weights pass 4 GiB; graft's .keras writer writes no Zip64. Write ONNX instead");
         }
 
         private static ByteBuffer local(String name, long crc, long size) {
@@ -138,7 +140,7 @@ final class Keras3Writer {
             count++;
         }
 
-        void finish(Path target) throws IOException {
+        void finish() throws IOException {
             long at = out.position();
             byte[] cd = central.toByteArray();
             if (at + cd.length + 22 > MAX32) {
