@@ -207,7 +207,7 @@ class LfsGitTest {
         Path source = TestPaths.fixtures().resolve("onnx/small_vgg.onnx");
         Path work = git.newRepo(scratch);
         assertThat(Cli.run("init-git", "--repo", work.toString(), "--textconv", textconvCommand()).code()).isZero();
-        for (String ext : List.of("onnx", "h5", "prototxt")) {
+        for (String ext : List.of("onnx", "h5", "keras", "prototxt")) {
             Path a = Files.createDirectories(scratch.resolve("a-" + ext));
             Path b = Files.createDirectories(scratch.resolve("b-" + ext));
             Saved first = save(source, a, ext);
@@ -238,7 +238,7 @@ class LfsGitTest {
         git.git(work, "push", "-q", "origin", "main");
         Path remoteObjects = scratch.resolve("remote.git/lfs/objects");
         long before = countFiles(remoteObjects);
-        assertThat(before).isEqualTo(3); // model.onnx, model.h5, model.caffemodel
+        assertThat(before).isEqualTo(4); // model.onnx, model.h5, model.keras, model.caffemodel
 
         // re-save every model over itself, from its own bytes
         for (String ext : List.of("onnx", "h5", "prototxt")) {

@@ -56,19 +56,38 @@ final class KerasExporter {
      */
     private final boolean theano;
     private boolean groups;
+    /**
+     * The target is a Keras 3 {@code .keras} file: no Theano kernels (Keras 3 has no Theano
+     * backend), Keras 3's {@code hard_sigmoid} constants, and the layer's output shape recorded
+     * for config.json's build_config and inbound tensors.
+     */
+    private final boolean keras3;
+    /** Each written layer's output shape as Keras sees it (NHWC for an NCHW IR value; -1 for an unknown dim). */
+    private final Map<String, long[]> shapes = new HashMap<>();
 
-    private KerasExporter(Graph g, boolean explicitPadding) {
+    private KerasExporter(Graph g, boolean explicitPadding, boolean keras3) {
         this.g = g;
         this.explicitPadding = explicitPadding;
+        this.keras3 = keras3;
         this.classes = LayerClasses.of(g);
-        this.theano = g.metadata().getOrDefault("source.backend", "").startsWith("theano");
+        this.theano = !keras3 && g.metadata().getOrDefault("source.backend", "").startsWith("theano");
     }
 
     static void write(Graph g, Path file, boolean force, List<Path> inputs, boolean explicitPadding) {
         graft.io.AtomicOutput.checkTarget(file, force, inputs);
-        KerasExporter e = new KerasExporter(g, explicitPadding);
+        KerasExporter e = new KerasExporter(g, explicitPadding, false);
         ObjectNode config = e.plan();
         KerasH5Writer.write(file, config, e.layers, force, inputs, multipliers(g), e.backend(), e.kerasVersion());
+    }
+
+    /** Writes {@code g} as a Keras 3 {@code .keras} zip ({@link Keras3Writer}), the same layers as the .h5 path plans. */
+    static void writeKeras3(Graph g, Path file, boolean force, List<Path> inputs, boolean explicitPadding) {
+        graft.io.AtomicOutput.checkTarget(file, force, inputs);
+        KerasExporter e = new KerasExporter(g, explicitPadding, true);
+        ObjectNode config = e.plan();
+        Keras3Config k3 = Keras3Config.of(file, config, e.layers, e.shapes);
+        graft.io.Timing.mark("keras3 write: planned");
+        Keras3Writer.write(file, k3, force, inputs);
     }
 
     /**
@@ -121,6 +140,7 @@ final class KerasExporter {
             c.put("sparse", false);
             layers.add(new KLayer("InputLayer", name, c, List.of(), List.of()));
             tensors.put(v.name(), new KTensor(name, s.rank() == 4 && !kerasLayout, null));
+            shapes.put(name, kerasShape(s, s.rank() == 4 && !kerasLayout));
             inLayers.addArray().add(name).add(0).add(0);
         }
         for (Node n : g.nodes()) {
@@ -135,9 +155,17 @@ final class KerasExporter {
                 outLayers.addArray().add(t.layer()).add(0).add(0);
             }
         }
+        if (keras3) {
+            // Listed with the nodes refused above, so one refusal names everything a Keras 3 file cannot hold.
+            for (KLayer l : layers) {
+                if (!Keras3Config.hasClass(l.cls())) {
+                    refused.add(l.name() + " (" + l.cls() + ": Keras 3 has no such layer)");
+                }
+            }
+        }
         if (!refused.isEmpty()) {
             throw new UnsupportedModelException("graph '" + g.name() + "': " + refused.size() + " node" + (refused.size() == 1 ? "" : "s")
-                    + " Keras cannot express: " + graft.error.Refusals.list(refused, ", ") + ". Convert to ONNX instead, or edit these layers out", refused);
+                    + " Keras " + (keras3 ? "3 " : "") + "cannot express: " + graft.error.Refusals.list(refused, ", ") + ". Convert to ONNX instead, or edit these layers out", refused);
         }
         ArrayNode ls = JsonTree.NODES.arrayNode();
         for (KLayer l : layers) {
@@ -310,8 +338,38 @@ final class KerasExporter {
     }
 
     void add(KLayer l, String outValue, boolean nchw, long[] chw) {
+        graft.ir.TensorType t = g.type(outValue);
+        add(l, outValue, nchw, chw, t == null || t.shape() == null ? null : kerasShape(t.shape(), nchw));
+    }
+
+    /** {@link #add(KLayer, String, boolean, long[])} for an output the IR has no value for: its Keras shape given. */
+    void add(KLayer l, String outValue, boolean nchw, long[] chw, long[] kerasShape) {
         layers.add(l);
         tensors.put(outValue, new KTensor(l.name(), nchw, chw));
+        if (kerasShape != null) {
+            shapes.put(l.name(), kerasShape);
+        }
+    }
+
+    /** The Keras shape of {@code layer}'s output, or null when unknown. */
+    long[] kerasShapeOf(String layer) {
+        return shapes.get(layer);
+    }
+
+    /** Whether the file written is a Keras 3 .keras zip. */
+    boolean keras3() {
+        return keras3;
+    }
+
+    /** An IR shape as Keras's tensor shape: NCHW as NHWC when {@code nchw}; -1 for the batch and every unknown dim. */
+    private static long[] kerasShape(Shape s, boolean nchw) {
+        int[] order = nchw && s.rank() == 4 ? new int[] {0, 2, 3, 1} : identity(s.rank());
+        long[] r = new long[s.rank()];
+        for (int i = 0; i < r.length; i++) {
+            Dim d = s.dim(order[i]);
+            r[i] = order[i] > 0 && d.isFixed() ? d.value() : -1;
+        }
+        return r;
     }
 
     void markFused(Node n) {

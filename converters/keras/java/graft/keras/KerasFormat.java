@@ -11,7 +11,8 @@ import java.util.Locale;
  * read: {@code config} (architecture JSON for a weights-only file), {@code force},
  * {@code inputs} (paths the output must never overwrite), {@code explicit-padding} (write pads Keras
  * "same" cannot express as ZeroPadding2D layers). Stateless and thread-safe; see
- * {@link KerasImporter} for who owns the weights it returns.
+ * {@link KerasImporter} for who owns the weights it returns. Writes Keras 2 HDF5 to {@code .h5}/{@code .hdf5}
+ * and a Keras 3 zip ({@link Keras3Writer}) to {@code .keras}.
  */
 public final class KerasFormat implements ModelFormat {
     @Override
@@ -33,8 +34,8 @@ public final class KerasFormat implements ModelFormat {
     @Override
     public void writeChecked(Graph graph, Path file, Options options) {
         if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".keras")) {
-            // A .keras file is a Keras 3 zip; graft writes Keras 2 HDF5 only, and a file whose extension lies is worse than none.
-            throw new graft.error.UsageException("output '" + file + "': graft writes Keras 2 HDF5, not the Keras 3 .keras zip. Name the output .h5");
+            KerasExporter.writeKeras3(graph, file, options.flag("force"), options.paths("inputs"), options.flag("explicit-padding"));
+            return;
         }
         KerasExporter.write(graph, file, options.flag("force"), options.paths("inputs"), options.flag("explicit-padding"));
     }

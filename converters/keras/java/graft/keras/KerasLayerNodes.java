@@ -118,16 +118,22 @@ final class KerasLayerNodes {
     /** Selu and HardSigmoid with Keras's constants -> Activation('selu' / 'hard_sigmoid'); other constants are refused. */
     static void fixedActivation(KerasExporter x, Node n) {
         boolean selu = n.op() == Op.SELU;
-        boolean keras = selu
-                ? n.floatAttr("alpha", 1.67326319217681884765625f) == 1.6732632423543772f && n.floatAttr("gamma", 1.05070102214813232421875f) == 1.0507009873554805f
-                : n.floatAttr("alpha", 0.2f) == 0.2f && n.floatAttr("beta", 0.5f) == 0.5f;
+        // Keras 3's hard_sigmoid is relu6(x + 3) / 6 (slope 1/6), Keras 2's clip(0.2 x + 0.5, 0, 1).
+        float slope = x.keras3() ? LayerMapper.KERAS3_HARD_SIGMOID_ALPHA : 0.2f;
+        boolean keras = selu ? kerasSelu(n) : n.floatAttr("alpha", 0.2f) == slope && n.floatAttr("beta", 0.5f) == 0.5f;
         if (!keras) {
-            x.refuseNode(n, "constants other than Keras's '" + (selu ? "selu" : "hard_sigmoid") + "' activation");
+            x.refuseNode(n, "constants other than Keras " + (x.keras3() ? "3" : "2") + "'s '" + (selu ? "selu" : "hard_sigmoid") + "' activation"
+                    + (selu ? "" : " (slope " + (x.keras3() ? "1/6" : "0.2") + ", offset 0.5)"));
             return;
         }
         ObjectNode c = x.config(x.newName(n), n);
         c.put("activation", selu ? "selu" : "hard_sigmoid");
         KerasNodes.one(x, n, "Activation", c, List.of());
+    }
+
+    /** Whether a Selu node has Keras's constants. */
+    static boolean kerasSelu(Node n) {
+        return n.floatAttr("alpha", 1.67326319217681884765625f) == 1.6732632423543772f && n.floatAttr("gamma", 1.05070102214813232421875f) == 1.0507009873554805f;
     }
 
     /**

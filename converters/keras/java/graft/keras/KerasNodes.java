@@ -129,6 +129,11 @@ final class KerasNodes {
         one(x, n, spatial ? "SpatialDropout2D" : "Dropout", c, List.of());
     }
 
+    /** A Keras dim grown by {@code by} pixels (-1, unknown, stays unknown). */
+    private static long grown(long dim, long by) {
+        return dim < 0 ? -1 : dim + by;
+    }
+
     private static String activationName(Op op) {
         return switch (op) {
             case RELU -> "relu";
@@ -161,13 +166,28 @@ final class KerasNodes {
             case "Softplus" -> "softplus";
             case "Softsign" -> "softsign";
             case "Softmax" -> a.intAttr("axis", -1) == 1 || a.intAttr("axis", -1) == -1 && x.graph().type(a.input(0)).shape().rank() == 2 ? "softmax" : null;
-            default -> null;
+            default -> x.keras3() ? keras3Activation(a) : null;
         };
         if (act == null) {
             return null;
         }
         x.markFused(a);
         return new Fused(act, a.output(0), a.layer());
+    }
+
+    /**
+     * The activations a Keras 3 file written by graft also fuses, so a Keras 3 Dense(activation=
+     * 'elu' / 'hard_sigmoid' / ...) is written back as one layer: exactly Keras 3's constants
+     * (its hard_sigmoid is relu6(x + 3) / 6), else null (a layer of its own, or a refusal).
+     */
+    private static String keras3Activation(Node a) {
+        return switch (a.opType()) {
+            case "Elu" -> a.floatAttr("alpha", 1f) == 1f ? "elu" : null;
+            case "HardSigmoid" -> a.floatAttr("alpha", 0.2f) == LayerMapper.KERAS3_HARD_SIGMOID_ALPHA && a.floatAttr("beta", 0.5f) == 0.5f ? "hard_sigmoid" : null;
+            case "Selu" -> KerasLayerNodes.kerasSelu(a) ? "selu" : null;
+            case "Exp" -> "exponential";
+            default -> null;
+        };
     }
 
     /** The Keras layer name and config for {@code n}, named after the fused activation's layer when there is one. */
@@ -269,7 +289,9 @@ final class KerasNodes {
         pad.addArray().add(p[1]).add(p[3]);
         KTensor t = x.tensor(n.input(0));
         c.put("data_format", format(t));
-        x.add(new KLayer("ZeroPadding2D", name, c, List.of(t.layer()), List.of()), n.input(0) + "#padded", t.nchw(), null);
+        long[] in = x.kerasShapeOf(t.layer());
+        long[] padded = in == null || in.length != 4 ? null : new long[] {-1, grown(in[1], p[0] + p[2]), grown(in[2], p[1] + p[3]), in[3]};
+        x.add(new KLayer("ZeroPadding2D", name, c, List.of(t.layer()), List.of()), n.input(0) + "#padded", t.nchw(), null, padded);
         return n.input(0) + "#padded";
     }
 
@@ -664,7 +686,9 @@ final class KerasNodes {
                 String pname = x.freshName(x.newName(n) + "_chw");
                 ObjectNode pc = x.config(pname, n);
                 pc.putArray("dims").add(3).add(1).add(2);
-                x.add(new KLayer("Permute", pname, pc, List.of(t.layer()), List.of()), input + "#chw", false, null);
+                long[] in = x.kerasShapeOf(t.layer());
+                long[] permuted = in == null || in.length != 4 ? null : new long[] {-1, in[3], in[1], in[2]};
+                x.add(new KLayer("Permute", pname, pc, List.of(t.layer()), List.of()), input + "#chw", false, null, permuted);
                 input = input + "#chw";
             }
         }

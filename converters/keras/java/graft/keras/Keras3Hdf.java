@@ -1,0 +1,202 @@
+package graft.keras;
+
+import graft.ir.DataType;
+import graft.ir.Weight;
+import io.jhdf.ObjectHeader;
+import io.jhdf.Superblock;
+import io.jhdf.api.WritableAttributeImpl;
+import io.jhdf.object.message.AttributeInfoMessage;
+import io.jhdf.object.message.AttributeMessage;
+import io.jhdf.object.message.DataLayoutMessage;
+import io.jhdf.object.message.DataSpace;
+import io.jhdf.object.message.DataSpaceMessage;
+import io.jhdf.object.message.DataTypeMessage;
+import io.jhdf.object.message.FillValueMessage;
+import io.jhdf.object.message.GroupInfoMessage;
+import io.jhdf.object.message.LinkInfoMessage;
+import io.jhdf.object.message.LinkMessage;
+import io.jhdf.object.message.Message;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A small HDF5 tree (groups with string attributes, contiguous float32 datasets) written with
+ * jhdf's own object-header and message encoders, in the order the tree is built. Not jhdf's
+ * {@code WritableHdfFile}: jhdf 0.9.4 writes a dataset's data with relative writes and then its
+ * version string at the channel's position, which lands on whatever group header was written
+ * after the last dataset (measured: h5py then reads "bad object header version number"; every
+ * Keras 3 weights file has such a group, the model's own empty {@code vars}). Here nothing is
+ * written but the objects, each at its own address, and the weights stream from their
+ * {@link Weight#buffer()} with no Java array in between. Single-threaded; the caller owns the channel.
+ */
+final class Keras3Hdf {
+    /** jhdf's superblock v2 puts the root group's object header at 64. */
+    private static final long ROOT = 64;
+
+    /** A group: attributes and children in insertion order. */
+    static final class Group {
+        private final Map<String, String> attributes = new LinkedHashMap<>();
+        private final Map<String, Object> children = new LinkedHashMap<>();
+
+        Group group(String name) {
+            Group g = new Group();
+            children.put(name, g);
+            return g;
+        }
+
+        void attribute(String name, String value) {
+            attributes.put(name, value);
+        }
+
+        void dataset(String name, Weight w) {
+            children.put(name, w);
+        }
+    }
+
+    private Keras3Hdf() {
+    }
+
+    /** What was written: the HDF5 file's size and its CRC-32 (for the zip entry around it). */
+    record Written(long size, long crc) {
+    }
+
+    /**
+     * Writes {@code root} as a whole HDF5 file into {@code channel} at byte {@code base} (its
+     * addresses are relative to that byte, as in the file once extracted). Every region written
+     * is kept as a view (a weight's buffer is not copied) so the CRC-32 is computed afterwards
+     * in file order, without reading the channel back.
+     */
+    static Written write(Group root, FileChannel channel, long base) throws IOException {
+        Sink ch = new Sink(channel, base);
+        long end = group(root, ch, ROOT);
+        Superblock.SuperblockV2V3 sb = new Superblock.SuperblockV2V3();
+        ch.writeAt(sb.toBuffer(end), 0);
+        graft.io.Timing.mark("keras3 write: weights written");
+        long crc = ch.crc(end);
+        graft.io.Timing.mark("keras3 write: crc computed");
+        return new Written(end, crc);
+    }
+
+    /** Positional writes at {@code base + address}, remembered for the CRC. */
+    private static final class Sink {
+        private final FileChannel ch;
+        private final long base;
+        private final java.util.TreeMap<Long, ByteBuffer> regions = new java.util.TreeMap<>();
+
+        Sink(FileChannel ch, long base) {
+            this.ch = ch;
+            this.base = base;
+        }
+
+        void writeAt(ByteBuffer b, long at) throws IOException {
+            regions.put(at, b.duplicate());
+            long p = base + at;
+            while (b.hasRemaining()) {
+                p += ch.write(b, p);
+            }
+        }
+
+        /** CRC-32 of bytes [0, end): the regions in address order, zeros in the gaps (the file reads zeros there). */
+        long crc(long end) {
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            long at = 0;
+            byte[] zeros = new byte[4096];
+            for (Map.Entry<Long, ByteBuffer> r : regions.entrySet()) {
+                if (r.getKey() < at) {
+                    throw new IllegalStateException("HDF5 objects overlap at " + r.getKey());
+                }
+                for (long gap = r.getKey() - at; gap > 0; gap -= zeros.length) {
+                    crc.update(zeros, 0, (int) Math.min(gap, zeros.length));
+                }
+                crc.update(r.getValue());
+                at = r.getKey() + r.getValue().limit();
+            }
+            if (at != end) {
+                throw new IllegalStateException("HDF5 file ends at " + at + ", not " + end);
+            }
+            return crc.getValue();
+        }
+    }
+
+    private static long group(Group g, Sink ch, long at) throws IOException {
+        List<String> names = new ArrayList<>(g.children.keySet());
+        long[] addresses = new long[names.size()];
+        int size = groupHeader(g, names, addresses, at).limit();
+        long next = at + size;
+        for (int i = 0; i < names.size(); i++) {
+            addresses[i] = next;
+            Object c = g.children.get(names.get(i));
+            next = c instanceof Group cg ? group(cg, ch, next) : dataset((Weight) c, ch, next);
+        }
+        ByteBuffer header = groupHeader(g, names, addresses, at);
+        if (header.limit() != size) {
+            throw new IllegalStateException("HDF5 group header changed size once its links were addressed");
+        }
+        ch.writeAt(header, at);
+        return next;
+    }
+
+    private static ByteBuffer groupHeader(Group g, List<String> names, long[] addresses, long at) {
+        List<Message> m = new ArrayList<>();
+        m.add(GroupInfoMessage.createBasic());
+        m.add(LinkInfoMessage.createBasic());
+        if (!g.attributes.isEmpty()) {
+            m.add(AttributeInfoMessage.create());
+            g.attributes.forEach((k, v) -> m.add(AttributeMessage.create(k, new WritableAttributeImpl(k, null, v))));
+        }
+        for (int i = 0; i < names.size(); i++) {
+            m.add(LinkMessage.create(names.get(i), addresses[i]));
+        }
+        return new ObjectHeader.ObjectHeaderV2(at, m).toBuffer();
+    }
+
+    private static long dataset(Weight w, Sink ch, long at) throws IOException {
+        long[] shape = w.shape();
+        int[] dims = new int[shape.length];
+        long n = 1;
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = Math.toIntExact(shape[i]);
+            n *= shape[i];
+        }
+        io.jhdf.object.datatype.DataType type = io.jhdf.object.datatype.DataType.fromObject(new float[1]);
+        // jhdf derives a dataspace from an array: a 1x1x...x1 array of the weight's rank, then its dims set.
+        int[] ones = new int[dims.length];
+        java.util.Arrays.fill(ones, 1);
+        DataSpace space = DataSpace.modifyDimensions(DataSpace.fromObject(java.lang.reflect.Array.newInstance(float.class, ones)), dims);
+        long bytes = n * 4;
+        List<Message> m = new ArrayList<>();
+        m.add(DataTypeMessage.create(type));
+        m.add(DataSpaceMessage.create(space));
+        m.add(FillValueMessage.NO_FILL);
+        m.add(DataLayoutMessage.ContiguousDataLayoutMessage.create(-1, -1));
+        int size = new ObjectHeader.ObjectHeaderV2(at, m).toBuffer().limit();
+        long data = at + size;
+        m.set(3, DataLayoutMessage.ContiguousDataLayoutMessage.create(data, bytes));
+        ByteBuffer header = new ObjectHeader.ObjectHeaderV2(at, m).toBuffer();
+        if (header.limit() != size) {
+            throw new IllegalStateException("HDF5 dataset header changed size once its data was addressed");
+        }
+        ch.writeAt(header, at);
+        ByteBuffer b = w.dtype() == DataType.FLOAT ? w.buffer().duplicate() : floats(w.toFloats());
+        graft.io.Timing.detail("keras3 write: weight " + w.name() + " materialised");
+        if (b.capacity() < bytes) {
+            throw new IllegalStateException("weight '" + w.name() + "' holds " + b.capacity() + " bytes, not " + bytes);
+        }
+        b.position(0).limit(Math.toIntExact(bytes));
+        ch.writeAt(b.slice(), data);
+        return data + bytes;
+    }
+
+    /** A weight stored in another element type, as float32 (copies). */
+    private static ByteBuffer floats(float[] f) {
+        ByteBuffer b = ByteBuffer.allocate(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(f);
+        return b;
+    }
+}
