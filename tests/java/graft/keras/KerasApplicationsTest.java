@@ -1,0 +1,315 @@
+package graft.keras;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import graft.io.Npy;
+import graft.ir.DataType;
+import graft.ir.Tensor;
+import graft.runtime.Device;
+import graft.runtime.OrtRunner;
+import graft.testing.Cli;
+import graft.testing.Python;
+import graft.testing.TestPaths;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The six keras.applications topologies (ResNet50, MobileNetV2, InceptionV3, DenseNet121,
+ * Xception, EfficientNetB0) end to end: Keras 2 .h5 files written by
+ * fixtures/keras/make_applications.py from specs that real Keras 3.15.1 produced (layer names,
+ * hyper-parameters, connections and Keras's own counts). The width-reduced twins are committed
+ * fixtures (default suite); the full-size files are written into target/ by the same script
+ * (slow suite).
+ *
+ * <p>Oracle: TensorFlow.js 4.22 on the same .h5, compared on logits (a copy of the file whose
+ * output Dense is linear, fixtures/keras/applications_oracle.py). TensorFlow.js lacks
+ * Normalization, so for EfficientNet numpy computes the stem (Rescaling, Normalization) and
+ * TensorFlow.js runs the rest of the model from the stem's numpy output; graft's model runs
+ * whole, from the raw input. The stem itself is compared with numpy through graft's
+ * {@code cut-after normalization}.
+ */
+class KerasApplicationsTest {
+    static final double TOLERANCE = 1e-5;
+    static final Path APPS = TestPaths.fixtures().resolve("keras/applications");
+    static final Path ORACLE = TestPaths.fixtures().resolve("keras/applications_oracle.py");
+
+    /** The residual-block outputs cut after, and their rows in Keras's model.layers (equal in the small twins). */
+    static final Map<String, String> CUTS = Map.of("resnet50", "conv4_block6_out", "mobilenetv2", "block_13_expand_relu", "inceptionv3", "mixed7");
+    static final Map<String, Integer> CUT_ROWS = Map.of("conv4_block6_out", 142, "block_13_expand_relu", 118, "mixed7", 228);
+
+    // ---- default suite: the width-reduced twins ----------------------------------------------
+
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet50", "mobilenetv2", "inceptionv3", "densenet121", "xception", "efficientnetb0"})
+    void smallModelMatchesTensorFlowJsOnLogits(String model) {
+        assertThat(logitsError(model + "_small", 2)).isLessThanOrEqualTo(TOLERANCE);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet50", "mobilenetv2", "inceptionv3", "densenet121", "xception", "efficientnetb0"})
+    void smallModelInspectShowsKerasCounts(String model) {
+        countsAreKeras(model + "_small");
+    }
+
+    static Stream<Arguments> cuts() {
+        return CUTS.entrySet().stream().sorted(Map.Entry.comparingByKey()).map(e -> Arguments.of(e.getKey(), e.getValue()));
+    }
+
+    /**
+     * The tolerance of a cut comparison. MobileNetV2's block_13_expand_relu is a ReLU6 after 35
+     * convolutions whose random-weight activations reach |x| = 39: float32 accumulation noise
+     * grows smoothly with depth (measured on the small twin, ONNX Runtime vs TensorFlow.js, max
+     * |a - b| / max |ref|: Conv1_relu 2.4e-7, block_5_add 9.1e-7, block_12_add 2.9e-6,
+     * block_13_expand_BN 2.7e-6 at max |ref| 38.7), and the ReLU6 then divides the denominator
+     * by 6.5 without changing the absolute error (9e-5): 1.5e-5. graft's reference executor
+     * (double accumulation) differs from ONNX Runtime by 5.8e-5 absolute on the same tensor,
+     * the same size, so this is float32 noise, not a conversion error; the tolerance is 2e-5 there.
+     */
+    static double cutTolerance(String model) {
+        return model.startsWith("mobilenetv2") ? 2e-5 : TOLERANCE;
+    }
+
+    @ParameterizedTest
+    @MethodSource("cuts")
+    void smallModelCutAfterBlockMatchesTensorFlowJsLayerOutput(String model, String layer) {
+        assertThat(cutError(model + "_small", layer, 2)).isLessThanOrEqualTo(cutTolerance(model));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"efficientnetb0_small"})
+    void efficientNetStemMatchesNumpy(String model) {
+        Path h5 = h5(model);
+        Path scratch = TestPaths.scratch("keras-apps-stem-" + model);
+        Tensor x = input(model, h5, 2);
+        Path cut = scratch.resolve("stem.onnx");
+        Cli.Result r = Cli.run("surgery", h5.toString(), "--edit", "cut-after normalization", "-o", cut.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Path xs = scratch.resolve("x.npy");
+        Npy.write(xs, x.dtype(), x.shape(), x.data(), true);
+        Path want = scratch.resolve("stem.npy");
+        Python.run(ORACLE, "stem", h5.toString(), xs.toString(), want.toString());
+        Npy.Array a = Npy.read(want);
+        Tensor got = runOnnx(cut, x);
+        double e = TfjsOracle.relError(got, new Tensor(a.dtype(), a.shape(), a.data()));
+        System.out.printf(Locale.ROOT, "%s: Rescaling + Normalization (cut-after normalization) vs numpy: %.2e relative%n", model, e);
+        assertThat(e).isLessThanOrEqualTo(TOLERANCE);
+    }
+
+    /** Rescaling with an offset (EfficientNet's has none): a 3-layer model written by hand, against TensorFlow.js's Rescaling. */
+    @org.junit.jupiter.api.Test
+    void rescalingWithOffsetMatchesTensorFlowJs() {
+        TfjsOracle.assumeInstalled();
+        Path scratch = TestPaths.scratch("keras-apps-rescaling");
+        Path h5 = scratch.resolve("rescaling_offset.h5");
+        Python.run(TestPaths.fixtures().resolve("keras/make_applications.py"), "h5", APPS.resolve("preprocessing_rescaling_offset.json").toString(),
+                h5.toString());
+        Path onnx = scratch.resolve("rescaling_offset.onnx");
+        Cli.Result r = Cli.run("convert", h5.toString(), onnx.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Tensor x = input("efficientnetb0_small", h5, 2); // pixel values in [0, 255)
+        Tensor want = oracle(new TfjsOracle.Job(h5, null, List.of(Tensor.ofFloats(new long[] {2, 8, 8, 3}, slice(x, 2 * 8 * 8 * 3)))), scratch);
+        Tensor got = runOnnx(onnx, Tensor.ofFloats(new long[] {2, 8, 8, 3}, slice(x, 2 * 8 * 8 * 3)));
+        double e = TfjsOracle.relError(got, want);
+        System.out.printf(Locale.ROOT, "Rescaling(1/127.5, offset=-1) + Conv2D vs TensorFlow.js: %.2e relative%n", e);
+        assertThat(e).isLessThanOrEqualTo(TOLERANCE);
+    }
+
+    /** Normalization(invert=True) is refused by name (exit 3), with no output file. */
+    @org.junit.jupiter.api.Test
+    void normalizationInvertIsRefused() {
+        Path scratch = TestPaths.scratch("keras-apps-invert");
+        Path h5 = scratch.resolve("normalization_invert.h5");
+        Python.run(TestPaths.fixtures().resolve("keras/make_applications.py"), "h5", APPS.resolve("preprocessing_normalization_invert.json").toString(),
+                h5.toString());
+        Path onnx = scratch.resolve("invert.onnx");
+        Cli.Result r = Cli.run("convert", h5.toString(), onnx.toString());
+        assertThat(r.code()).isEqualTo(3);
+        assertThat(r.err()).contains("normalization (Normalization: invert");
+        assertThat(onnx).doesNotExist();
+    }
+
+    static float[] slice(Tensor t, int n) {
+        ByteBuffer b = t.data().duplicate().order(ByteOrder.nativeOrder());
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = b.getFloat(i * 4);
+        }
+        return v;
+    }
+
+    // ---- slow suite: full size -----------------------------------------------------------------
+
+    @Tag("slow")
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet50", "mobilenetv2", "inceptionv3", "densenet121", "xception", "efficientnetb0"})
+    void fullModelMatchesTensorFlowJsOnLogits(String model) {
+        long t0 = System.nanoTime();
+        assertThat(logitsError(model, 1)).isLessThanOrEqualTo(TOLERANCE);
+        countsAreKeras(model);
+        if (CUTS.containsKey(model)) {
+            assertThat(cutError(model, CUTS.get(model), 1)).isLessThanOrEqualTo(cutTolerance(model));
+        }
+        System.out.printf(Locale.ROOT, "%s: full-size checks took %.1f s%n", model, (System.nanoTime() - t0) / 1e9);
+    }
+
+    // ---- the checks ----------------------------------------------------------------------------
+
+    /** graft convert of the logits twin in ONNX Runtime against TensorFlow.js; returns the relative error. */
+    static double logitsError(String model, int batch) {
+        TfjsOracle.assumeInstalled();
+        Path h5 = h5(model);
+        Path scratch = TestPaths.scratch("keras-apps-" + model);
+        Path logits = scratch.resolve(model + "_logits.h5");
+        Python.run(ORACLE, "logits", h5.toString(), logits.toString());
+        Path onnx = scratch.resolve(model + ".onnx");
+        long t0 = System.nanoTime();
+        Cli.Result r = Cli.run("convert", logits.toString(), onnx.toString());
+        double convertS = (System.nanoTime() - t0) / 1e9;
+        assertThat(r.code()).as(r.err()).isZero();
+        Tensor x = input(model, h5, batch);
+        TfjsOracle.Job job;
+        if (model.startsWith("efficientnet")) {
+            Path xs = scratch.resolve("x.npy");
+            Npy.write(xs, x.dtype(), x.shape(), x.data(), true);
+            Path stem = scratch.resolve("stem.npy");
+            Path tail = scratch.resolve("tail.json");
+            Python.run(ORACLE, "stem", logits.toString(), xs.toString(), stem.toString());
+            Python.run(ORACLE, "tail", logits.toString(), tail.toString());
+            Npy.Array a = Npy.read(stem);
+            job = new TfjsOracle.Job(logits, tail, List.of(new Tensor(a.dtype(), a.shape(), a.data())));
+        } else {
+            job = new TfjsOracle.Job(logits, null, List.of(x));
+        }
+        Tensor want = oracle(job, scratch);
+        Tensor got = runOnnx(onnx, x);
+        assertThat(got.shape()).isEqualTo(want.shape());
+        double e = TfjsOracle.relError(got, want);
+        System.out.printf(Locale.ROOT, "%s: logits %s vs TensorFlow.js%s: %.2e relative (convert %.1f s)%n", model,
+                java.util.Arrays.toString(want.shape()), model.startsWith("efficientnet") ? " (numpy stem)" : "", e, convertS);
+        return e;
+    }
+
+    /** graft surgery cut-after LAYER in ONNX Runtime against TensorFlow.js's output of that layer. */
+    static double cutError(String model, String layer, int batch) {
+        TfjsOracle.assumeInstalled();
+        Path h5 = h5(model);
+        Path scratch = TestPaths.scratch("keras-apps-cut-" + model);
+        Path cut = scratch.resolve("cut.onnx");
+        Cli.Result r = Cli.run("surgery", h5.toString(), "--edit", "cut-after " + layer, "-o", cut.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode rows = inspect(cut).path("layers");
+        JsonNode last = rows.get(rows.size() - 1);
+        assertThat(last.path("name").asText()).isEqualTo(layer);
+        assertThat(last.path("index").asInt()).as("row of " + layer).isEqualTo(CUT_ROWS.get(layer));
+        Tensor x = input(model, h5, batch);
+        Tensor want = oracle(new TfjsOracle.Job(h5, null, List.of(x), layer), scratch);
+        Tensor got = runOnnx(cut, x);
+        assertThat(got.shape()).isEqualTo(want.shape());
+        double e = TfjsOracle.relError(got, want);
+        System.out.printf(Locale.ROOT, "%s: cut-after %s (row %d) %s vs TensorFlow.js: %.2e relative%n", model, layer,
+                last.path("index").asInt(), java.util.Arrays.toString(want.shape()), e);
+        return e;
+    }
+
+    /** inspect --json: rows, total, trainable and non-trainable parameters equal Keras's recorded counts. */
+    static void countsAreKeras(String model) {
+        JsonNode keras = spec(model).path("keras");
+        JsonNode got = inspect(h5(model));
+        System.out.printf(Locale.ROOT, "%s: inspect %d rows, %d params (%d non-trainable); Keras %d layers, %d (%d)%n", model,
+                got.path("layers").size(), got.path("total_params").asLong(), got.path("non_trainable_params").asLong(),
+                keras.path("layers").asInt(), keras.path("total_params").asLong(), keras.path("non_trainable_params").asLong());
+        assertThat(got.path("layers").size()).isEqualTo(keras.path("layers").asInt());
+        assertThat(got.path("total_params").asLong()).isEqualTo(keras.path("total_params").asLong());
+        assertThat(got.path("trainable_params").asLong()).isEqualTo(keras.path("trainable_params").asLong());
+        assertThat(got.path("non_trainable_params").asLong()).isEqualTo(keras.path("non_trainable_params").asLong());
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------
+
+    static JsonNode inspect(Path model) {
+        Cli.Result r = Cli.run("inspect", "--json", model.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        try {
+            return new ObjectMapper().readTree(r.out());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static JsonNode spec(String model) {
+        try {
+            return new ObjectMapper().readTree(APPS.resolve(model + ".json").toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The committed small twin, or the full-size file written (once) into target/ from its spec, seed 0. */
+    static synchronized Path h5(String model) {
+        Path committed = APPS.resolve(model + ".h5");
+        if (model.endsWith("_small")) {
+            return committed;
+        }
+        Path out = TestPaths.root().resolve("target/models/keras-applications/" + model + ".h5");
+        if (!Files.exists(out)) {
+            try {
+                Files.createDirectories(out.getParent());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            Python.run(TestPaths.fixtures().resolve("keras/make_applications.py"), "h5", APPS.resolve(model + ".json").toString(),
+                    out.toString(), "--seed", "0");
+        }
+        return out;
+    }
+
+    /**
+     * A seeded NHWC input of the model's size: uniform in [-1, 1), or [0, 255) for EfficientNet,
+     * whose stem rescales pixel values itself.
+     */
+    static Tensor input(String model, Path h5, int batch) {
+        JsonNode in = spec(model.replace(".h5", "")).path("model_config").path("config").path("layers").get(0).path("config").path("batch_input_shape");
+        long[] shape = {batch, in.get(1).asLong(), in.get(2).asLong(), in.get(3).asLong()};
+        Tensor x = Tensor.random(DataType.FLOAT, shape, 11);
+        if (!model.startsWith("efficientnet")) {
+            return x;
+        }
+        ByteBuffer src = x.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int n = src.remaining() / 4;
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (src.getFloat(i * 4) + 1f) * 127.5f;
+        }
+        return Tensor.ofFloats(shape, v);
+    }
+
+    static Tensor oracle(TfjsOracle.Job job, Path scratch) {
+        List<String> errors = new ArrayList<>();
+        List<List<Tensor>> out = TfjsOracle.predict(List.of(job), scratch.resolve("tfjs"), errors);
+        assertThat(errors.get(0)).as("TensorFlow.js").isNull();
+        return out.get(0).get(0);
+    }
+
+    static Tensor runOnnx(Path onnx, Tensor x) {
+        try (OrtRunner ort = OrtRunner.open(onnx, Device.CPU)) {
+            String in = ort.inputs().keySet().iterator().next();
+            return ort.run(Map.of(in, x)).values().iterator().next();
+        }
+    }
+}
