@@ -61,6 +61,13 @@ class KerasApplicationsTest {
         assertThat(logitsError(model + "_small", 2)).isLessThanOrEqualTo(TOLERANCE);
     }
 
+    /** fold-batchnorm on each DAG: every BatchNormalization folded away, the logits still TensorFlow.js's on the unfolded file. */
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet50", "mobilenetv2", "inceptionv3", "densenet121", "xception", "efficientnetb0"})
+    void smallModelFoldBatchnormMatchesTensorFlowJs(String model) {
+        assertThat(logitsError(model + "_small", 2, "fold-batchnorm")).isLessThanOrEqualTo(TOLERANCE);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"resnet50", "mobilenetv2", "inceptionv3", "densenet121", "xception", "efficientnetb0"})
     void smallModelInspectShowsKerasCounts(String model) {
@@ -187,14 +194,23 @@ class KerasApplicationsTest {
 
     /** graft convert of the logits twin in ONNX Runtime against TensorFlow.js; returns the relative error. */
     static double logitsError(String model, int batch) {
+        return logitsError(model, batch, null);
+    }
+
+    /**
+     * As {@link #logitsError(String, int)}, with graft's model made by {@code graft surgery --edit EDIT}
+     * instead of {@code graft convert} when {@code edit} is not null.
+     */
+    static double logitsError(String model, int batch, String edit) {
         TfjsOracle.assumeInstalled();
         Path h5 = h5(model);
-        Path scratch = TestPaths.scratch("keras-apps-" + model);
+        Path scratch = TestPaths.scratch("keras-apps-" + model + (edit == null ? "" : "-" + edit.replace(' ', '-')));
         Path logits = scratch.resolve(model + "_logits.h5");
         Python.run(ORACLE, "logits", h5.toString(), logits.toString());
         Path onnx = scratch.resolve(model + ".onnx");
         long t0 = System.nanoTime();
-        Cli.Result r = Cli.run("convert", logits.toString(), onnx.toString());
+        Cli.Result r = edit == null ? Cli.run("convert", logits.toString(), onnx.toString())
+                : Cli.run("surgery", logits.toString(), "--edit", edit, "-o", onnx.toString());
         double convertS = (System.nanoTime() - t0) / 1e9;
         assertThat(r.code()).as(r.err()).isZero();
         Tensor x = input(model, h5, batch);
@@ -215,8 +231,20 @@ class KerasApplicationsTest {
         Tensor got = runOnnx(onnx, x);
         assertThat(got.shape()).isEqualTo(want.shape());
         double e = TfjsOracle.relError(got, want);
-        System.out.printf(Locale.ROOT, "%s: logits %s vs TensorFlow.js%s: %.2e relative (convert %.1f s)%n", model,
-                java.util.Arrays.toString(want.shape()), model.startsWith("efficientnet") ? " (numpy stem)" : "", e, convertS);
+        System.out.printf(Locale.ROOT, "%s%s: logits %s vs TensorFlow.js%s: %.2e relative (%s %.1f s)%n", model, edit == null ? "" : " after " + edit,
+                java.util.Arrays.toString(want.shape()), model.startsWith("efficientnet") ? " (numpy stem)" : "", e, edit == null ? "convert" : "surgery", convertS);
+        if (edit != null && edit.equals("fold-batchnorm")) {
+            List<String> left = new ArrayList<>();
+            for (JsonNode row : inspect(onnx).path("layers")) {
+                if (row.path("ops").asText().contains("BatchNormalization")) {
+                    left.add(row.path("name").asText());
+                }
+            }
+            List<String> unfoldable = unfoldableBatchNorms(model);
+            System.out.printf(Locale.ROOT, "%s: fold-batchnorm left %d BatchNormalization layers (%d follow no convolution of their own)%n",
+                    model, left.size(), unfoldable.size());
+            assertThat(left).as("BatchNormalization layers left after fold-batchnorm").containsExactlyInAnyOrderElementsOf(unfoldable);
+        }
         return e;
     }
 
@@ -298,6 +326,37 @@ class KerasApplicationsTest {
     }
 
     // ---- helpers -------------------------------------------------------------------------------
+
+    /**
+     * From the Keras config: the BatchNormalization layers that do not directly follow a
+     * convolution (Conv2D, DepthwiseConv2D, SeparableConv2D) whose only reader they are, such as
+     * DenseNet's pre-activation BNs after a Concatenate or a pooling: nothing to fold them into.
+     */
+    static List<String> unfoldableBatchNorms(String model) {
+        JsonNode layers = spec(model).path("model_config").path("config").path("layers");
+        Map<String, String> cls = new java.util.HashMap<>();
+        Map<String, Integer> readers = new java.util.HashMap<>();
+        for (JsonNode l : layers) {
+            cls.put(l.path("name").asText(), l.path("class_name").asText());
+            for (JsonNode node : l.path("inbound_nodes")) {
+                for (JsonNode ref : node) {
+                    readers.merge(ref.get(0).asText(), 1, Integer::sum);
+                }
+            }
+        }
+        List<String> r = new ArrayList<>();
+        for (JsonNode l : layers) {
+            if (!l.path("class_name").asText().equals("BatchNormalization")) {
+                continue;
+            }
+            String in = l.path("inbound_nodes").get(0).get(0).get(0).asText();
+            boolean conv = List.of("Conv2D", "DepthwiseConv2D", "SeparableConv2D").contains(cls.get(in));
+            if (!conv || readers.getOrDefault(in, 0) != 1) {
+                r.add(l.path("name").asText());
+            }
+        }
+        return r;
+    }
 
     static JsonNode inspect(Path model) {
         Cli.Result r = Cli.run("inspect", "--json", model.toString());
