@@ -113,6 +113,71 @@ class KerasApplicationsTest {
         cutError(model + "_small", layer, 2).check();
     }
 
+    /**
+     * Keras's fine-tuning idiom {@code for l in model.layers[:K]: l.trainable = False} is graft's
+     * {@code freeze :K} (rows are model.layers indices, the InputLayer is row 0, and the slice is
+     * Python's: end excluded), and {@code freeze ..LAYER} for the layer at row K-1 (a name range
+     * is inclusive): inspect's trainable count after it equals the count computed from Keras's
+     * spec (every weight of the layers from row K on, but BatchNormalization's moving
+     * statistics). Checked at K = the cut layer's row + 1 (ResNet50's layers[:143]) and at the
+     * first layer with weights after it, where an off-by-one would show.
+     */
+    @ParameterizedTest
+    @MethodSource("cuts")
+    void smallModelFreezeByKerasIndexRangeGivesKerasTrainableCount(String model, String layer) {
+        JsonNode s = spec(model + "_small");
+        List<String> names = new ArrayList<>();
+        s.path("model_config").path("config").path("layers").forEach(l -> names.add(l.path("name").asText()));
+        int k = CUT_ROWS.get(layer) + 1;
+        freezeCount(model, k, names, s);
+        // the cut layers hold no weights; the first layer with weights after them tells an inclusive range from an exclusive one
+        int next = Integer.MAX_VALUE;
+        for (JsonNode w : s.path("weights")) {
+            int i = names.indexOf(w.path("layer").asText());
+            if (i >= k) {
+                next = Math.min(next, i);
+            }
+        }
+        freezeCount(model, next + 1, names, s);
+        // and by name: ..LAYER is inclusive
+        Path out = TestPaths.scratch("keras-apps-freeze-" + model + "-name").resolve("frozen.onnx");
+        Cli.Result r = Cli.run("surgery", h5(model + "_small").toString(), "--edit", "freeze .." + layer, "-o", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(inspect(out).path("trainable_params").asLong()).isEqualTo(kerasTrainable(k, names, s));
+    }
+
+    static void freezeCount(String model, int k, List<String> names, JsonNode s) {
+        Path out = TestPaths.scratch("keras-apps-freeze-" + model + "-" + k).resolve("frozen.onnx");
+        Cli.Result r = Cli.run("surgery", h5(model + "_small").toString(), "--edit", "freeze :" + k, "-o", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        long want = kerasTrainable(k, names, s);
+        JsonNode got = inspect(out);
+        System.out.printf(Locale.ROOT, "%s: freeze :%d (Keras layers[:%d]): trainable %d, Keras %d; total %d%n", model, k, k,
+                got.path("trainable_params").asLong(), want, got.path("total_params").asLong());
+        assertThat(got.path("trainable_params").asLong()).isEqualTo(want);
+        assertThat(got.path("total_params").asLong()).isEqualTo(s.path("keras").path("total_params").asLong());
+    }
+
+    /** Trainable parameters after Keras's {@code for l in model.layers[:k]: l.trainable = False}, from the spec. */
+    static long kerasTrainable(int k, List<String> names, JsonNode s) {
+        long want = 0;
+        for (JsonNode w : s.path("weights")) {
+            if (names.indexOf(w.path("layer").asText()) < k) {
+                continue;
+            }
+            for (JsonNode pair : w.path("weights")) {
+                if (!List.of("moving_mean", "moving_variance").contains(pair.get(0).asText())) {
+                    long n = 1;
+                    for (JsonNode d : pair.get(1)) {
+                        n *= d.asLong();
+                    }
+                    want += n;
+                }
+            }
+        }
+        return want;
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"efficientnetb0_small"})
     void efficientNetStemMatchesNumpy(String model) {
