@@ -211,6 +211,9 @@ public final class KerasImporter {
             case RELU -> c.path("threshold").asDouble(0) != 0 && (c.path("negative_slope").asDouble(0) != 0 || c.path("max_value").isNumber())
                     ? "threshold with negative_slope or max_value" : null;
             case SOFTMAX -> c.path("axis").isArray() ? "several axes" : null;
+            case RESCALING -> c.path("scale").isNumber() && (c.path("offset").isNumber() || c.path("offset").isMissingNode())
+                    ? null : "scale or offset other than one number";
+            case NORMALIZATION -> Preprocessing.unsupported(c);
             default -> null;
         };
     }
@@ -358,9 +361,14 @@ public final class KerasImporter {
             dims[i] = dimsI[i];
         }
         Class<?> jt = d.getJavaType();
+        if (jt == long.class || jt == Long.class) {
+            // int64 weights are counters (Keras Normalization's count), decoded into an array (a copy; they are tiny)
+            long[] v = d.isScalar() ? new long[] {((Number) d.getData()).longValue()} : (long[]) d.getDataFlat();
+            return Weight.ofLongs(wn, dims, v);
+        }
         if (jt != float.class && jt != double.class) {
             throw new MalformedModelException(src.file, "weight '" + name + "' of layer '" + layer.name() + "' has element type " + jt.getSimpleName()
-                    + ", not float32 or float64");
+                    + ", not float32, float64 or int64");
         }
         boolean little = !(d.getDataType() instanceof FloatingPoint fp) || fp.getByteOrder() == ByteOrder.LITTLE_ENDIAN;
         long need = graft.ir.Shape.elementCount(dims) * (jt == float.class ? 4 : 8);

@@ -45,7 +45,9 @@ enum KerasLayer {
     MINIMUM("Minimum"),
     CONCATENATE("Concatenate"),
     RESHAPE("Reshape"),
-    PERMUTE("Permute");
+    PERMUTE("Permute"),
+    RESCALING("Rescaling"),
+    NORMALIZATION("Normalization");
 
     final String className;
     private static final Map<String, KerasLayer> BY_CLASS = new HashMap<>();

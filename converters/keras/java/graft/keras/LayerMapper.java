@@ -32,6 +32,7 @@ final class LayerMapper {
     private final WeightSource weights;
     private final Path file;
     private final ConvMapper convs;
+    private final Preprocessing preprocessing;
     /** Flatten outputs whose Dense consumers must permute their rows: the permutation to apply. */
     private final Map<String, LayoutTransform.Permute> pendingRows = new LinkedHashMap<>();
 
@@ -47,6 +48,7 @@ final class LayerMapper {
         this.weights = weights;
         this.file = file;
         this.convs = new ConvMapper(b, this, theano);
+        this.preprocessing = new Preprocessing(b, this);
     }
 
     /** Maps {@code l} reading IR values {@code in}; returns the IR value holding its output. */
@@ -96,6 +98,8 @@ final class LayerMapper {
             case CONCATENATE -> concat(l, in);
             case RESHAPE -> reshape(l, x);
             case PERMUTE -> permute(l, x);
+            case RESCALING -> preprocessing.rescaling(l, x);
+            case NORMALIZATION -> preprocessing.normalization(l, x);
         };
     }
 
@@ -433,7 +437,7 @@ final class LayerMapper {
                 Map.of("epsilon", Attr.of((float) c.path("epsilon").asDouble(1e-3))), b.layout(x));
     }
 
-    private void constant(String weight) {
+    void constant(String weight) {
         String prev = b.g.metadata().get(graft.ir.LayerTable.CONSTANTS);
         b.g.metadata().put(graft.ir.LayerTable.CONSTANTS, prev == null ? weight : prev + "," + weight);
     }

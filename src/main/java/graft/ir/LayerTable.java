@@ -23,6 +23,39 @@ import java.util.Set;
 public final class LayerTable {
     /** Metadata key: comma-separated initializer names that are fixed constants, not parameters. */
     public static final String CONSTANTS = "graft.constants";
+    /**
+     * Metadata key: comma-separated initializer names that are parameters but never train, like a
+     * BatchNormalization's moving statistics (a Keras Normalization's mean and divisor).
+     */
+    public static final String FIXED = "graft.fixed";
+    /**
+     * Metadata key: comma-separated {@code layer=count} parameters that the source counts but the
+     * graph does not carry (a Keras Normalization's int64 {@code count}, which plays no part in
+     * inference); counted in their layer's row as non-trainable, so the totals are the source's.
+     */
+    public static final String UNCARRIED = "graft.uncarried";
+
+    /** Appends {@code item} to the comma-separated list under metadata {@code key}. */
+    public static void note(Graph g, String key, String item) {
+        String prev = g.metadata().get(key);
+        g.metadata().put(key, prev == null || prev.isEmpty() ? item : prev + "," + item);
+    }
+
+    /** The {@code layer=count} entries under {@link #UNCARRIED}, summed per layer. */
+    static Map<String, Long> uncarried(Graph g) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (String e : g.metadata().getOrDefault(UNCARRIED, "").split(",")) {
+            int eq = e.lastIndexOf('=');
+            if (eq > 0) {
+                try {
+                    m.merge(e.substring(0, eq), Long.parseLong(e.substring(eq + 1)), Long::sum);
+                } catch (NumberFormatException ignored) {
+                    // an unreadable entry counts nothing
+                }
+            }
+        }
+        return m;
+    }
 
     /**
      * One layer: index, name, ops joined with '+', output type, parameters, those of them that never
@@ -93,6 +126,8 @@ public final class LayerTable {
             byLayer.computeIfAbsent(n.layer(), k -> new ArrayList<>()).add(n);
         }
         Set<String> constants = constants(g);
+        Set<String> fixedWeights = new java.util.HashSet<>(List.of(g.metadata().getOrDefault(FIXED, "").split(",")));
+        Map<String, Long> uncarried = uncarried(g);
         List<Row> rows = new ArrayList<>();
         Set<String> counted = new java.util.HashSet<>();
         int i = 0;
@@ -116,12 +151,15 @@ public final class LayerTable {
                     Weight w = g.initializer(in);
                     if (w != null && !constants.contains(in) && isParameter(n, in) && counted.add(in)) {
                         params += w.elementCount();
-                        if (n.op() == Op.BATCH_NORMALIZATION && k >= 3) {
+                        if (n.op() == Op.BATCH_NORMALIZATION && k >= 3 || fixedWeights.contains(in)) {
                             fixed += w.elementCount();
                         }
                     }
                 }
             }
+            long extra = uncarried.getOrDefault(e.getKey(), 0L);
+            params += extra;
+            fixed += extra;
             Node last = e.getValue().get(e.getValue().size() - 1);
             TensorType t = last.outputs().isEmpty() ? null : g.type(last.output(0));
             rows.add(new Row(i++, e.getKey(), String.join("+", ops), t == null ? "?" : t.shape() == null ? "?" : t.shape().toString(),

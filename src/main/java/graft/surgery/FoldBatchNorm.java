@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * {@code fold-batchnorm}: every inference BatchNormalization, and every per-channel constant Mul
- * and Add (Caffe's Scale layer as imported), that directly follows a convolution or a Dense
+ * and Add (Caffe's Scale layer as imported), that directly follows a convolution (grouped and
+ * depthwise included) or a Dense
  * (Gemm, transB=1) and is its only reader, is folded into that layer's kernel and bias:
  * W' = W s, b' = (b - mean) s + beta with s = gamma / sqrt(var + eps). The folded layers vanish
  * from the table; the numbers are the same up to float rounding.
@@ -37,7 +38,8 @@ public record FoldBatchNorm() implements Edit {
             if (p == null || g.consumers(p.output(0)).size() != 1 || g.outputs().stream().anyMatch(v -> v.name().equals(p.output(0)))) {
                 continue;
             }
-            boolean conv = p.op() == Op.CONV && p.intAttr("group") == 1;
+            // A grouped (depthwise) Conv folds the same way: output channel o reads only kernel row o.
+            boolean conv = p.op() == Op.CONV;
             boolean dense = p.op() == Op.GEMM && p.intAttr("transB") == 1 && p.floatAttr("alpha", 1f) == 1f && p.floatAttr("beta", 1f) == 1f;
             if (!(conv || dense) || g.initializer(p.input(1)) == null || p.inputs().size() > 2 && g.initializer(p.input(2)) == null) {
                 continue;
