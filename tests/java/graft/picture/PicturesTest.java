@@ -146,6 +146,31 @@ class PicturesTest {
         assertThat(dom.edges()).contains("flatten -> fc1", "flatten -> dense", "block5_pool -> flatten");
     }
 
+    @Test
+    void aDryRunsPictureEqualsTheDiffOfTheWrittenModel() throws Exception {
+        Path dir = TestPaths.scratch("pictures-dry-run");
+        Path a = TestPaths.fixtures().resolve("surgery/vgg16_mini.onnx");
+        String recipe = TestPaths.root().resolve("recipes/vgg16_finetune.yaml").toString();
+        Path pics = dir.resolve("pics");
+        Files.createDirectories(pics);
+        Path svg = pics.resolve("dry.svg");
+        Cli.Result s = Cli.run("surgery", a.toString(), "--recipe", recipe, "--dry-run", "--svg", svg.toString());
+        assertThat(s.code()).as(s.err()).isZero();
+        assertThat(s.out()).contains("dry run: no model written, only the picture");
+        try (var l = Files.list(pics)) {
+            assertThat(l.toList()).as("the picture is the only file").containsExactly(svg);
+        }
+        Path b = dir.resolve("ft.onnx");
+        assertThat(Cli.run("surgery", a.toString(), "--recipe", recipe, "-o", b.toString()).code()).isZero();
+        Cli.Result d = Cli.run("diff", a.toString(), b.toString(), "--json");
+        Map<String, String> expected = expectedStatuses(JSON.readTree(d.out()), rows(a), rows(b));
+        PictureDom dom = PictureDom.parseSvg(Files.readString(svg));
+        Map<String, String> actual = new LinkedHashMap<>();
+        dom.boxes().forEach((k, e) -> actual.put(k, e.getAttribute("data-status")));
+        assertThat(actual).isEqualTo(expected);
+        assertThat(dom.boxes().values().stream().filter(e -> e.getAttribute("data-training").equals("frozen")).count()).isEqualTo(10);
+    }
+
     static List<String> rows(Path model) throws Exception {
         Cli.Result r = Cli.run("inspect", model.toString(), "--json");
         List<String> names = new ArrayList<>();
