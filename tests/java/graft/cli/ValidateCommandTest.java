@@ -82,6 +82,19 @@ class ValidateCommandTest {
     }
 
     @Test
+    void perLayerPlotIsAPngAndNeedsPerLayer() throws Exception {
+        java.nio.file.Path png = graft.testing.TestPaths.scratch("validate-plot").resolve("errors.png");
+        Cli.Result r = Cli.run("validate", model("vgg.onnx"), model("vgg_fc1_permuted.onnx"), "--per-layer", "--plot", png.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(ExitCodes.VALIDATION_FAILED);
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        assertThat(img.getHeight()).isEqualTo(480);
+        Cli.Result no = Cli.run("validate", model("vgg.onnx"), "--plot", png.resolveSibling("x.png").toString());
+        assertThat(no.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(no.err()).contains("add --per-layer");
+        assertThat(png.resolveSibling("x.png")).doesNotExist();
+    }
+
+    @Test
     void wrongPaddingInBlock3IsNamedByPerLayer() throws Exception {
         Cli.Result r = Cli.run("validate", model("vgg.onnx"), model("vgg_pad_block3.onnx"), "--per-layer", "--json");
         assertThat(r.code()).isEqualTo(ExitCodes.VALIDATION_FAILED);

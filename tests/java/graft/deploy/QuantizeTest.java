@@ -61,7 +61,7 @@ class QuantizeTest {
         args.addAll(List.of(extra));
         Cli.Result c = Cli.run(args.toArray(String[]::new));
         assertThat(c.code()).as(c.err()).isZero();
-        assertThat(c.err()).contains("calibrating [");
+        assertThat(c.err()).contains("calibrating 100% [");
         JsonNode json = new ObjectMapper().readTree(c.out());
         checked(q);
         Path expected = dir.resolve("expected.npy");

@@ -51,6 +51,9 @@ final class FeaturesCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
     String device;
 
+    @Option(names = "--quiet", description = "No progress bar.")
+    boolean quiet;
+
     @Option(names = "--force", description = "Replace existing outputs.")
     boolean force;
 
@@ -82,9 +85,10 @@ final class FeaturesCommand implements Callable<Integer> {
         int window = dataOptions.crop(g);
         // features are Caffe's TEST phase: the center window, never a random one
         Samples s = window > 0 ? graft.data.Crops.centered(d.train(), window) : d.train();
-        long t0 = System.nanoTime();
-        Samples f = Trainer.features(prefix, s, batch, Device.parse(device), done -> progress(log, done, s.size(), t0));
-        log.println();
+        Samples f;
+        try (Progress p = Progress.start(log, System.out, quiet, "features", s.size(), "img")) {
+            f = Trainer.features(prefix, s, batch, Device.parse(device), p::stepTo);
+        }
         long[] shape = f.batchShape(f.size());
         ByteBuffer b = ByteBuffer.allocate(Math.toIntExact((half ? 2L : 4L) * f.size() * (shape.length > 1 ? f.sample(0).remaining() : 1)))
                 .order(ByteOrder.LITTLE_ENDIAN);
@@ -108,14 +112,5 @@ final class FeaturesCommand implements Callable<Integer> {
         log.printf(Locale.ROOT, "features %s of %d samples up to '%s' -> %s (%s), labels -> %s%n",
                 java.util.Arrays.toString(shape), f.size(), upto, out, half ? "float16" : "float32", labelsOut);
         return 0;
-    }
-
-    static void progress(PrintWriter log, int done, int total, long t0) {
-        int width = 30;
-        int fill = (int) ((long) done * width / Math.max(1, total));
-        double secs = (System.nanoTime() - t0) / 1e9;
-        log.printf(Locale.ROOT, "\r[%s%s] %d/%d  %.0f images/s", "=".repeat(fill), " ".repeat(width - fill), done, total,
-                done / Math.max(secs, 1e-9));
-        log.flush();
     }
 }

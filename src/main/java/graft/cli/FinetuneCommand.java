@@ -86,6 +86,9 @@ final class FinetuneCommand implements Callable<Integer> {
     @Mixin
     DataOptions dataOptions = new DataOptions();
 
+    @Option(names = "--quiet", description = "No progress bar for the steps of each epoch (the per-epoch lines stay).")
+    boolean quiet;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -172,7 +175,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 resume, dev, !noCache, dataOptions.crop(g));
         Trainer.Result r;
         try {
-            r = Trainer.fit(g, train, v, c, log);
+            r = Trainer.fit(g, train, v, c, log, stepBars(log));
         } catch (RuntimeException | Error e) {
             // refused before anything was written (every layer frozen, an op without a gradient...):
             // the run folder graft made is removed; a completed epoch's checkpoint and history stay
@@ -217,5 +220,27 @@ final class FinetuneCommand implements Callable<Integer> {
         } catch (IOException e) {
             // best effort: the refusal itself is what the user must see
         }
+    }
+
+    /** One progress bar per epoch over its training steps, closed at the epoch's last step (before the epoch's line). */
+    private Trainer.Steps stepBars(PrintWriter log) {
+        if (quiet) {
+            return null;
+        }
+        return new Trainer.Steps() {
+            private Progress bar;
+
+            @Override
+            public void done(int epoch, int step, int perEpoch) {
+                if (bar == null) {
+                    bar = Progress.start(log, System.out, false, "epoch " + epoch + "/" + epochs + " steps", perEpoch, "steps");
+                }
+                bar.stepTo(step);
+                if (step == perEpoch) {
+                    bar.close();
+                    bar = null;
+                }
+            }
+        };
     }
 }

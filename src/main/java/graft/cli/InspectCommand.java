@@ -24,6 +24,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Print a model's layers as Keras model.summary() does: index, layer, ops, output shape, parameters, trainable.",
         footer = {"", "Examples:", "  graft inspect fixtures/onnx/small_vgg.onnx", "  graft inspect vgg16.h5 --json",
+                "  graft inspect vgg16.onnx --html vgg16.html   (the layer graph; open it in a browser)",
                 "  graft inspect model.onnx --textconv   (what git diff shows, after graft init-git)",
                 "  graft inspect deploy.prototxt --weights bvlc_reference_caffenet.caffemodel"})
 final class InspectCommand implements Callable<Integer> {
@@ -40,6 +41,17 @@ final class InspectCommand implements Callable<Integer> {
             + "(ops, attributes, output shape, parameters, training state), one per weight (dtype, shape, SHA-256, min/max/mean/std), "
             + "then inputs, outputs and metadata. The textconv of the diff driver `graft init-git` sets up; no notices on stderr."})
     boolean textconv;
+
+    @Option(names = "--svg", paramLabel = "FILE", description = "Also draw the layer graph as SVG (ELK layered layout, top to bottom; "
+            + "one box per layer: name, ops, output shape; frozen layers grey and dashed).")
+    Path svg;
+
+    @Option(names = "--html", paramLabel = "FILE", description = "Also write one self-contained HTML page: the SVG with pan/zoom, "
+            + "and a click on a layer shows its row (ops, shape, parameters, trainable, lr_mult).")
+    Path html;
+
+    @Option(names = "--force", description = "Replace an existing --svg/--html file.")
+    boolean force;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -58,6 +70,16 @@ final class InspectCommand implements Callable<Integer> {
         }
         ModelLoader.notices(g, spec.commandLine().getErr());
         List<LayerTable.Row> rows = LayerTable.of(g);
+        if (svg != null || html != null) {
+            graft.picture.GraphLayout.Result pic = graft.picture.Pictures.model(g);
+            String title = "graft inspect " + model.getFileName();
+            if (svg != null) {
+                graft.picture.Pictures.writeSvg(pic, title, svg, force, List.of(model));
+            }
+            if (html != null) {
+                graft.picture.Pictures.writeHtml(pic, title, false, html, force, List.of(model));
+            }
+        }
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(g, rows)));
         } else {

@@ -85,6 +85,9 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--std", paramLabel = "S,S,S", description = "Override the model's preprocessing std.")
     String std;
 
+    @Option(names = "--quiet", description = "No calibration progress bar.")
+    boolean quiet;
+
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
 
@@ -152,9 +155,9 @@ final class QuantizeCommand implements Callable<Integer> {
             count = data.size();
             int passes = m == Quantize.Method.PERCENTILE ? 2 : 1;
             int total = passes * data.size();
-            long t0 = System.nanoTime();
-            ranges = Calibration.ranges(g, plan.activations(), data, m, pct, done -> progress(err, done, total, t0));
-            err.println();
+            try (Progress p = Progress.start(err, System.err, quiet, "calibrating", total, "samples")) {
+                ranges = Calibration.ranges(g, plan.activations(), data, m, pct, p::stepTo);
+            }
         }
         Quantize.Report r = Quantize.apply(g, plan, ranges, settings);
         Options o = Options.none().set("opset", opset).set("external-data", "auto").set("force", force).set("inputs", inputs);
@@ -203,15 +206,6 @@ final class QuantizeCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new UsageException("preprocessing value is not a list of numbers: " + e.getMessage());
         }
-    }
-
-    static void progress(PrintWriter log, int done, int total, long t0) {
-        int width = 30;
-        int fill = (int) ((long) done * width / Math.max(1, total));
-        double secs = (System.nanoTime() - t0) / 1e9;
-        log.printf(Locale.ROOT, "\rcalibrating [%s%s] %d/%d  %.0f samples/s", "=".repeat(fill), " ".repeat(width - fill), done, total,
-                done / Math.max(secs, 1e-9));
-        log.flush();
     }
 
     static Map<String, Object> toJson(Quantize.Report r, Quantize.Settings s, int samples) {

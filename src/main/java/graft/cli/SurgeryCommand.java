@@ -67,6 +67,13 @@ final class SurgeryCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "Print the layer table before and after, with the differences marked; write nothing.")
     boolean dryRun;
 
+    @Option(names = "--svg", paramLabel = "FILE", description = "Also draw what the edits do as SVG: the union of the layer graphs "
+            + "before and after, coloured as graft diff reports each layer (with --dry-run too: the picture is the only file written).")
+    Path svg;
+
+    @Option(names = "--html", paramLabel = "FILE", description = "Also write that picture as one self-contained HTML page (pan/zoom, click a layer).")
+    Path html;
+
     @Option(names = "--opset", description = "ONNX opset to write (default: the recipe's, else 17).")
     Integer opset;
 
@@ -115,9 +122,19 @@ final class SurgeryCommand implements Callable<Integer> {
             after = extra.apply(after);
         }
         PrintWriter o = spec.commandLine().getOut();
+        if (svg != null || html != null) {
+            graft.picture.GraphLayout.Result pic = graft.picture.Pictures.diff(before, after, graft.validate.GraphDiff.of(before, after));
+            String title = "graft surgery " + in.getFileName() + (recipe != null ? " --recipe " + recipe.getFileName() : "");
+            if (svg != null) {
+                graft.picture.Pictures.writeSvg(pic, title, svg, force, inputs);
+            }
+            if (html != null) {
+                graft.picture.Pictures.writeHtml(pic, title, true, html, force, inputs);
+            }
+        }
         if (dryRun) {
             o.print(LayerDiff.of(before, after));
-            o.println("dry run: nothing written");
+            o.println(svg == null && html == null ? "dry run: nothing written" : "dry run: no model written, only the picture");
             o.flush();
             return 0;
         }

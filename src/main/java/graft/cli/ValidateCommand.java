@@ -8,6 +8,7 @@ import graft.validate.Compare;
 import graft.validate.Engine;
 import graft.validate.Feeds;
 import graft.validate.Images;
+import graft.validate.LayerErrorChart;
 import graft.validate.Report;
 import graft.validate.Validation;
 import java.io.PrintWriter;
@@ -73,6 +74,13 @@ final class ValidateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
 
+    @Option(names = "--plot", paramLabel = "OUT.png", description = "With --per-layer: a chart of each layer's max abs error (log scale) "
+            + "with the tolerance line and the first layer beyond it marked. Not with an oracle comparison.")
+    Path plot;
+
+    @Option(names = "--force", description = "Replace an existing --plot file.")
+    boolean force;
+
     @Option(names = "--oracle", paramLabel = "NAME", description = "Who computes MODEL_A's outputs: dl4j (Keras), opencv (Caffe, ONNX), "
             + "ort (the ONNX file untouched), graft (graft's own reading: not independent), or auto (the first of these that reads "
             + "MODEL_A, else graft with a warning). Default: auto when MODEL_B is MODEL_A converted to another format (no edits), "
@@ -107,6 +115,16 @@ final class ValidateCommand implements Callable<Integer> {
             Feeds.checkFits(b, feedsB, how);
         }
         String o = oracle != null ? oracle : defaultOracle(a, b, modelB);
+        if (plot != null) {
+            if (!perLayer) {
+                throw new UsageException("--plot " + plot + ": draws the per-layer errors; add --per-layer");
+            }
+            if (o != null) {
+                throw new UsageException("--plot " + plot + ": drawn for graft's own comparison only, not with oracle '" + o
+                        + "' (a conversion between formats picks one unless --oracle is given)");
+            }
+            graft.io.AtomicOutput.checkTarget(plot, force, java.util.List.of(modelA));
+        }
         if (o != null) {
             return OracleCheck.validate(o, oracleTimeout, new OracleCheck.Source(modelA, input.weights, input.config), a, feedsA,
                     modelB, modelB == null ? null : b, feedsB, new Compare.Tolerance(atol, rtol), json, perLayer, out, spec.commandLine().getErr());
@@ -117,6 +135,9 @@ final class ValidateCommand implements Callable<Integer> {
         Validation.Result r = perLayer ? Validation.perLayer(ref, feedsA, cand, feedsB, tol) : Validation.outputs(ref, feedsA, cand, feedsB, tol);
         out.print(json ? Report.json(r) : Report.table(r));
         out.flush();
+        if (plot != null) {
+            writePlot(r);
+        }
         return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
     }
 
@@ -149,5 +170,17 @@ final class ValidateCommand implements Callable<Integer> {
             // reported below
         }
         throw new UsageException("--size '" + size + "': not HxW. Write it like 224x224");
+    }
+
+    private void writePlot(Validation.Result r) {
+        try (graft.io.AtomicOutput o = graft.io.AtomicOutput.open(plot, force, java.util.List.of(modelA))) {
+            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(LayerErrorChart.png(LayerErrorChart.chart(r)));
+            while (bytes.hasRemaining()) {
+                o.channel().write(bytes);
+            }
+            o.commit();
+        } catch (java.io.IOException e) {
+            throw new graft.error.EnvironmentException("output '" + plot + "': cannot be written (" + graft.io.AtomicOutput.why(e) + ")", e);
+        }
     }
 }

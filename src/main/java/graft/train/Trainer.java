@@ -63,7 +63,18 @@ public final class Trainer {
         return m;
     }
 
+    /** Told after each training step: the epoch, the steps done in it, the steps per epoch (a progress bar). */
+    @FunctionalInterface
+    public interface Steps {
+        void done(int epoch, int step, int perEpoch);
+    }
+
     public static Result fit(Graph model, Samples train, Samples val, Config c, PrintWriter log) {
+        return fit(model, train, val, c, log, null);
+    }
+
+    /** As {@link #fit(Graph, Samples, Samples, Config, PrintWriter)}, telling {@code steps} (may be null) after each step. */
+    public static Result fit(Graph model, Samples train, Samples val, Config c, PrintWriter log, Steps steps) {
         ShapeInference.run(model);
         int crop = c.crop();
         long[] trShape = train.sampleShape();
@@ -182,6 +193,9 @@ public final class Trainer {
                     }
                     lossSum += o.loss() * idx.length;
                     correct += correct(o.logits(), labels, (int) step.classes());
+                    if (steps != null) {
+                        steps.done(epoch, b + 1, perEpoch);
+                    }
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double[] v = va == null ? new double[] {Double.NaN, Double.NaN} : evaluate(s, va, c.batchSize(), (int) step.classes(), nhwc);
