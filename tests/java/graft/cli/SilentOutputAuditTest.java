@@ -879,10 +879,14 @@ class SilentOutputAuditTest {
     }
 
     /** The first layer with a float weight (an int64 shape constant, as in the light_* files, is not a parameter). */
+    /**
+     * The first layer with parameters as graft (and Keras) count them: a layer whose only weights
+     * are constants (Rescaling's scale and offset, Normalization's statistics) has none to freeze.
+     */
     static String firstLayerWithParameters(Graph g) {
-        for (Node n : g.nodes()) {
-            if (n.layer() != null && n.inputs().stream().anyMatch(x -> x != null && g.initializer(x) != null && g.initializer(x).dtype().isFloating())) {
-                return n.layer();
+        for (graft.ir.LayerTable.Row r : graft.ir.LayerTable.of(g)) {
+            if (r.params() - r.fixed() > 0) {
+                return r.layer();
             }
         }
         return null;
