@@ -4,8 +4,6 @@ import graft.error.ExitCodes;
 import graft.error.MalformedModelException;
 import graft.io.GitLfs;
 import graft.io.GitLfsPointerException;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +44,7 @@ final class LfsVerifyCommand implements Callable<Integer> {
                 return ExitCodes.VALIDATION_FAILED;
             }
         }
-        GitLfs.Pointer p = read(pointer);
+        GitLfs.Pointer p = GitLfs.readPointer(pointer);
         if (!Files.isRegularFile(file)) {
             throw new MalformedModelException(file, Files.exists(file) ? "is not a regular file" : "does not exist");
         }
@@ -61,19 +59,5 @@ final class LfsVerifyCommand implements Callable<Integer> {
                 + "it hashes to sha256:" + have.oid() + ", the pointer says sha256:" + p.oid());
         err.flush();
         return ExitCodes.VALIDATION_FAILED;
-    }
-
-    static GitLfs.Pointer read(Path pointer) {
-        byte[] head;
-        try (InputStream in = Files.newInputStream(pointer)) {
-            head = in.readNBytes(1024);
-        } catch (IOException e) {
-            throw new MalformedModelException(pointer, "cannot be read: " + e.getMessage());
-        }
-        GitLfs.Pointer p = GitLfs.parse(head);
-        if (p == null) {
-            throw new MalformedModelException(pointer, "is not a Git LFS pointer (no 'version https://git-lfs.github.com/spec/v1', 'oid sha256:' and 'size' lines)");
-        }
-        return p;
     }
 }

@@ -148,6 +148,16 @@ public final class GitLfs {
      * wrong: not a pointer, no repository, object missing, size or SHA-256 differs.
      */
     public static Path verifiedObject(Path pointerFile) {
+        return object(pointerFile, pointerBytes(pointerFile));
+    }
+
+    /** The pointer in the file {@code pointerFile}; exit 3 when it cannot be read or is no pointer. */
+    public static Pointer readPointer(Path pointerFile) {
+        return parse(pointerBytes(pointerFile));
+    }
+
+    /** A pointer file's bytes (a pointer is under 1024 bytes), checked to parse as one. */
+    private static byte[] pointerBytes(Path pointerFile) {
         byte[] head;
         try (java.io.InputStream in = Files.newInputStream(pointerFile)) {
             head = in.readNBytes(1024);
@@ -157,7 +167,7 @@ public final class GitLfs {
         if (parse(head) == null) {
             throw new MalformedModelException(pointerFile, "is not a Git LFS pointer (no 'version https://git-lfs.github.com/spec/v1', 'oid sha256:' and 'size' lines)");
         }
-        return object(pointerFile, head);
+        return head;
     }
 
     /** Hashes each object once per process while its size and modification time stay the same. */
