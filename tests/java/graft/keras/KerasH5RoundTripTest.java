@@ -217,7 +217,7 @@ class KerasH5RoundTripTest {
         return r;
     }
 
-    private static int[] floatBits(Dataset d) {
+    static int[] floatBits(Dataset d) {
         assertThat(d.getJavaType()).as(d.getPath()).isEqualTo(float.class);
         float[] f = (float[]) d.getDataFlat();
         int[] r = new int[f.length];

@@ -100,7 +100,7 @@ class KerasThreeWriterTest {
                 assertThat(got).as("layer " + e.getKey()).isNotNull().hasSameSizeAs(e.getValue());
                 for (int i = 0; i < got.size(); i++) {
                     assertThat(got.get(i).getDimensions()).as(e.getKey() + " var " + i).isEqualTo(e.getValue().get(i).getDimensions());
-                    assertThat(bits(got.get(i))).as(e.getKey() + " var " + i).isEqualTo(bits(e.getValue().get(i)));
+                    assertThat(KerasH5RoundTripTest.floatBits(got.get(i))).as(e.getKey() + " var " + i).isEqualTo(KerasH5RoundTripTest.floatBits(e.getValue().get(i)));
                 }
             }
         }
@@ -202,15 +202,5 @@ class KerasThreeWriterTest {
         for (Iterator<String> it = h.getChildren().keySet().iterator(); it.hasNext(); ) {
             assertThat(it.next()).isIn("layers", "vars");
         }
-    }
-
-    static int[] bits(Dataset d) {
-        assertThat(d.getJavaType()).as(d.getPath()).isEqualTo(float.class);
-        float[] f = (float[]) d.getDataFlat();
-        int[] r = new int[f.length];
-        for (int i = 0; i < f.length; i++) {
-            r[i] = Float.floatToRawIntBits(f[i]);
-        }
-        return r;
     }
 }

@@ -111,7 +111,7 @@ class NodeCasesTest {
                     double ex = random ? (java.util.Arrays.equals(a.shape(), expected.get(i).shape()) ? 0 : -1)
                             : OnnxTestData.excess(a, expected.get(i), 1e-5, 1e-4);
                     if (ex > 0 && expected.get(i).dtype() == graft.ir.DataType.BFLOAT16) {
-                        // ONNX 1.12's test data rounds float -> bfloat16 by truncation, ONNX Runtime to nearest even: there the
+                        // ONNX 1.12's test data rounds float -> bfloat16 by truncation (checked with numpy), ONNX Runtime does not: there the
                         // oracle is ONNX Runtime on the original file, and graft's round trip must give its bits exactly
                         Tensor o = originalOut.containsKey(outName) ? originalOut.get(outName) : new ArrayList<>(originalOut.values()).get(i);
                         if (OnnxTestData.excess(o, expected.get(i), 1e-5, 1e-4) > 0 && OnnxTestData.excess(a, o, 0, 0) == 0) {

@@ -60,12 +60,7 @@ final class DiffCommand implements Callable<Integer> {
         if (svg != null || html != null) {
             graft.picture.GraphLayout.Result pic = graft.picture.Pictures.diff(a, b, r);
             String title = "graft diff " + na + " " + nb;
-            if (svg != null) {
-                graft.picture.Pictures.writeSvg(pic, title, svg, force, java.util.List.of(modelA, modelB));
-            }
-            if (html != null) {
-                graft.picture.Pictures.writeHtml(pic, title, true, html, force, java.util.List.of(modelA, modelB));
-            }
+            graft.picture.Pictures.write(pic, title, true, svg, html, force, java.util.List.of(modelA, modelB));
         }
         out.print(json ? DiffReport.json(na, nb, r) : DiffReport.table(na, nb, r));
         out.flush();

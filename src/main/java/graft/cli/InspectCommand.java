@@ -73,12 +73,7 @@ final class InspectCommand implements Callable<Integer> {
         if (svg != null || html != null) {
             graft.picture.GraphLayout.Result pic = graft.picture.Pictures.model(g);
             String title = "graft inspect " + model.getFileName();
-            if (svg != null) {
-                graft.picture.Pictures.writeSvg(pic, title, svg, force, List.of(model));
-            }
-            if (html != null) {
-                graft.picture.Pictures.writeHtml(pic, title, false, html, force, List.of(model));
-            }
+            graft.picture.Pictures.write(pic, title, false, svg, html, force, List.of(model));
         }
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(g, rows)));

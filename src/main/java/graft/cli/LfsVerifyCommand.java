@@ -48,15 +48,13 @@ final class LfsVerifyCommand implements Callable<Integer> {
         if (!Files.isRegularFile(file)) {
             throw new MalformedModelException(file, Files.exists(file) ? "is not a regular file" : "does not exist");
         }
-        GitLfs.Pointer have = GitLfs.pointerOf(file);
-        if (have.equals(p)) {
+        String why = GitLfs.mismatch(file, p);
+        if (why == null) {
             out.println("ok: '" + file + "' matches '" + pointer + "' (sha256:" + p.oid() + ", " + p.size() + " bytes)");
             out.flush();
             return ExitCodes.OK;
         }
-        err.println("graft: '" + file + "' does not match the pointer '" + pointer + "': "
-                + (have.size() != p.size() ? "it has " + have.size() + " bytes, the pointer says " + p.size() + "; " : "")
-                + "it hashes to sha256:" + have.oid() + ", the pointer says sha256:" + p.oid());
+        err.println("graft: '" + file + "' does not match the pointer '" + pointer + "': " + why);
         err.flush();
         return ExitCodes.VALIDATION_FAILED;
     }

@@ -125,12 +125,7 @@ final class SurgeryCommand implements Callable<Integer> {
         if (svg != null || html != null) {
             graft.picture.GraphLayout.Result pic = graft.picture.Pictures.diff(before, after, graft.validate.GraphDiff.of(before, after));
             String title = "graft surgery " + in.getFileName() + (recipe != null ? " --recipe " + recipe.getFileName() : "");
-            if (svg != null) {
-                graft.picture.Pictures.writeSvg(pic, title, svg, force, inputs);
-            }
-            if (html != null) {
-                graft.picture.Pictures.writeHtml(pic, title, true, html, force, inputs);
-            }
+            graft.picture.Pictures.write(pic, title, true, svg, html, force, inputs);
         }
         if (dryRun) {
             o.print(LayerDiff.of(before, after));

@@ -156,6 +156,19 @@ public final class GitLfs {
         return parse(pointerBytes(pointerFile));
     }
 
+    /**
+     * Why {@code file} does not match {@code p} (sizes and SHA-256s named), or null when it does
+     * (the hash streamed, as {@link #pointerOf} computes it).
+     */
+    public static String mismatch(Path file, Pointer p) {
+        Pointer have = pointerOf(file);
+        if (have.equals(p)) {
+            return null;
+        }
+        return (have.size() != p.size() ? "it has " + have.size() + " bytes, the pointer says " + p.size() + "; " : "")
+                + "it hashes to sha256:" + have.oid() + ", the pointer says sha256:" + p.oid();
+    }
+
     /** A pointer file's bytes (a pointer is under 1024 bytes), checked to parse as one. */
     private static byte[] pointerBytes(Path pointerFile) {
         byte[] head;

@@ -33,6 +33,16 @@ public final class Pictures {
         write(out, Html.page(r, title, Html.legend(diff)), force, inputs);
     }
 
+    /** The picture as SVG to {@code svg} and as an HTML page to {@code html}, each when its path is not null. */
+    public static void write(GraphLayout.Result r, String title, boolean diff, Path svg, Path html, boolean force, List<Path> inputs) {
+        if (svg != null) {
+            writeSvg(r, title, svg, force, inputs);
+        }
+        if (html != null) {
+            writeHtml(r, title, diff, html, force, inputs);
+        }
+    }
+
     static void write(Path file, String text, boolean force, List<Path> inputs) {
         try (AtomicOutput o = AtomicOutput.open(file, force, inputs)) {
             ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
