@@ -53,8 +53,122 @@ public interface LayoutTransform {
             return result.clone();
         }
 
+        /** True when the bytes stay where they are (a reshape): every axis keeps its place. */
+        public boolean isIdentity() {
+            for (int i = 0; i < perm.length; i++) {
+                if (perm[i] != i) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /**
+         * This permutation followed by {@code next} as one permutation, or null when the two views
+         * split the intermediate tensor's axes incompatibly (then both stay pending). The two
+         * intermediate layouts (this one's permuted axes, {@code next}'s view) are refined to their
+         * common sub-axes, each sub-axis traced back to this view's axes; the result's adjacent
+         * sub-axes that stay adjacent are merged again. An importer's HWIO-to-OIHW and a writer's
+         * OIHW-to-HWIO compose to the identity, which the writer then copies without a transpose.
+         */
+        public Permute then(Permute next) {
+            int n1 = view.length;
+            long[] mid = new long[n1];
+            for (int k = 0; k < n1; k++) {
+                mid[k] = view[perm[k]];
+            }
+            long[] nv = next.view;
+            if (Shape.elementCount(mid) != Shape.elementCount(nv)) {
+                return null;
+            }
+            java.util.List<long[]> subs = new java.util.ArrayList<>(); // {size, owner in mid, owner in nv}
+            int i = 0;
+            int j = 0;
+            long ra = n1 > 0 ? mid[0] : 1; // what is left of axis i of the intermediate layout
+            long rb = nv.length > 0 ? nv[0] : 1; // and of next's view axis j
+            while (true) {
+                while (ra == 1 && i < n1) {
+                    i++;
+                    ra = i < n1 ? mid[i] : 1;
+                }
+                while (rb == 1 && j < nv.length) {
+                    j++;
+                    rb = j < nv.length ? nv[j] : 1;
+                }
+                if (i >= n1 || j >= nv.length) {
+                    break;
+                }
+                long size = Math.min(ra, rb);
+                if (size <= 0 || Math.max(ra, rb) % size != 0) {
+                    return null; // zero elements, or sizes that do not refine
+                }
+                subs.add(new long[] {size, i, j});
+                ra /= size;
+                rb /= size;
+            }
+            if (i < n1 || j < nv.length) {
+                return null;
+            }
+            int r = subs.size();
+            // the input view refined: each original axis's sub-axes, in the original axis order
+            int[] midPosOfAxis = new int[n1];
+            for (int k = 0; k < n1; k++) {
+                midPosOfAxis[perm[k]] = k;
+            }
+            long[] refined = new long[r];
+            int[] inputIndex = new int[r];
+            int at = 0;
+            for (int axis = 0; axis < n1; axis++) {
+                for (int t = 0; t < r; t++) {
+                    if (subs.get(t)[1] == midPosOfAxis[axis]) {
+                        refined[at] = subs.get(t)[0];
+                        inputIndex[t] = at++;
+                    }
+                }
+            }
+            int[] order = new int[r];
+            at = 0;
+            for (int m = 0; m < next.perm.length; m++) {
+                for (int t = 0; t < r; t++) {
+                    if (subs.get(t)[2] == next.perm[m]) {
+                        order[at++] = inputIndex[t];
+                    }
+                }
+            }
+            // merge runs of output axes that are consecutive input axes
+            java.util.List<int[]> runs = new java.util.ArrayList<>(); // {first input axis, last input axis}
+            for (int t = 0; t < r; t++) {
+                if (!runs.isEmpty() && runs.get(runs.size() - 1)[1] + 1 == order[t]) {
+                    runs.get(runs.size() - 1)[1] = order[t];
+                } else {
+                    runs.add(new int[] {order[t], order[t]});
+                }
+            }
+            int[][] byInput = runs.toArray(new int[0][]);
+            Integer[] sorted = new Integer[byInput.length];
+            for (int t = 0; t < sorted.length; t++) {
+                sorted[t] = t;
+            }
+            java.util.Arrays.sort(sorted, java.util.Comparator.comparingInt(t -> byInput[t][0]));
+            long[] mergedView = new long[sorted.length];
+            int[] runPos = new int[sorted.length];
+            for (int q = 0; q < sorted.length; q++) {
+                int[] run = byInput[sorted[q]];
+                long size = 1;
+                for (int a = run[0]; a <= run[1]; a++) {
+                    size *= refined[a];
+                }
+                mergedView[q] = size;
+                runPos[sorted[q]] = q;
+            }
+            return new Permute(mergedView, runPos, next.result.clone());
+        }
+
         @Override
         public ByteBuffer apply(ByteBuffer src, DataType dtype, long[] inputShape) {
+            if (isIdentity()) {
+                return src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            }
             if (arrayTranspose(dtype)) {
                 return transposeInts(src, null);
             }
@@ -73,6 +187,13 @@ public interface LayoutTransform {
          * whole permuted tensor: a 400 MB Dense kernel costs no extra 400 MB.
          */
         public void stream(ByteBuffer src, DataType dtype, java.nio.channels.WritableByteChannel ch) throws java.io.IOException {
+            if (isIdentity()) {
+                ByteBuffer same = src.duplicate();
+                while (same.hasRemaining()) {
+                    ch.write(same);
+                }
+                return;
+            }
             long bytes = Shape.elementCount(view) * dtype.size();
             int stage = (int) Math.min(8 << 20, bytes);
             if (TiledTranspose.applies(view, perm, dtype, stage)) {
@@ -96,7 +217,7 @@ public interface LayoutTransform {
          * allows: a writer that already holds a staging buffer then touches no fresh memory for it.
          */
         public void stream(ByteBuffer src, DataType dtype, java.nio.channels.WritableByteChannel ch, ByteBuffer stage) throws java.io.IOException {
-            if (TiledTranspose.applies(view, perm, dtype, stage.capacity())) {
+            if (!isIdentity() && TiledTranspose.applies(view, perm, dtype, stage.capacity())) {
                 TiledTranspose.write(src, view, perm, ch, stage);
             } else {
                 stream(src, dtype, ch);

@@ -101,9 +101,28 @@ public final class Weight {
         return pending.isEmpty();
     }
 
+    /**
+     * This weight with one more transform pending. Two permutations in a row become one (the
+     * writer's inverse of an importer's transpose cancels it: the bytes are then copied as they
+     * are), and a permutation that moves nothing only changes the shape.
+     */
     public Weight with(LayoutTransform transform) {
         List<LayoutTransform> p = new ArrayList<>(pending);
-        p.add(transform);
+        if (transform instanceof LayoutTransform.Permute next && !p.isEmpty()
+                && p.get(p.size() - 1) instanceof LayoutTransform.Permute last) {
+            LayoutTransform.Permute joined = last.then(next);
+            if (joined != null) {
+                p.remove(p.size() - 1);
+                transform = joined;
+            }
+        }
+        if (transform instanceof LayoutTransform.Permute q && q.isIdentity() && p.isEmpty()
+                && Arrays.equals(q.result(), sourceShape)) {
+            transform = null; // back to the source layout
+        }
+        if (transform != null) {
+            p.add(transform);
+        }
         Weight w = new Weight(name, sourceType, sourceShape, data, p);
         w.shape(); // fail now, not at write time, if the transform does not fit
         return w;
