@@ -41,7 +41,7 @@ final class Keras3Hdf {
 
     /** A group: attributes and children in insertion order. */
     static final class Group {
-        private final Map<String, String> attributes = new LinkedHashMap<>();
+        private final Map<String, Object> attributes = new LinkedHashMap<>();
         private final Map<String, Object> children = new LinkedHashMap<>();
 
         Group group(String name) {
@@ -52,6 +52,14 @@ final class Keras3Hdf {
 
         void attribute(String name, String value) {
             attributes.put(name, value);
+        }
+
+        /** A string-array attribute (Keras 2's {@code layer_names}, {@code weight_names}); not empty. */
+        void attribute(String name, String[] values) {
+            if (values.length == 0) {
+                throw new IllegalArgumentException("attribute '" + name + "' would be an empty array");
+            }
+            attributes.put(name, values.clone());
         }
 
         void dataset(String name, Weight w) {
@@ -73,14 +81,22 @@ final class Keras3Hdf {
      * in file order, without reading the channel back.
      */
     static Written write(Group root, FileChannel channel, long base) throws IOException {
-        Sink ch = new Sink(channel, base);
+        return write(root, channel, base, true);
+    }
+
+    /** As {@link #write(Group, FileChannel, long)}; without {@code crc} the CRC-32 is -1 (a plain .h5 file needs none). */
+    static Written write(Group root, FileChannel channel, long base, boolean crc) throws IOException {
+        Sink ch = new Sink(channel, base, crc);
         long end = group(root, ch, ROOT);
         Superblock.SuperblockV2V3 sb = new Superblock.SuperblockV2V3();
         ch.writeAt(sb.toBuffer(end), 0);
-        graft.io.Timing.mark("keras3 write: weights written");
-        long crc = ch.crc(end);
+        graft.io.Timing.mark("hdf5 write: weights written");
+        if (!crc) {
+            return new Written(end, -1);
+        }
+        long sum = ch.crc(end);
         graft.io.Timing.mark("keras3 write: crc computed");
-        return new Written(end, crc);
+        return new Written(end, sum);
     }
 
     /** Positional writes at {@code base + address}, remembered for the CRC. */
@@ -89,13 +105,19 @@ final class Keras3Hdf {
         private final long base;
         private final java.util.TreeMap<Long, ByteBuffer> regions = new java.util.TreeMap<>();
 
-        Sink(FileChannel ch, long base) {
+        private final boolean keep;
+
+        /** {@code keep}: remember each region for the CRC (a weight's transformed copy then lives until the end). */
+        Sink(FileChannel ch, long base, boolean keep) {
             this.ch = ch;
             this.base = base;
+            this.keep = keep;
         }
 
         void writeAt(ByteBuffer b, long at) throws IOException {
-            regions.put(at, b.duplicate());
+            if (keep) {
+                regions.put(at, b.duplicate());
+            }
             long p = base + at;
             while (b.hasRemaining()) {
                 p += ch.write(b, p);
