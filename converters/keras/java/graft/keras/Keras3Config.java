@@ -90,6 +90,18 @@ final class Keras3Config {
      * output layers); {@code planned}: its layers; {@code shapes}: each layer's Keras output shape.
      */
     static Keras3Config of(java.nio.file.Path target, ObjectNode model, List<KLayer> planned, Map<String, long[]> shapes) {
+        return of(target, model, planned, shapes, null);
+    }
+
+    /**
+     * As above; {@code chain} (the layers in call order, InputLayer first) when the model is
+     * written as a Keras 3 {@code Sequential}, in the form Keras 3.15.1 saves one (read from a
+     * real file, fixtures/keras/keras3/k3_sequential.keras): module {@code keras}, config
+     * {@code name, trainable, dtype, layers, build_input_shape}, the InputLayer first among the
+     * layers, entries without {@code name}/{@code inbound_nodes}, and no {@code input_layer}
+     * group in the weights file ({@code Sequential.layers} has no InputLayer).
+     */
+    static Keras3Config of(java.nio.file.Path target, ObjectNode model, List<KLayer> planned, Map<String, long[]> shapes, List<KLayer> chain) {
         List<String> refused = new ArrayList<>();
         for (KLayer l : planned) {
             if (DEFAULTS.path("classes").path(l.cls()).isMissingNode()) {
@@ -100,6 +112,9 @@ final class Keras3Config {
             throw new UnsupportedModelException("output '" + target + "': " + refused.size() + " layer"
                     + (refused.size() == 1 ? "" : "s") + " of classes Keras 3 does not have: " + graft.error.Refusals.list(refused, ", ")
                     + ". Write Keras 2 .h5 or ONNX instead", refused);
+        }
+        if (chain != null) {
+            return sequential(model, chain, shapes);
         }
         List<String> ins = endpoints(model.path("config").path("input_layers"));
         List<String> outs = endpoints(model.path("config").path("output_layers"));
@@ -125,6 +140,32 @@ final class Keras3Config {
             }
         }
         return new Keras3Config(root, ordered, groups, name);
+    }
+
+    private static Keras3Config sequential(ObjectNode model, List<KLayer> chain, Map<String, long[]> shapes) {
+        String name = model.path("config").path("name").asText("sequential");
+        List<KLayer> members = chain.subList(1, chain.size());
+        List<String> groups = Keras3Paths.unique(members.stream().map(KLayer::cls).toList());
+        JsonNode inputShape = shape(chain.get(0).name(), shapes);
+        ObjectNode root = JsonTree.NODES.objectNode();
+        root.put("module", "keras");
+        root.put("class_name", "Sequential");
+        ObjectNode c = root.putObject("config");
+        c.put("name", name);
+        c.put("trainable", true);
+        c.set("dtype", DEFAULTS.path("classes").path("Dense").path("config").path("dtype").deepCopy());
+        ArrayNode ls = c.putArray("layers");
+        for (KLayer l : chain) {
+            ObjectNode e = entry(l, shapes);
+            e.remove("name");
+            e.remove("inbound_nodes");
+            ls.add(e);
+        }
+        c.set("build_input_shape", inputShape.deepCopy());
+        root.putNull("registered_name");
+        root.putObject("build_config").set("input_shape", inputShape.deepCopy());
+        root.set("compile_config", DEFAULTS.path("model").path("compile_config").deepCopy());
+        return new Keras3Config(root, members, groups, name);
     }
 
     private static List<String> endpoints(JsonNode list) {

@@ -1,5 +1,6 @@
 package graft.keras;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import graft.error.UnsupportedModelException;
@@ -77,6 +78,10 @@ final class KerasExporter {
         graft.io.AtomicOutput.checkTarget(file, force, inputs);
         KerasExporter e = new KerasExporter(g, explicitPadding, false);
         ObjectNode config = e.plan();
+        List<KLayer> chain = e.sequentialChain(config);
+        if (chain != null) {
+            config = sequentialConfig(config, chain);
+        }
         KerasH5Writer.write(file, config, e.layers, force, inputs, multipliers(g), e.backend(), e.kerasVersion());
     }
 
@@ -85,9 +90,74 @@ final class KerasExporter {
         graft.io.AtomicOutput.checkTarget(file, force, inputs);
         KerasExporter e = new KerasExporter(g, explicitPadding, true);
         ObjectNode config = e.plan();
-        Keras3Config k3 = Keras3Config.of(file, config, e.layers, e.shapes);
+        Keras3Config k3 = Keras3Config.of(file, config, e.layers, e.shapes, e.sequentialChain(config));
         graft.io.Timing.mark("keras3 write: planned");
         Keras3Writer.write(file, k3, force, inputs);
+    }
+
+    /**
+     * The layers in call order when the source was a Keras {@code Sequential} and the graph is
+     * still one: one InputLayer first, each later layer reading only the one before it, the last
+     * one the only output. Then the model is written back as a Sequential, so that Keras's
+     * {@code model.layers} (which has no InputLayer row in a Sequential) keeps the indices the
+     * user's freeze ranges count with. Null otherwise (written as a functional Model).
+     */
+    List<KLayer> sequentialChain(ObjectNode functional) {
+        if (!"Sequential".equals(g.metadata().get("source.keras_class")) || layers.size() < 2) {
+            return null;
+        }
+        JsonNode ins = functional.path("config").path("input_layers");
+        JsonNode outs = functional.path("config").path("output_layers");
+        KLayer first = layers.get(0);
+        if (ins.size() != 1 || outs.size() != 1 || !first.cls().equals("InputLayer") || !first.inbound().isEmpty()
+                || !ins.path(0).path(0).asText().equals(first.name())
+                || !outs.path(0).path(0).asText().equals(layers.get(layers.size() - 1).name())) {
+            return null;
+        }
+        for (int i = 1; i < layers.size(); i++) {
+            if (!layers.get(i).inbound().equals(List.of(layers.get(i - 1).name()))) {
+                return null;
+            }
+        }
+        return layers;
+    }
+
+    /**
+     * Keras 2.2.4's Sequential config: {@code {name, layers}}, each layer {@code {class_name,
+     * config}}, no InputLayer entry; the input's {@code batch_input_shape} and {@code dtype} sit in
+     * the first layer's config (as in the corpus's Keras 2.3.1 Sequential files).
+     */
+    private static ObjectNode sequentialConfig(ObjectNode functional, List<KLayer> chain) {
+        ObjectNode input = chain.get(0).config();
+        ArrayNode ls = JsonTree.NODES.arrayNode();
+        for (int i = 1; i < chain.size(); i++) {
+            KLayer l = chain.get(i);
+            ObjectNode c = l.config().deepCopy();
+            if (i == 1) {
+                ObjectNode first = JsonTree.NODES.objectNode();
+                first.set("name", c.get("name"));
+                first.set("trainable", c.get("trainable"));
+                first.set("batch_input_shape", input.get("batch_input_shape"));
+                first.set("dtype", input.has("dtype") ? input.get("dtype") : JsonTree.NODES.textNode("float32"));
+                c.fields().forEachRemaining(f -> {
+                    if (!first.has(f.getKey())) {
+                        first.set(f.getKey(), f.getValue());
+                    }
+                });
+                c = first;
+            }
+            ObjectNode o = ls.addObject();
+            o.put("class_name", l.cls());
+            o.set("config", c);
+        }
+        ObjectNode root = JsonTree.NODES.objectNode();
+        root.put("class_name", "Sequential");
+        ObjectNode c = root.putObject("config");
+        c.set("name", functional.path("config").path("name"));
+        c.set("layers", ls);
+        root.set("keras_version", functional.get("keras_version"));
+        root.set("backend", functional.get("backend"));
+        return root;
     }
 
     /**
