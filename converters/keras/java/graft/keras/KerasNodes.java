@@ -86,7 +86,8 @@ final class KerasNodes {
                     x.refuseNode(n, "no Keras layer for this op in graft's Keras writer");
                 }
             }
-            case MAT_MUL, DIV, POW, LOG, ABS, NEG, SQRT, LOG_SOFTMAX,
+            case LOG_SOFTMAX -> logSoftmax(x, n);
+            case MAT_MUL, DIV, POW, LOG, ABS, NEG, SQRT,
                  SQUEEZE, SPLIT, LRN, CONSTANT_OF_SHAPE, SHAPE, GATHER ->
                     x.refuseNode(n, "no Keras layer for this op in graft's Keras writer");
         }
@@ -226,6 +227,31 @@ final class KerasNodes {
         }
         c.put("axis", kerasAxis == rank - 1 ? -1 : kerasAxis);
         one(x, n, "Softmax", c, List.of());
+    }
+
+    /**
+     * LogSoftmax over the last Keras axis: a Keras 3 {@code Activation('log_softmax')}
+     * ({@code keras.activations.log_softmax}). Keras 2.2.4 has no such activation (its
+     * {@code keras.activations} stops at softmax), so the {@code .h5} writer refuses it by name.
+     */
+    private static void logSoftmax(KerasExporter x, Node n) {
+        if (!x.keras3()) {
+            x.refuseNode(n, "Keras 2.2.4, the version graft's .h5 declares, has no log_softmax activation; Keras 3 has one: write .keras");
+            return;
+        }
+        KTensor t = x.tensor(n.input(0));
+        int rank = x.graph().type(n.input(0)).shape().rank();
+        long axis = n.intAttr("axis", -1);
+        axis = axis < 0 ? axis + rank : axis;
+        long kerasAxis = t.nchw() && rank == 4 ? new long[] {0, 3, 1, 2}[(int) axis] : axis;
+        if (kerasAxis != rank - 1) {
+            x.refuseNode(n, "log_softmax over " + (kerasAxis == 0 ? "the batch axis (axis 0)" : "Keras axis " + kerasAxis)
+                    + "; Keras's log_softmax activation takes the last axis only");
+            return;
+        }
+        ObjectNode c = x.config(x.newName(n), n);
+        c.put("activation", "log_softmax");
+        one(x, n, "Activation", c, List.of());
     }
 
     /**
