@@ -25,7 +25,7 @@ class ReadmeCommandsTest {
     static final Pattern LINE = Pattern.compile("^(?:\\s*\\$\\s+|\\s*)(?:\\./)?graft\\s+(.*)$");
     static final Set<String> FILE_EXT = Set.of("onnx", "h5", "hdf5", "keras", "prototxt", "caffemodel", "yaml", "yml", "npy", "json",
             "png", "jpg", "csv", "svg", "html");
-    static final Set<String> OUTPUT_OPTIONS = Set.of("-o", "--out", "--output", "--save-as");
+    static final Set<String> OUTPUT_OPTIONS = Set.of("-o", "--out", "--output", "--save-as", "--svg", "--html", "--plot");
 
     record Example(int line, String text) {
     }
