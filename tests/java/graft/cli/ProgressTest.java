@@ -82,4 +82,37 @@ class ProgressTest {
         assertThat(q.code()).as(q.out() + q.err()).isZero();
         assertThat(q.out()).doesNotContain(" steps").contains("epoch 2/2  loss ");
     }
+
+    /**
+     * {@code convert} of a large model (over 256 MB of weights; lowered here with the property
+     * {@code graft.progress.min_bytes}) shows the bytes written on stderr, in MB, ending at 100%;
+     * {@code --quiet} none; the file is byte for byte the one written without a bar.
+     */
+    @Test
+    void convertShowsTheBytesWrittenOfALargeModel() throws Exception {
+        Path dir = TestPaths.scratch("progress-convert");
+        Path model = TestPaths.fixtures().resolve("onnx/small_vgg.onnx");
+        String before = System.getProperty("graft.progress.min_bytes");
+        System.setProperty("graft.progress.min_bytes", "1");
+        try {
+            Cli.Result r = Cli.run("convert", "--force", model.toString(), dir.resolve("bar.onnx").toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.err()).doesNotContain("\r");
+            List<String> bars = r.err().lines().filter(l -> l.startsWith("writing bar.onnx") && l.contains("%")).toList();
+            assertThat(bars).as(r.err()).isNotEmpty();
+            assertThat(bars.get(bars.size() - 1)).contains("100%").contains("MB");
+            Cli.Result q = Cli.run("convert", "--force", "--quiet", model.toString(), dir.resolve("quiet.onnx").toString());
+            assertThat(q.code()).as(q.err()).isZero();
+            assertThat(q.err().lines().filter(l -> l.contains("%"))).isEmpty();
+        } finally {
+            if (before == null) {
+                System.clearProperty("graft.progress.min_bytes");
+            } else {
+                System.setProperty("graft.progress.min_bytes", before);
+            }
+        }
+        Cli.Result plain = Cli.run("convert", "--force", model.toString(), dir.resolve("plain.onnx").toString());
+        assertThat(plain.err().lines().filter(l -> l.contains("%"))).isEmpty();
+        assertThat(java.nio.file.Files.readAllBytes(dir.resolve("bar.onnx"))).isEqualTo(java.nio.file.Files.readAllBytes(dir.resolve("plain.onnx")));
+    }
 }

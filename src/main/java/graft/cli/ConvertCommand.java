@@ -77,6 +77,9 @@ final class ConvertCommand implements Callable<Integer> {
             + "Caffe targets fold constants by default (nothing else; --no-simplify turns it off).")
     Boolean simplify;
 
+    @Option(names = "--quiet", description = "No progress bar while a large model (over 256 MB of weights) is written.")
+    boolean quiet;
+
     @Option(names = "--dry-run", description = "Print what --simplify would remove; write nothing.")
     boolean dryRun;
 
@@ -126,7 +129,7 @@ final class ConvertCommand implements Callable<Integer> {
         Options o = Options.none().set("opset", opset).set("external-data", externalData).set("force", force).set("inputs", inputs)
                 .set("explicit-padding", kerasExplicitPadding).set("allow-nonfinite", allowNonfinite);
         graft.deploy.Fp16.Report half = fp16 ? graft.deploy.Fp16.convert(g, keepIoFloat32) : null;
-        target.write(g, out, o);
+        writeWithProgress(target, g, out, o);
         graft.io.Timing.mark("convert: model written");
         spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
                 g.layers().size(), graft.ir.LayerTable.totalParams(g));
@@ -138,5 +141,60 @@ final class ConvertCommand implements Callable<Integer> {
                     spec.commandLine().getErr());
         }
         return 0;
+    }
+
+    /**
+     * Below this many bytes of weights a write takes about a second and shows no bar. The
+     * property {@code graft.progress.min_bytes} lowers it (tests).
+     */
+    static final long PROGRESS_MIN_BYTES = 256L << 20;
+
+    /**
+     * Writes through {@code target} with a progress bar in MB on stderr for a large model: the
+     * bytes written so far are the sizes of the files the writer has open (polled every 200 ms;
+     * writers report nothing themselves), against the weights' total (headers and metadata add a
+     * little more; the bar closes at its end).
+     */
+    private void writeWithProgress(ModelFormat target, Graph g, Path file, Options o) {
+        long total = 0;
+        for (graft.ir.Weight w : g.initializers().values()) {
+            total += w.byteSize();
+        }
+        long min = Long.getLong("graft.progress.min_bytes", PROGRESS_MIN_BYTES);
+        if (quiet || total < min) {
+            target.write(g, file, o);
+            return;
+        }
+        java.util.List<java.nio.channels.FileChannel> open = graft.io.AtomicOutput.watch();
+        java.io.PrintWriter err = spec.commandLine().getErr();
+        final long all = total;
+        try (Progress p = Progress.start(err, System.err, false, "writing " + file.getFileName(), all, "MB", 1L << 20)) {
+            java.util.concurrent.ScheduledExecutorService poll = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "graft-write-progress");
+                t.setDaemon(true);
+                return t;
+            });
+            poll.scheduleAtFixedRate(() -> p.stepTo(Math.min(all, written(open))), 0, 200, java.util.concurrent.TimeUnit.MILLISECONDS);
+            try {
+                target.write(g, file, o);
+            } finally {
+                poll.shutdownNow();
+            }
+            p.stepTo(all);
+        } finally {
+            graft.io.AtomicOutput.unwatch();
+        }
+    }
+
+    private static long written(java.util.List<java.nio.channels.FileChannel> open) {
+        long n = 0;
+        for (java.nio.channels.FileChannel c : open) {
+            try {
+                n += c.size();
+            } catch (java.io.IOException e) {
+                // closed (committed or abandoned): its bytes were counted while it was open
+            }
+        }
+        return n;
     }
 }

@@ -22,6 +22,10 @@ final class Progress implements AutoCloseable {
     private volatile String last = "";
 
     private Progress(PrintWriter log, java.io.PrintStream terminal, boolean quiet, String task, long total, String unit) {
+        this(log, terminal, quiet, task, total, unit, 1);
+    }
+
+    private Progress(PrintWriter log, java.io.PrintStream terminal, boolean quiet, String task, long total, String unit, long unitSize) {
         if (quiet) {
             bar = null;
             return;
@@ -29,7 +33,7 @@ final class Progress implements AutoCloseable {
         log.flush();
         boolean interactive = System.console() != null;
         ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
-                .setUnit(" " + unit, 1).showSpeed().setSpeedUnit(ChronoUnit.SECONDS);
+                .setUnit(" " + unit, unitSize).showSpeed().setSpeedUnit(ChronoUnit.SECONDS);
         if (interactive) {
             b.setConsumer(new ConsoleProgressBarConsumer(terminal, 100)).setUpdateIntervalMillis(200);
         } else {
@@ -52,6 +56,11 @@ final class Progress implements AutoCloseable {
     /** A bar drawn on {@code terminal} (System.out or System.err, the stream behind {@code log}) or as lines on {@code log}. */
     static Progress start(PrintWriter log, java.io.PrintStream terminal, boolean quiet, String task, long total, String unit) {
         return new Progress(log, terminal, quiet, task, total, unit);
+    }
+
+    /** As {@link #start}, counting in units of {@code unitSize} (bytes shown as MB: 1 << 20). */
+    static Progress start(PrintWriter log, java.io.PrintStream terminal, boolean quiet, String task, long total, String unit, long unitSize) {
+        return new Progress(log, terminal, quiet, task, total, unit, unitSize);
     }
 
     private long current() {

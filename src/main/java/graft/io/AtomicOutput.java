@@ -32,6 +32,24 @@ public final class AtomicOutput implements AutoCloseable {
         this.channel = channel;
     }
 
+    /**
+     * The channels this thread's writers open while {@link #watch} is on: a progress bar polls
+     * their sizes (bytes written so far) from another thread. Writers need not know.
+     */
+    private static final ThreadLocal<List<FileChannel>> WATCHED = new ThreadLocal<>();
+
+    /** Starts collecting the channels this thread opens; returns the live list (read it from any thread). */
+    public static List<FileChannel> watch() {
+        List<FileChannel> l = new java.util.concurrent.CopyOnWriteArrayList<>();
+        WATCHED.set(l);
+        return l;
+    }
+
+    /** Stops collecting. */
+    public static void unwatch() {
+        WATCHED.remove();
+    }
+
     public static AtomicOutput open(Path target, boolean force, List<Path> inputs) {
         checkTarget(target, force, inputs);
         Path abs = target.toAbsolutePath();
@@ -42,6 +60,10 @@ public final class AtomicOutput implements AutoCloseable {
             // No TRUNCATE_EXISTING: the file is new and empty, and truncating it would make ext4
             // (auto_da_alloc) flush every written page on close, a quarter second for VGG16.
             FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE);
+            List<FileChannel> watched = WATCHED.get();
+            if (watched != null) {
+                watched.add(ch);
+            }
             return new AtomicOutput(abs, temp, ch);
         } catch (IOException e) {
             throw new EnvironmentException("output '" + target + "': cannot create a file in " + dir + " (" + why(e) + ")", e);
