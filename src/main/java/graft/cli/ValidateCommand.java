@@ -71,6 +71,10 @@ final class ValidateCommand implements Callable<Integer> {
     @Option(names = "--per-layer", description = "Also compare every layer both models have (by name), in network order, and name the first beyond tolerance. Runs one segment at a time: memory stays at a few activations.")
     boolean perLayer;
 
+    @Option(names = "--labels", paramLabel = "Y.npy", description = "Integer class labels of the fed samples: also print both models' "
+            + "top-1 accuracy on them (the cost of an FP16 or INT8 conversion). Not with --per-layer or an oracle.")
+    Path labels;
+
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
 
@@ -129,11 +133,26 @@ final class ValidateCommand implements Callable<Integer> {
             return OracleCheck.validate(o, oracleTimeout, new OracleCheck.Source(modelA, input.weights, input.config), a, feedsA,
                     modelB, modelB == null ? null : b, feedsB, new Compare.Tolerance(atol, rtol), json, perLayer, out, spec.commandLine().getErr());
         }
+        long[] truth = labels == null ? null : readLabels(labels);
+        if (truth != null && (perLayer || o != null)) {
+            throw new UsageException("--labels " + labels + ": scores the two models' own outputs; not with --per-layer or an oracle"
+                    + (o != null ? " (give --oracle graft to compare graft's readings)" : ""));
+        }
         Engine ref = Engine.onnxRuntime(a);
         Engine cand = modelB == null ? Engine.reference(a) : Engine.onnxRuntime(b);
         Compare.Tolerance tol = new Compare.Tolerance(atol, rtol);
-        Validation.Result r = perLayer ? Validation.perLayer(ref, feedsA, cand, feedsB, tol) : Validation.outputs(ref, feedsA, cand, feedsB, tol);
-        out.print(json ? Report.json(r) : Report.table(r));
+        Validation.Result r;
+        Validation.Accuracy acc = null;
+        if (perLayer) {
+            r = Validation.perLayer(ref, feedsA, cand, feedsB, tol);
+        } else {
+            Map<String, Tensor> ao = ref.run(feedsA);
+            Map<String, Tensor> bo = cand.run(feedsB);
+            r = new Validation.Result(Validation.label(ref), Validation.label(cand), tol, Validation.compareOutputs(ao, bo, tol),
+                    java.util.List.of(), java.util.List.of(), null, java.util.List.of());
+            acc = truth == null ? null : Validation.accuracy(ao, bo, truth, labels.toString());
+        }
+        out.print(json ? Report.json(r, acc) : Report.table(r) + Report.accuracy(acc));
         out.flush();
         if (plot != null) {
             writePlot(r);
@@ -155,6 +174,16 @@ final class ValidateCommand implements Callable<Integer> {
         String ea = a.metadata().getOrDefault("graft.edits", "").strip();
         String eb = b.metadata().getOrDefault("graft.edits", "").strip();
         return !fa.isEmpty() && !fb.isEmpty() && !fa.equals(fb) && ea.equals(eb) ? "auto" : null;
+    }
+
+    /** Class labels from an integer .npy of shape (N) or (N, 1). */
+    static long[] readLabels(Path file) {
+        graft.io.Npy.Array y = graft.io.Npy.read(file);
+        if (y.dtype().isFloating() || y.dtype() == graft.ir.DataType.BOOL || y.dtype().size() <= 0 || y.shape().length == 0 || y.shape().length > 2 || y.shape().length == 2 && y.shape()[1] != 1) {
+            throw new UsageException("--labels " + file + ": " + y.dtype().lowerName() + " " + java.util.Arrays.toString(y.shape())
+                    + "; give integer class ids of shape (N)");
+        }
+        return graft.ir.Elements.toLongs(y.dtype(), y.data(), Math.toIntExact(y.shape()[0]));
     }
 
     static long[] hw(String size) {

@@ -108,6 +108,21 @@ public final class Report {
     }
 
     public static String json(Validation.Result r) {
+        return json(r, null);
+    }
+
+    /** The lines of {@code validate --labels}: both accuracies and their difference; empty without labels. */
+    public static String accuracy(Validation.Accuracy a) {
+        if (a == null) {
+            return "";
+        }
+        return String.format(Locale.ROOT, "%naccuracy on %d labelled samples (output %s): reference %.2f%% (%d), candidate %.2f%% (%d), "
+                + "difference %+.2f points%n", a.samples(), a.output(), 100 * a.reference(), a.referenceCorrect(), 100 * a.candidate(),
+                a.candidateCorrect(), 100 * (a.candidate() - a.reference()));
+    }
+
+    /** The JSON report; with {@code acc} (validate --labels) an {@code accuracy} object. */
+    public static String json(Validation.Result r, Validation.Accuracy acc) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("reference", r.reference());
         m.put("candidate", r.candidate());
@@ -119,6 +134,16 @@ public final class Report {
             m.put("layers", maps(r.layers()));
             m.put("first_diverging_layer", r.firstDivergingLayer());
             m.put("unmatched_layers", r.unmatchedLayers());
+        }
+        if (acc != null) {
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("output", acc.output());
+            x.put("samples", acc.samples());
+            x.put("reference_correct", acc.referenceCorrect());
+            x.put("candidate_correct", acc.candidateCorrect());
+            x.put("reference", acc.reference());
+            x.put("candidate", acc.candidate());
+            m.put("accuracy", x);
         }
         return write(m);
     }

@@ -34,9 +34,67 @@ public final class Validation {
         return new Result(label(ref), label(cand), tol, compareOutputs(a, b, tol), List.of(), List.of(), null, List.of());
     }
 
-    static String label(Engine e) {
+    public static String label(Engine e) {
         String src = e.graph().metadata().getOrDefault("graft.source", e.graph().name());
         return src + " (" + e.describe() + ")";
+    }
+
+    /**
+     * Top-1 accuracy of both models on labelled samples ({@code validate --labels}): the argmax of
+     * each row of the first reference output shaped (N, K) with N = the number of labels, and of
+     * the candidate's output of the same name (else position).
+     */
+    public record Accuracy(String output, long samples, long referenceCorrect, long candidateCorrect) {
+        public double reference() {
+            return referenceCorrect / (double) samples;
+        }
+
+        public double candidate() {
+            return candidateCorrect / (double) samples;
+        }
+    }
+
+    public static Accuracy accuracy(Map<String, Tensor> ref, Map<String, Tensor> cand, long[] labels, String labelsFile) {
+        List<String> names = new ArrayList<>(ref.keySet());
+        List<String> candNames = new ArrayList<>(cand.keySet());
+        for (int i = 0; i < names.size(); i++) {
+            Tensor a = ref.get(names.get(i));
+            long[] s = a.shape();
+            if (s.length != 2 || s[0] != labels.length) {
+                continue;
+            }
+            Tensor b = cand.containsKey(names.get(i)) ? cand.get(names.get(i)) : i < candNames.size() ? cand.get(candNames.get(i)) : null;
+            if (b == null || !java.util.Arrays.equals(b.shape(), s)) {
+                throw new graft.error.UsageException("--labels " + labelsFile + ": the candidate has no output shaped like '" + names.get(i) + "' "
+                        + java.util.Arrays.toString(s));
+            }
+            int k = (int) s[1];
+            float[] fa = a.toFloats();
+            float[] fb = b.toFloats();
+            long ca = 0;
+            long cb = 0;
+            for (int r = 0; r < labels.length; r++) {
+                if (labels[r] < 0 || labels[r] >= k) {
+                    throw new graft.error.UsageException("--labels " + labelsFile + ": label " + labels[r] + " of sample " + r
+                            + " is not a class of output '" + names.get(i) + "' (0.." + (k - 1) + ")");
+                }
+                ca += argmax(fa, r * k, k) == labels[r] ? 1 : 0;
+                cb += argmax(fb, r * k, k) == labels[r] ? 1 : 0;
+            }
+            return new Accuracy(names.get(i), labels.length, ca, cb);
+        }
+        throw new graft.error.UsageException("--labels " + labelsFile + ": " + labels.length + " labels, but no output is shaped ("
+                + labels.length + ", classes). Feed as many samples as there are labels");
+    }
+
+    private static int argmax(float[] x, int from, int n) {
+        int best = 0;
+        for (int j = 1; j < n; j++) {
+            if (x[from + j] > x[from + best]) {
+                best = j;
+            }
+        }
+        return best;
     }
 
     /** Output by output: matched by name when the candidate has every reference name, else by position. */
