@@ -88,4 +88,46 @@ class FinetuneBatchNormTest {
         assertThat(r.err()).contains("--bn 'batch'").contains("frozen or train");
         assertThat(out).doesNotExist();
     }
+
+    /**
+     * On a Keras model with the ResNet50 phase-2 recipe (frozen up to conv4_block6_out):
+     * {@code --bn train} moves stage 5's running statistics and keeps the frozen layers' as they
+     * were (their BNs stay in inference mode, as Keras runs trainable=False layers), bit for bit.
+     */
+    @Test
+    void aFrozenLayersBatchNormKeepsItsStatisticsUnderBnTrain() throws IOException {
+        Path dir = TestPaths.scratch("finetune-bn-keras");
+        Random r = new Random(3);
+        for (int c = 0; c < 5; c++) {
+            Path d = Files.createDirectories(dir.resolve("data/class" + c));
+            for (int i = 0; i < 4; i++) {
+                BufferedImage img = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < 64; y++) {
+                    for (int x = 0; x < 64; x++) {
+                        img.setRGB(x, y, r.nextInt(1 << 24));
+                    }
+                }
+                ImageIO.write(img, "png", d.resolve("img" + i + ".png").toFile());
+            }
+        }
+        Path h5 = TestPaths.fixtures().resolve("keras/applications/resnet50_small.h5");
+        Path out = dir.resolve("run");
+        Cli.Result res = Cli.run("finetune", h5.toString(), dir.resolve("data").toString(), "-o", out.toString(), "--recipe",
+                TestPaths.root().resolve("recipes/resnet50_finetune.yaml").toString(), "--epochs", "1", "--batch-size", "4",
+                "--optimizer", "sgd", "--lr", "0.0001", "--scale", "1/255", "--val-fraction", "0", "--force", "--bn", "train");
+        assertThat(res.code()).as(res.err()).isZero();
+        Graph original = new graft.keras.KerasFormat().read(h5, graft.io.Options.none());
+        Graph trained = OnnxImporter.read(out.resolve("model.onnx"));
+        for (String bn : new String[] {"conv4_block6_3_bn", "conv5_block1_1_bn", "conv5_block3_3_bn"}) {
+            for (String stat : new String[] {"/moving_mean", "/moving_variance"}) {
+                float[] was = original.initializer(bn + stat).toFloats();
+                float[] now = trained.initializer(bn + stat).toFloats();
+                if (bn.startsWith("conv4")) {
+                    assertThat(now).as("frozen " + bn + stat).containsExactly(was);
+                } else {
+                    assertThat(now).as("trained " + bn + stat).isNotEqualTo(was);
+                }
+            }
+        }
+    }
 }
