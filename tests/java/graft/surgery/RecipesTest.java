@@ -35,7 +35,16 @@ class RecipesTest {
         {"caffenet_flickr_style", "caffenet_mini"},
         {"vgg16_cut_block2_160", "vgg16_mini"},
         {"vgg16_block1_5x5", "vgg16_mini"},
+        {"resnet50_transfer", "resnet50_small.h5"},
+        {"resnet50_finetune", "resnet50_small.h5"},
+        {"mobilenetv2_transfer", "mobilenetv2_small.h5"},
+        {"mobilenetv2_finetune", "mobilenetv2_small.h5"},
     };
+
+    /** A bundled surgery model, or a width-reduced keras.applications twin (fixtures/keras/make_applications.py). */
+    static Path model(String name) {
+        return name.endsWith(".h5") ? TestPaths.fixtures().resolve("keras/applications/" + name) : Mini.path(name);
+    }
 
     @BeforeAll
     static void runEveryRecipe() throws Exception {
@@ -43,7 +52,7 @@ class RecipesTest {
         List<String> outs = new ArrayList<>();
         for (String[] r : RECIPES) {
             Path out = dir.resolve(r[0] + ".onnx");
-            Cli.Result res = Cli.run("surgery", Mini.path(r[1]).toString(), "--recipe",
+            Cli.Result res = Cli.run("surgery", model(r[1]).toString(), "--recipe",
                     TestPaths.root().resolve("recipes/" + r[0] + ".yaml").toString(), "-o", out.toString());
             assertThat(res.code()).as(r[0] + ": " + res.err()).isZero();
             assertThat(res.out()).contains("wrote " + out);
@@ -162,6 +171,51 @@ class RecipesTest {
         try (OrtRunner r = OrtRunner.open(out, Device.CPU)) {
             Tensor y = r.run(Map.of("input_1", Tensor.random(DataType.FLOAT, new long[] {1, 3, 160, 160}, 2))).values().iterator().next();
             assertThat(y.shape()).containsExactly(1, 16, 5, 5);
+        }
+    }
+
+    /**
+     * The ResNet50 and MobileNetV2 transfer recipes on the small twins: a 5-class head, and the
+     * frozen range Keras's idiom gives. Phase 1 trains the head alone (its trainable count is the
+     * Dense's); phase 2 also trains what follows the frozen range: ResNet50's stage 5 (layers[143:],
+     * the first of them conv5_block1_1_conv), MobileNetV2's layers[100:]. Every layer with weights
+     * before the range's end is frozen, every one after it trains.
+     */
+    @Test
+    void resnetAndMobileNetTransferRecipesFreezeWhatKerasFreezes() {
+        for (String[] r : new String[][] {{"resnet50_transfer", "conv5_block3_3_bn", ""}, {"resnet50_finetune", "conv4_block6_3_bn", "conv5_block1_1_conv"},
+                {"mobilenetv2_transfer", "Conv_1_bn", ""}, {"mobilenetv2_finetune", null, null}}) {
+            assertThat(run(r[0]).shape()).as(r[0]).containsExactly(2, 5);
+            Graph g = reload(r[0]);
+            java.util.List<String> names = Layers.names(g);
+            java.util.List<String> weighted = Layers.withWeights(g, names);
+            String head = weighted.get(weighted.size() - 1);
+            assertThat(g.trainingOf(head).trainable()).as(r[0] + " head " + head).isTrue();
+            int end = r[1] != null ? names.indexOf(r[1]) : 99;
+            for (String l : weighted) {
+                boolean frozen = names.indexOf(l) <= end;
+                assertThat(g.trainingOf(l).trainable()).as(r[0] + ": " + l).isEqualTo(!frozen);
+            }
+            if (!r[0].endsWith("transfer") && r[2] != null) {
+                assertThat(g.trainingOf(r[2]).trainable()).as(r[2]).isTrue();
+            }
+            JsonNode t = ORACLE.get(r[0]).get("training");
+            assertThat(t.get(weighted.get(0)).get("trainable").asBoolean()).as(r[0] + " metadata").isFalse();
+            Cli.Result inspect = Cli.run("inspect", "--json", dir.resolve(r[0] + ".onnx").toString());
+            long trainable;
+            try {
+                trainable = new ObjectMapper().readTree(inspect.out()).get("trainable_params").asLong();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            System.out.printf("%s: %d layers, %d with weights frozen, head %s; trainable parameters (inspect) %d%n", r[0], names.size(),
+                    weighted.stream().filter(l -> !g.trainingOf(l).trainable()).count(), head, trainable);
+            // phase 1: the head alone (256 and 1280 features, 5 classes); ResNet50 phase 2: Keras's count for layers[:143]
+            // on the small twin (240,266, KerasApplicationsTest) less its 10-class head (2,570) plus this one (1,285)
+            Long want = Map.of("resnet50_transfer", 1_285L, "mobilenetv2_transfer", 6_405L, "resnet50_finetune", 238_981L).get(r[0]);
+            if (want != null) {
+                assertThat(trainable).as(r[0] + " trainable").isEqualTo(want);
+            }
         }
     }
 }

@@ -158,6 +158,14 @@ class AutodiffGradientTest {
         GradCheck.of("Identity").in("x", 2, 3).check();
     }
 
+    /** --bn train: batch mean and variance depend on x, so dx has two more terms than in inference mode. */
+    @Test
+    void batchNormalizationTraining() {
+        GradCheck.of("BatchNormalization", "epsilon", 1e-3f, "momentum", 0.99f)
+                .in("x", 3, 2, 3, 2).in("scale", 2).in("bias", 2).fixed("mean", v -> v, 2).fixed("var", v -> 1 + 0.5 * v, 2)
+                .batchStatistics().check();
+    }
+
     @Test
     void batchNormalizationInference() {
         GradCheck.of("BatchNormalization", "epsilon", 1e-3f)

@@ -43,6 +43,8 @@ final class GradCheck {
     private DataType dtype = DataType.DOUBLE;
     private long seed = 7;
     private boolean reference;
+    private boolean batchStatistics;
+    private Graph fdForward;
 
     GradCheck(String op, Map<String, Attr> attrs) {
         this.op = op;
@@ -97,6 +99,16 @@ final class GradCheck {
         return this;
     }
 
+    /**
+     * BatchNormalization in training mode ({@code --bn train}): the forward pass on batch
+     * statistics (BatchNormTrain) both for the finite differences and for the backward pass,
+     * whose gradient then includes the statistics' dependence on x.
+     */
+    GradCheck batchStatistics() {
+        batchStatistics = true;
+        return this;
+    }
+
     GradCheck float32() {
         dtype = DataType.FLOAT;
         return this;
@@ -141,7 +153,21 @@ final class GradCheck {
         constants.forEach(bwd::addInitializer);
         Emitter e = new Emitter(bwd, dtype, "g/");
         List<Node> nodes = Autodiff.prepare(fwd.nodes(), fwd, e, false);
-        nodes.forEach(e::add);
+        if (batchStatistics) {
+            nodes = nodes.stream().map(BatchNormTrain::training).toList();
+            long[] sx = inputs.get(order.get(0));
+            for (Node n : nodes) {
+                BatchNormTrain.forward(e, n, sx);
+            }
+            Graph bn = new Graph("fwd_train_" + op);
+            bn.inputs().addAll(fwd.inputs());
+            constants.forEach(bn::addInitializer);
+            BatchNormTrain.forward(new Emitter(bn, dtype, "f/"), nodes.get(0), sx);
+            bn.outputs().add(new Value("y", fwd.type("y")));
+            fdForward = bn;
+        } else {
+            nodes.forEach(e::add);
+        }
         long[] ys = fwd.type("y").shape().toArray();
         bwd.inputs().add(new Value("dy", new TensorType(dtype, Shape.of(ys))));
         Map<String, String> grads = Autodiff.backward(nodes, fwd, e, Map.of("y", "dy"), new LinkedHashSet<>(wrt));
@@ -186,7 +212,7 @@ final class GradCheck {
         double h = dtype == DataType.DOUBLE ? 1e-6 : 1e-2;
         double maxErr = 0;
         double maxGrad = 1e-12;
-        try (Runner f = open(fwd)) {
+        try (Runner f = open(fdForward != null ? fdForward : fwd)) {
             for (String w : wrt) {
                 double[] v = values.get(w);
                 double[] a = analytic.get(w);

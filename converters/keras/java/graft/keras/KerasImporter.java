@@ -366,9 +366,23 @@ public final class KerasImporter {
             long[] v = d.isScalar() ? new long[] {((Number) d.getData()).longValue()} : (long[]) d.getDataFlat();
             return Weight.ofLongs(wn, dims, v);
         }
+        if (jt == int.class || jt == Integer.class) {
+            // Keras 3 saves Normalization's count as an int32 scalar; a counter, widened to int64 like Keras 2's
+            long[] v;
+            if (d.isScalar()) {
+                v = new long[] {((Number) d.getData()).longValue()};
+            } else {
+                int[] iv = (int[]) d.getDataFlat();
+                v = new long[iv.length];
+                for (int i = 0; i < iv.length; i++) {
+                    v[i] = iv[i];
+                }
+            }
+            return Weight.ofLongs(wn, dims, v);
+        }
         if (jt != float.class && jt != double.class) {
             throw new MalformedModelException(src.file, "weight '" + name + "' of layer '" + layer.name() + "' has element type " + jt.getSimpleName()
-                    + ", not float32, float64 or int64");
+                    + ", not float32, float64, int32 or int64");
         }
         boolean little = !(d.getDataType() instanceof FloatingPoint fp) || fp.getByteOrder() == ByteOrder.LITTLE_ENDIAN;
         long need = graft.ir.Shape.elementCount(dims) * (jt == float.class ? 4 : 8);

@@ -434,7 +434,9 @@ final class LayerMapper {
             constant(ins.get(2));
         }
         return b.node(Op.BATCH_NORMALIZATION, l.name(), l.name(), ins,
-                Map.of("epsilon", Attr.of((float) c.path("epsilon").asDouble(1e-3))), b.layout(x));
+                // Keras's momentum (default 0.99) is ONNX's: running = running * momentum + batch * (1 - momentum)
+                Map.of("epsilon", Attr.of((float) c.path("epsilon").asDouble(1e-3)), "momentum", Attr.of((float) c.path("momentum").asDouble(0.99))),
+                b.layout(x));
     }
 
     void constant(String weight) {

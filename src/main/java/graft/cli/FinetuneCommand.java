@@ -11,6 +11,7 @@ import graft.train.Loss;
 import graft.train.Optimizer;
 import graft.train.Schedule;
 import graft.train.Trainer;
+import graft.train.TrainingStep;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -75,6 +76,9 @@ final class FinetuneCommand implements Callable<Integer> {
             + "crop_size + mirror.") boolean mirror;
     @Option(names = "--no-dropout", description = "Run Dropout as identity while training.") boolean noDropout;
     @Option(names = "--no-cache", description = "Never cache the bottleneck.") boolean noCache;
+    @Option(names = "--bn", defaultValue = "frozen", paramLabel = "frozen|train", description = "BatchNormalization while training: "
+            + "frozen (inference statistics, Keras's fine-tuning advice) or train (batch statistics, running mean and variance updated "
+            + "with each layer's momentum, PyTorch's train mode; a frozen layer's stay inference) (default: ${DEFAULT-VALUE}).") String bn;
     @Option(names = "--resume", description = "Continue from OUT/checkpoint.") boolean resume;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).") String device;
     @Option(names = "--force", description = "Use OUT even if it holds files.") boolean force;
@@ -109,6 +113,11 @@ final class FinetuneCommand implements Callable<Integer> {
             case "softmax" -> Loss.SOFTMAX_CROSS_ENTROPY;
             case "sigmoid" -> Loss.SIGMOID_CROSS_ENTROPY;
             default -> throw new UsageException("--loss '" + loss + "': use softmax or sigmoid");
+        };
+        TrainingStep.BatchNormMode bnMode = switch (bn) {
+            case "frozen" -> TrainingStep.BatchNormMode.FROZEN;
+            case "train" -> TrainingStep.BatchNormMode.TRAIN;
+            default -> throw new UsageException("--bn '" + bn + "': use frozen or train");
         };
         Schedule sched = decay != 0 ? Schedule.keras(lr, decay) : Schedule.parse(schedule, lr);
         graft.train.Solver sv = solver == null ? null : graft.train.Solver.read(solver);
@@ -172,7 +181,7 @@ final class FinetuneCommand implements Callable<Integer> {
         boolean created = !Files.exists(out);
         Files.createDirectories(out);
         Trainer.Config c = new Trainer.Config(epochs, batch, opt, sched, l, !noDropout, mirror, dataOptions.seed, patience, out,
-                resume, dev, !noCache, dataOptions.crop(g));
+                resume, dev, !noCache, dataOptions.crop(g), bnMode);
         Trainer.Result r;
         try {
             r = Trainer.fit(g, train, v, c, log, stepBars(log));

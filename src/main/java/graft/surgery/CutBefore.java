@@ -23,6 +23,7 @@ public record CutBefore(String layer) implements Edit {
         if (in == null || g.inputs().stream().anyMatch(v -> v.name().equals(in))) {
             throw new EditException(describe(), "layer '" + layer + "' reads the model input; nothing would be left");
         }
+        Layers.requireOneInput(g, describe(), layer, "cut-before can make only one of them the output");
     }
 
     @Override

@@ -50,6 +50,34 @@ public final class KerasLayout {
         restore(g, strip(g));
     }
 
+    /**
+     * True when graph input {@code input} is NHWC even where Keras preprocessing (EfficientNet's
+     * Rescaling and Normalization: Mul, Add, Sub, Div by constants, computed in the input's own
+     * layout) sits before the Transpose to NCHW: every path from the input passes only such
+     * element-wise nodes, each with one non-constant input, before reaching that Transpose.
+     */
+    static boolean nhwcInputBehindElementwise(Graph g, String input) {
+        return nhwcInput(g, input) || reachesNchwTransposeOnly(g, input, 0);
+    }
+
+    private static boolean reachesNchwTransposeOnly(Graph g, String value, int depth) {
+        List<Node> readers = g.consumers(value);
+        if (readers.isEmpty() || depth > 8) {
+            return false;
+        }
+        for (Node n : readers) {
+            if (isPerm(n, TO_NCHW)) {
+                continue;
+            }
+            boolean elementwise = n.op() == Op.MUL || n.op() == Op.ADD || n.op() == Op.SUB || n.op() == Op.DIV;
+            long fed = n.inputs().stream().filter(i -> g.initializer(i) == null && !(g.producer(i) != null && g.producer(i).op() == Op.CONSTANT)).count();
+            if (!elementwise || fed != 1 || !reachesNchwTransposeOnly(g, n.output(0), depth + 1)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static boolean nhwcModel(Graph g) {
         return g.inputs().stream().anyMatch(v -> nhwcInput(g, v.name()));
     }

@@ -130,6 +130,71 @@ final class Layers {
         return null;
     }
 
+    /** Every data value entering the layer from outside it (weights and shape plumbing left out), in order. */
+    static List<String> inputs(Graph g, String layer) {
+        List<String> r = new ArrayList<>();
+        Set<String> inside = new HashSet<>();
+        for (Node n : nodes(g, layer)) {
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && !inside.contains(in) && !r.contains(in) && g.initializer(in) == null && !isPlumbing(g, in)) {
+                    r.add(in);
+                }
+            }
+            inside.addAll(n.outputs());
+        }
+        return r;
+    }
+
+    /** The layers that produce {@code values} (a graph input names itself), in the same order. */
+    static List<String> producers(Graph g, List<String> values) {
+        List<String> r = new ArrayList<>();
+        for (String v : values) {
+            Node p = g.producer(v);
+            r.add(p == null ? v : p.layer());
+        }
+        return r;
+    }
+
+    /** The other layers that read the layer's output, in graph order, and "the model output" when it is one. */
+    static List<String> readers(Graph g, String layer) {
+        String out = output(g, layer);
+        List<String> r = new ArrayList<>();
+        for (Node n : g.consumers(out)) {
+            if (!n.layer().equals(layer) && !r.contains(n.layer())) {
+                r.add(n.layer());
+            }
+        }
+        if (g.outputs().stream().anyMatch(v -> v.name().equals(out))) {
+            r.add("the model output");
+        }
+        return r;
+    }
+
+    /**
+     * Throws when the layer joins branches (reads more than one layer): an edit that hands its
+     * readers one input, or keeps one input, would silently drop the others.
+     */
+    static void requireOneInput(Graph g, String edit, String layer, String why) {
+        List<String> in = inputs(g, layer);
+        if (in.size() > 1) {
+            throw new EditException(edit, "layer '" + layer + "' (" + opTypes(g, layer) + ") joins " + in.size() + " branches ("
+                    + String.join(", ", producers(g, in)) + "); " + why);
+        }
+    }
+
+    /** Throws when the layer's output is read by more than one layer (it starts branches). */
+    static void requireOneReader(Graph g, String edit, String layer, String why) {
+        List<String> r = readers(g, layer);
+        if (r.size() > 1) {
+            throw new EditException(edit, "layer '" + layer + "' starts a branch: its output is read by " + r.size() + " ("
+                    + String.join(", ", r) + "); " + why);
+        }
+    }
+
+    private static String opTypes(Graph g, String layer) {
+        return String.join("+", nodes(g, layer).stream().map(Node::opType).toList());
+    }
+
     private static boolean isPlumbing(Graph g, String value) {
         Node p = g.producer(value);
         return p != null && (p.op() == Op.CONSTANT || p.op() == Op.SHAPE);

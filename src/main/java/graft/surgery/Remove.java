@@ -26,6 +26,8 @@ public record Remove(String layer) implements Edit {
         if (Layers.input(g, layer) == null) {
             throw new EditException(describe(), "layer '" + layer + "' has no data input to connect its readers to");
         }
+        Layers.requireOneInput(g, describe(), layer, "remove would connect its readers to one of them and drop the rest");
+        Layers.requireOneReader(g, describe(), layer, "remove takes out only a layer with one reader");
     }
 
     @Override

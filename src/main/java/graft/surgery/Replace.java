@@ -27,6 +27,7 @@ public record Replace(String layer, LayerSpec spec, Init init, long seed) implem
         if (in == null) {
             throw new EditException(describe(), "layer '" + layer + "' has no data input");
         }
+        Layers.requireOneInput(g, describe(), layer, "the new layer would read only the first and drop the rest");
         spec.checkInput(g.type(in), describe());
         if (spec.name() != null && !spec.name().equals(layer) && !Layers.fresh(g, spec.name()).equals(spec.name())) {
             throw new EditException(describe(), "name '" + spec.name() + "' is already used");

@@ -77,7 +77,9 @@ public record ReplaceConvPair(String first, String second, int kernel, String mo
         aRest.addAll(between);
         for (String v : readOnce(aOut, between)) {
             if (g.consumers(v).size() != 1 || g.outputs().stream().anyMatch(o -> o.name().equals(v))) {
-                throw new EditException(describe(), "the output of '" + first + "' is read by more than '" + second + "'");
+                String at = g.producer(v).layer();
+                throw new EditException(describe(), "layer '" + at + "' starts a branch: its output is read by "
+                        + String.join(", ", Layers.readers(g, at)) + "; one convolution in place of the pair would cut the others off");
             }
         }
         long ka = kernelSize(g, a);

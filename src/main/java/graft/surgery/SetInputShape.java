@@ -27,7 +27,7 @@ public record SetInputShape(String spec) implements Edit {
         Value in = g.inputs().get(0);
         TensorType t = g.type(in.name()) != null ? g.type(in.name()) : in.type();
         List<Dim> dims = new ArrayList<>();
-        boolean nhwc = KerasLayout.nhwcInput(g, in.name());
+        boolean nhwc = KerasLayout.nhwcInputBehindElementwise(g, in.name());
         String[] p;
         if (spec.contains("x")) {
             p = spec.split("x");

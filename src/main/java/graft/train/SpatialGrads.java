@@ -345,6 +345,11 @@ final class SpatialGrads {
 
     /** Inference-mode BatchNormalization: an affine map per channel with fixed statistics. */
     void batchNorm(Node n, String dy, boolean[] want, String[] dx) {
+        if (BatchNormTrain.marked(n)) {
+            // --bn train: the step's own training-mode form (BatchNormTrain), its statistics carried
+            BatchNormTrain.backward(e, n, dy, want, dx, ad.shape(n.input(0)));
+            return;
+        }
         if (n.intAttr("training_mode") != 0) {
             throw new UnsupportedModelException("BatchNormalization '" + n.name() + "' (training step): training-mode "
                     + "statistics are not differentiated. Use the inference form");

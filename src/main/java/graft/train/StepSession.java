@@ -255,7 +255,9 @@ public final class StepSession implements AutoCloseable {
 
     /** The model with its trained parameters replaced by their current values (copies them). */
     public Graph trained(Graph model) {
-        for (String p : train.params()) {
+        List<String> trainedNames = new ArrayList<>(train.params());
+        trainedNames.addAll(train.statistics());
+        for (String p : trainedNames) {
             FloatBuffer b = state.get(p).getFloatBuffer();
             ByteBuffer bb = ByteBuffer.allocateDirect(b.remaining() * 4).order(ByteOrder.LITTLE_ENDIAN);
             bb.asFloatBuffer().put(b);

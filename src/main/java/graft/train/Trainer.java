@@ -39,7 +39,13 @@ public final class Trainer {
      */
     public record Config(int epochs, int batchSize, Optimizer optimizer, Schedule schedule, Loss loss, boolean dropout,
                          boolean mirror, long seed, int patience, Path out, boolean resume, Device device, boolean cache,
-                         int crop) {
+                         int crop, TrainingStep.BatchNormMode batchNorm) {
+        /** BatchNormalization frozen (inference statistics), today's default. */
+        public Config(int epochs, int batchSize, Optimizer optimizer, Schedule schedule, Loss loss, boolean dropout,
+                      boolean mirror, long seed, int patience, Path out, boolean resume, Device device, boolean cache, int crop) {
+            this(epochs, batchSize, optimizer, schedule, loss, dropout, mirror, seed, patience, out, resume, device, cache, crop,
+                    TrainingStep.BatchNormMode.FROZEN);
+        }
     }
 
     /** The model with trained weights, its history, and whether the bottleneck was cached. */
@@ -60,6 +66,7 @@ public final class Trainer {
         m.put("dropout", c.dropout() ? "on" : "off");
         m.put("mirror", c.mirror() ? "on" : "off");
         m.put("crop", Integer.toString(c.crop()));
+        m.put("bn", c.batchNorm().name().toLowerCase(Locale.ROOT));
         return m;
     }
 
@@ -121,8 +128,8 @@ public final class Trainer {
         }
         // a channels-last (Keras) input gets its CHW samples as NHWC; cached features go in as they are
         boolean nhwc = !cached && InputLayout.feedsNhwc(stepModel, trShape);
-        TrainingStep.Built step = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), c.dropout(), false));
-        TrainingStep.Built eval = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), false, true));
+        TrainingStep.Built step = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), c.dropout(), false, c.batchNorm()));
+        TrainingStep.Built eval = TrainingStep.build(stepModel, new TrainingStep.Spec(c.loss(), c.optimizer(), false, true, c.batchNorm()));
         History history = new History();
         int start = 0;
         try (StepSession s = new StepSession(step, eval, c.device())) {

@@ -43,14 +43,29 @@ public final class TrainingStep {
 
     /** The built graph and how to drive it. */
     public record Built(Graph graph, String input, List<String> params, List<Carried> carried, long classes,
-                        List<Autodiff.Mask> masks) {
+                        List<Autodiff.Mask> masks, List<String> statistics) {
         public Built(Graph graph, String input, List<String> params, List<Carried> carried, long classes) {
-            this(graph, input, params, carried, classes, List.of());
+            this(graph, input, params, carried, classes, List.of(), List.of());
+        }
+
+        public Built(Graph graph, String input, List<String> params, List<Carried> carried, long classes, List<Autodiff.Mask> masks) {
+            this(graph, input, params, carried, classes, masks, List.of());
         }
     }
 
-    /** Options: the loss, the optimizer, and whether Dropout draws its mask. */
-    public record Spec(Loss loss, Optimizer optimizer, boolean dropout, boolean evalOnly) {
+    /** BatchNormalization in the step: FROZEN keeps the inference statistics (Keras's fine-tuning advice), TRAIN uses the batch's. */
+    public enum BatchNormMode { FROZEN, TRAIN }
+
+    /**
+     * Options: the loss, the optimizer, whether Dropout draws its mask, and the BatchNormalization
+     * mode. With {@link BatchNormMode#TRAIN} every BatchNormalization of a trainable layer runs on
+     * batch statistics and updates its running mean and variance ({@link BatchNormTrain}); those of
+     * a frozen layer keep inference mode, as Keras runs a layer with {@code trainable=False}.
+     */
+    public record Spec(Loss loss, Optimizer optimizer, boolean dropout, boolean evalOnly, BatchNormMode batchNorm) {
+        public Spec(Loss loss, Optimizer optimizer, boolean dropout, boolean evalOnly) {
+            this(loss, optimizer, dropout, evalOnly, BatchNormMode.FROZEN);
+        }
     }
 
     private TrainingStep() {
@@ -233,8 +248,29 @@ public final class TrainingStep {
             g.inputs().add(new Value(p, new TensorType(DataType.FLOAT, Shape.of(w.shape()))));
             carried.add(new Carried(p, spec.evalOnly() ? null : p + "/next", w.shape(), w));
         }
+        // --bn train: the BatchNormalizations of trainable layers, their running statistics carried from step to step
+        java.util.Set<String> trainBn = new java.util.HashSet<>();
+        List<String> statistics = new ArrayList<>();
+        if (spec.batchNorm() == BatchNormMode.TRAIN) {
+            for (Node n : fwd) {
+                if (n.op() == Op.BATCH_NORMALIZATION && model.trainingOf(n.layer()).trainable()
+                        && model.initializer(n.input(3)) != null && model.initializer(n.input(4)) != null) {
+                    trainBn.add(n.name());
+                    for (String st : BatchNormTrain.statistics(n)) {
+                        if (!statistics.contains(st)) {
+                            statistics.add(st);
+                        }
+                    }
+                }
+            }
+            for (String st : statistics) {
+                Weight w = model.initializer(st);
+                g.inputs().add(new Value(st, new TensorType(DataType.FLOAT, Shape.of(w.shape()))));
+                carried.add(new Carried(st, spec.evalOnly() ? null : st + "/next", w.shape(), w));
+            }
+        }
         for (Weight w : model.initializers().values()) {
-            if (!params.contains(w.name())) {
+            if (!params.contains(w.name()) && !statistics.contains(w.name())) {
                 g.addInitializer(w);
             }
         }
@@ -249,8 +285,19 @@ public final class TrainingStep {
             }
             g.inputs().add(new Value(m.input(), new TensorType(DataType.FLOAT, Shape.of(d))));
         }
+        if (!spec.evalOnly() && !trainBn.isEmpty()) {
+            nodes = new ArrayList<>(nodes);
+            nodes.replaceAll(n -> trainBn.contains(n.name()) ? BatchNormTrain.training(n) : n);
+        }
+        List<String[]> statOutputs = new ArrayList<>();
         Winograd wino = new Winograd(e);
         for (Node n : nodes) {
+            if (BatchNormTrain.marked(n)) {
+                String[] next = BatchNormTrain.forward(e, n, Winograd.shapeOf(model, n.input(0)));
+                statOutputs.add(new String[] {next[0], n.input(3) + "/next"});
+                statOutputs.add(new String[] {next[1], n.input(4) + "/next"});
+                continue;
+            }
             long[] sx = Winograd.shapeOf(model, n.input(0));
             long[] sw = n.inputs().size() > 1 ? Winograd.shapeOf(model, n.input(1)) : null;
             if (!spec.evalOnly() && Winograd.enabled() && params.contains(n.inputs().size() > 1 ? n.input(1) : "")
@@ -268,7 +315,10 @@ public final class TrainingStep {
         g.outputs().add(new Value(LOSS, new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
         g.outputs().add(new Value(LOGITS, new TensorType(DataType.FLOAT, Shape.of(graft.ir.Dim.sym("N"), graft.ir.Dim.of(classes)))));
         if (spec.evalOnly()) {
-            return new Built(g, in.name(), params, carried, classes);
+            // the evaluation reads the running statistics the training step carries (fed by name, like the parameters)
+            List<String> fed = new ArrayList<>(params);
+            fed.addAll(statistics);
+            return new Built(g, in.name(), fed, carried, classes, List.of(), statistics);
         }
         g.inputs().add(new Value(LR, new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
         Map<String, String> grads = Autodiff.backward(nodes, model, e, Map.of(logits, loss.dLogits()), new LinkedHashSet<>(params));
@@ -303,8 +353,13 @@ public final class TrainingStep {
                 g.outputs().add(new Value(out, pt));
             }
         }
+        for (String[] so : statOutputs) {
+            Weight w = model.initializer(so[1].substring(0, so[1].length() - "/next".length()));
+            renames.add(so);
+            g.outputs().add(new Value(so[1], new TensorType(DataType.FLOAT, Shape.of(w.shape()))));
+        }
         nameOutputs(g, e, renames);
-        return new Built(g, in.name(), params, carried, classes, masks);
+        return new Built(g, in.name(), params, carried, classes, masks, statistics);
     }
 
     /**

@@ -1,0 +1,112 @@
+package graft.keras;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import graft.io.Npy;
+import graft.ir.DataType;
+import graft.ir.Tensor;
+import graft.testing.Cli;
+import graft.testing.Python;
+import graft.testing.TestPaths;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The six keras.applications feature extractors (include_top=False, input (None, None, 3),
+ * pooling=None), width-reduced twins written by fixtures/keras/make_applications.py from specs
+ * real Keras 3.15.1 produced ({@code spec --notop}). {@code inspect} shows Keras's counts on the
+ * file as it is, with its free height and width; {@code set-input-shape 160x160x3} (Keras order)
+ * fixes them, and the fixed model in ONNX Runtime equals TensorFlow.js 4.22 on the same .h5 fed a
+ * 160x160 input, within 1e-5 relative (max |a - b| / max |ref|). EfficientNet: numpy computes the
+ * Rescaling + Normalization stem that TensorFlow.js lacks, as in {@link KerasApplicationsTest}.
+ * MobileNetV2 (its output a ReLU6 after 52 convolutions) follows KerasApplicationsTest's
+ * float64 rule: graft within 1e-5 of a float64 evaluation, or at most twice as far from it as
+ * TensorFlow.js is.
+ */
+class KerasNotopTest {
+    static final double TOLERANCE = KerasApplicationsTest.TOLERANCE;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet50", "mobilenetv2", "inceptionv3", "densenet121", "xception", "efficientnetb0"})
+    void notopTwinAt160x160MatchesTensorFlowJs(String name) {
+        TfjsOracle.assumeInstalled();
+        String model = name + "_notop_small";
+        Path h5 = KerasApplicationsTest.h5(model);
+        JsonNode keras = KerasApplicationsTest.spec(model).path("keras");
+        KerasApplicationsTest.countsAreKeras(model);
+        JsonNode free = KerasApplicationsTest.inspect(h5).path("inputs").get(0);
+        assertThat(free.path("shape").asText()).isEqualTo("(N, H, W, 3)");
+
+        Path scratch = TestPaths.scratch("keras-notop-" + model);
+        Path onnx = scratch.resolve("fixed160.onnx");
+        Cli.Result r = Cli.run("surgery", h5.toString(), "--edit", "set-input-shape 160x160x3", "-o", onnx.toString(), "--force");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode fixed = KerasApplicationsTest.inspect(onnx);
+        assertThat(fixed.path("inputs").get(0).path("shape").asText()).isEqualTo("(N, 160, 160, 3)");
+        assertThat(fixed.path("layers").size()).isEqualTo(keras.path("layers").asInt());
+        assertThat(fixed.path("total_params").asLong()).isEqualTo(keras.path("total_params").asLong());
+        assertThat(fixed.path("non_trainable_params").asLong()).isEqualTo(keras.path("non_trainable_params").asLong());
+
+        Tensor x = input160(name);
+        TfjsOracle.Job job;
+        if (name.startsWith("efficientnet")) {
+            Path xs = scratch.resolve("x.npy");
+            Npy.write(xs, x.dtype(), x.shape(), x.data(), true);
+            Path stem = scratch.resolve("stem.npy");
+            Path tail = scratch.resolve("tail.json");
+            Python.run(KerasApplicationsTest.ORACLE, "stem", h5.toString(), xs.toString(), stem.toString());
+            Python.run(KerasApplicationsTest.ORACLE, "tail", h5.toString(), tail.toString());
+            Npy.Array a = Npy.read(stem);
+            job = new TfjsOracle.Job(h5, tail, List.of(new Tensor(a.dtype(), a.shape(), a.data())));
+        } else {
+            job = new TfjsOracle.Job(h5, null, List.of(x));
+        }
+        Tensor want = KerasApplicationsTest.oracle(job, scratch);
+        Tensor got = KerasApplicationsTest.runOnnx(onnx, x);
+        assertThat(got.shape()).isEqualTo(want.shape());
+        String outShape = fixed.path("outputs").get(0).path("shape").asText();
+        assertThat(outShape).isEqualTo("(N, " + want.shape()[1] + ", " + want.shape()[2] + ", " + want.shape()[3] + ")");
+        double e = TfjsOracle.relError(got, want);
+        System.out.printf(Locale.ROOT, "%s: set-input-shape 160x160x3, output %s vs TensorFlow.js%s: %.2e relative; inspect %d rows, %d params (%d non-trainable) = Keras's%n",
+                model, Arrays.toString(want.shape()), name.startsWith("efficientnet") ? " (numpy stem)" : "", e,
+                fixed.path("layers").size(), fixed.path("total_params").asLong(), fixed.path("non_trainable_params").asLong());
+        if (!KerasApplicationsTest.float64Cut(name)) {
+            assertThat(e).isLessThanOrEqualTo(TOLERANCE);
+            return;
+        }
+        // MobileNetV2's output is a ReLU6 after 52 convolutions of random weights: float32 noise, as
+        // KerasApplicationsTest.float64Cut explains; both float32 implementations against float64
+        Path xs = scratch.resolve("x.npy");
+        Npy.write(xs, x.dtype(), x.shape(), x.data(), true);
+        Path f64 = scratch.resolve("f64.npy");
+        Python.run(TestPaths.fixtures().resolve("keras/keras_f64.py"), h5.toString(), xs.toString(), f64.toString());
+        Npy.Array a = Npy.read(f64);
+        double[] exact = KerasApplicationsTest.toDouble(new Tensor(a.dtype(), a.shape(), a.data()));
+        double graft = KerasApplicationsTest.relative(KerasApplicationsTest.toDouble(got), exact);
+        double tfjs = KerasApplicationsTest.relative(KerasApplicationsTest.toDouble(want), exact);
+        System.out.printf(Locale.ROOT, "%s: vs float64: graft %.2e, TensorFlow.js %.2e relative%n", model, graft, tfjs);
+        new KerasApplicationsTest.Cut(e, graft, tfjs).check();
+    }
+
+    /** Seeded NHWC (2, 160, 160, 3): uniform [-1, 1), or [0, 255) for EfficientNet, whose stem rescales pixels itself. */
+    static Tensor input160(String name) {
+        long[] shape = {2, 160, 160, 3};
+        Tensor x = Tensor.random(DataType.FLOAT, shape, 11);
+        if (!name.startsWith("efficientnet")) {
+            return x;
+        }
+        ByteBuffer src = x.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        float[] v = new float[src.remaining() / 4];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (src.getFloat(i * 4) + 1f) * 127.5f;
+        }
+        return Tensor.ofFloats(shape, v);
+    }
+}
