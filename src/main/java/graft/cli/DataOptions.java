@@ -3,12 +3,7 @@ package graft.cli;
 import graft.data.DataSource;
 import graft.data.Samples;
 import graft.error.UsageException;
-import graft.ir.DataType;
-import graft.ir.Dim;
 import graft.ir.Graph;
-import graft.ir.Shape;
-import graft.ir.TensorType;
-import graft.ir.Value;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 

@@ -168,7 +168,7 @@ final class ValidateCommand implements Callable<Integer> {
                     + "checked against an oracle on one machine (drop --spark)" + (oracle != null ? ", or drop --oracle" : ""));
         }
         var args = spec.root().commandLine().getParseResult().originalArgs();
-        var r = cluster.validate(new graft.cluster.ValidateJob(a, b, images, hw, new Compare.Tolerance(atol, rtol), (int) Math.max(1, batch == 1 ? 32 : batch),
+        var r = cluster.validate(new graft.cluster.ValidateJob(a, b, images, hw, new Compare.Tolerance(atol, rtol), 32,
                 new graft.cluster.Cluster.Settings(master, partitions, args.contains("-v") || args.contains("--verbose"))));
         out.print(json ? Report.json(r.result()) : Report.table(r.result()));
         out.flush();

@@ -2,15 +2,12 @@ package graft.spark;
 
 import graft.data.ImageShape;
 import graft.data.InputLayout;
-import graft.error.EnvironmentException;
 import graft.error.UsageException;
 import graft.io.ModelFormat;
 import graft.io.Options;
 import graft.ir.Graph;
 import graft.ir.Preprocessing;
 import graft.ir.ShapeInference;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.sql.Dataset;
