@@ -32,10 +32,11 @@ seconds=$(( ${minutes%.*} * 60 ))
 work="target/fuzz/$target"
 mkdir -p "$work/corpus" "$work/artifacts" "$work/seen"
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
-  mvn -o -q -B -Dstyle.color=never -Dgraft.oracles.skip=true test-compile
+  mvn -o -q -B -Dstyle.color=never -Dgraft.oracles.skip=true -pl core test-compile
 fi
-if [ ! -s target/fuzz/cp.txt ] || [ pom.xml -nt target/fuzz/cp.txt ]; then
-  mvn -o -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile=target/fuzz/cp.txt -Dmdep.includeScope=test >/dev/null
+# the core module's class path (core/pom.xml; its output is the root's target/)
+if [ ! -s target/fuzz/cp.txt ] || [ pom.xml -nt target/fuzz/cp.txt ] || [ core/pom.xml -nt target/fuzz/cp.txt ]; then
+  mvn -o -q -B -Dstyle.color=never -pl core dependency:build-classpath -Dmdep.outputFile="$here/target/fuzz/cp.txt" -Dmdep.includeScope=test >/dev/null
 fi
 # a snapshot of the classes: a build during the campaign does not change what it runs
 rm -rf "$work/classes" && mkdir -p "$work/classes" && cp -r target/classes "$work/classes/main" && cp -r target/test-classes "$work/classes/test"

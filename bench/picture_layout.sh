@@ -6,6 +6,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-mvn -o -q -B -Dstyle.color=never -Dgraft.oracles.skip=true test-compile dependency:build-classpath \
-    -Dmdep.outputFile=target/bench-classpath.txt >/dev/null
+mvn -o -q -B -Dstyle.color=never -Dgraft.oracles.skip=true -pl core test-compile dependency:build-classpath \
+    -Dmdep.outputFile="$here/target/bench-classpath.txt" >/dev/null
 java -cp "target/test-classes:target/classes:$(cat target/bench-classpath.txt)" graft.picture.LayoutBench fixtures/keras/applications

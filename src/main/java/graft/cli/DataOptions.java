@@ -3,12 +3,7 @@ package graft.cli;
 import graft.data.DataSource;
 import graft.data.Samples;
 import graft.error.UsageException;
-import graft.ir.DataType;
-import graft.ir.Dim;
 import graft.ir.Graph;
-import graft.ir.Shape;
-import graft.ir.TensorType;
-import graft.ir.Value;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -115,30 +110,8 @@ final class DataOptions {
      * does not subsample: it selects training samples only.
      */
     DataSource.Loaded load(Path data, Path labelsFile, Graph g, boolean training) {
-        int window = crop(g);
-        Value in = g.inputs().get(0);
-        TensorType t = in.type() != null ? in.type() : g.type(in.name());
-        int channels = 3;
-        int side = size != null ? size : window > 0 ? Math.max(256, window) : 224;
-        int width = -1;
-        // the layout the model's input declares: NCHW, or NHWC (Keras), whose batches are transposed when fed
-        boolean last = graft.data.InputLayout.channelsLast(g) && !data.toString().endsWith(".npy");
-        int cAxis = last ? 3 : 1;
-        int hAxis = last ? 1 : 2;
-        if (t != null && t.shape() != null && t.shape().rank() == 4) {
-            if (t.shape().dim(cAxis).isFixed()) {
-                channels = (int) t.shape().dim(cAxis).value();
-            }
-            if (size == null && window == 0 && t.shape().dim(hAxis).isFixed()) {
-                side = (int) t.shape().dim(hAxis).value();
-                // a fixed input that is not square (H != W) gets H x W images, as run/validate --images make them
-                if (t.shape().dim(hAxis + 1).isFixed()) {
-                    width = (int) t.shape().dim(hAxis + 1).value();
-                }
-            }
-        }
-        graft.ir.Preprocessing pre = preprocessing(g);
-        DataSource.Loaded l = DataSource.load(new DataSource.Request(data, labelsFile, channels, side, width < 0 ? side : width, pre));
+        DataSource.Request req = request(data, labelsFile, g);
+        DataSource.Loaded l = DataSource.load(req);
         Samples tr = l.train();
         Samples va = l.val();
         if (classes != null) {
@@ -158,23 +131,32 @@ final class DataOptions {
             }
             tr = tr.selectClasses(all, perClass, seed);
         }
-        long[] s = tr.sampleShape().clone();
-        if (window > 0 && s.length == 3) {
-            s[1] = window;
-            s[2] = window;
-        }
-        if (last && s.length == 3) {
-            s = new long[] {s[1], s[2], s[0]};
-        }
-        if (t != null && t.shape() != null && t.shape().rank() == s.length + 1) {
-            Dim[] dims = new Dim[s.length + 1];
-            dims[0] = t.shape().dim(0).isFixed() ? Dim.sym("N") : t.shape().dim(0);
-            for (int i = 0; i < s.length; i++) {
-                Dim d = t.shape().dim(i + 1);
-                dims[i + 1] = d.isFixed() ? d : Dim.of(s[i]);
-            }
-            g.inputs().set(0, new Value(in.name(), new TensorType(DataType.FLOAT, Shape.of(dims))));
-        }
+        graft.data.ImageShape.fixInput(g, tr.sampleShape(), crop(g), graft.data.InputLayout.channelsLast(g) && !data.toString().endsWith(".npy"));
         return new DataSource.Loaded(tr, va);
+    }
+
+    /**
+     * What {@link #load} would read images as, without reading them (the Spark module decodes on
+     * its executors): the image shape and preprocessing of an image folder DATA, with the model's
+     * symbolic input dims fixed to it as {@link #load} fixes them. --classes and --per-class are
+     * refused (the Spark path reads every class folder).
+     */
+    graft.data.ImageShape imageShape(Path data, Graph g) {
+        if (classes != null || perClass > 0) {
+            throw new UsageException("--classes/--per-class: not with --spark; give the class folders to read as DATA");
+        }
+        if (data.toString().endsWith(".npy") || (java.nio.file.Files.isDirectory(data) && graft.data.Idx.isIdxFolder(data))) {
+            throw new UsageException("data '" + data + "': --spark reads image folders (one subfolder per class)");
+        }
+        int window = crop(g);
+        graft.data.ImageShape s = graft.data.ImageShape.of(g, size, window, preprocessing(g));
+        graft.data.ImageShape.fixInput(g, new long[] {s.channels(), s.h(), s.w()}, window, graft.data.InputLayout.channelsLast(g));
+        return s;
+    }
+
+    /** The request {@link #load} reads: channels and side from the model's input (or --size), preprocessing from its metadata and the flags. */
+    private DataSource.Request request(Path data, Path labelsFile, Graph g) {
+        int[] chw = graft.data.ImageShape.inputSize(g, size, crop(g), !data.toString().endsWith(".npy"));
+        return new DataSource.Request(data, labelsFile, chw[0], chw[1], chw[2], preprocessing(g));
     }
 }

@@ -3,16 +3,12 @@ package graft.cli;
 import graft.data.DataSource;
 import graft.data.Samples;
 import graft.io.AtomicOutput;
-import graft.io.Npy;
-import graft.ir.DataType;
 import graft.ir.Graph;
 import graft.ir.ShapeInference;
 import graft.runtime.Device;
 import graft.train.Subgraphs;
 import graft.train.Trainer;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -27,8 +23,11 @@ import picocli.CommandLine.Spec;
         description = "Run a model up to a layer over a data set once and save the bottleneck features and labels as .npy.",
         footer = {"", "Examples:", "  graft features vgg16.h5 images/ --upto block5_pool -o feats.npy",
                 "  graft features source.onnx /usr/share/datasets/fashion-mnist --classes 5-9 --per-class 100 --upto 10 -o f.npy --half",
+                "  graft features source.onnx pics/ --upto head.2 -o feats.parquet --spark --master spark://host:7077",
                 "", "Labels go to FEATS.labels.npy (int64) beside the features. 4-D features are in the source's own layout:",
-                "NHWC for a channels_last Keras model (as Keras's layer gives them), NCHW for ONNX and Caffe."})
+                "NHWC for a channels_last Keras model (as Keras's layer gives them), NCHW for ONNX and Caffe.",
+                "With --spark (an image folder DATA): Spark reads the images (binaryFile) and runs the model on its executors;",
+                "OUT ending in .npy gets the files above, any other OUT is a Parquet folder (path, label, features)."})
 final class FeaturesCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model file in any format graft reads.")
     Path model;
@@ -57,6 +56,19 @@ final class FeaturesCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace existing outputs.")
     boolean force;
 
+    @Option(names = "--spark", description = "Run on Apache Spark (embedded local[*] unless --master); needs graft's Spark module.")
+    boolean spark;
+
+    @Option(names = "--master", paramLabel = "URL", description = "With --spark: the cluster (spark://host:7077, yarn, k8s://...; default local[*]).")
+    String master;
+
+    @Option(names = "--partitions", defaultValue = "0", paramLabel = "N", description = "With --spark: read the images as N partitions (default: Spark's split).")
+    int partitions;
+
+    @Option(names = "--on-bad-image", defaultValue = "fail", paramLabel = "fail|skip", description = "With --spark: an undecodable image "
+            + "fails the job (exit 3 naming it, default) or is skipped and listed in _rejected beside the output.")
+    String onBadImage;
+
     @Mixin
     InputOptions input = new InputOptions();
 
@@ -68,8 +80,17 @@ final class FeaturesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (!onBadImage.equals("fail") && !onBadImage.equals("skip")) {
+            throw new graft.error.UsageException("--on-bad-image " + onBadImage + ": write fail or skip");
+        }
+        if (!spark && (master != null || partitions != 0 || onBadImage.equals("skip"))) {
+            throw new graft.error.UsageException("--master, --partitions and --on-bad-image skip: add --spark");
+        }
+        if (spark) {
+            return onSpark();
+        }
         PrintWriter log = spec.commandLine().getOut();
-        Path labelsOut = out.resolveSibling(out.getFileName().toString().replaceFirst("\\.npy$", "") + ".labels.npy");
+        Path labelsOut = graft.data.FeatureFiles.labelsFile(out);
         AtomicOutput.checkTarget(out, force, List.of(model, data));
         AtomicOutput.checkTarget(labelsOut, force, List.of(model, data));
         Graph g = ModelLoader.load(model, input.from, input.toOptions());
@@ -90,27 +111,41 @@ final class FeaturesCommand implements Callable<Integer> {
             f = Trainer.features(prefix, s, batch, Device.parse(device), p::stepTo);
         }
         long[] shape = f.batchShape(f.size());
-        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact((half ? 2L : 4L) * f.size() * (shape.length > 1 ? f.sample(0).remaining() : 1)))
-                .order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < f.size(); i++) {
-            var v = f.sample(i);
-            while (v.hasRemaining()) {
-                float x = v.get();
-                if (half) {
-                    b.putShort(graft.ir.Half.fromFloat(x));
-                } else {
-                    b.putFloat(x);
-                }
-            }
-        }
-        b.flip();
-        Npy.write(out, half ? DataType.FLOAT16 : DataType.FLOAT, shape, b, force);
-        long[] l = f.labels();
-        ByteBuffer lb = ByteBuffer.allocate(l.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-        lb.asLongBuffer().put(l);
-        Npy.write(labelsOut, DataType.INT64, new long[] {l.length}, lb, force);
+        graft.data.FeatureFiles.write(f, out, half, force);
         log.printf(Locale.ROOT, "features %s of %d samples up to '%s' -> %s (%s), labels -> %s%n",
                 java.util.Arrays.toString(shape), f.size(), upto, out, half ? "float16" : "float32", labelsOut);
+        return 0;
+    }
+
+    private boolean verbose() {
+        var args = spec.root().commandLine().getParseResult().originalArgs();
+        return args.contains("-v") || args.contains("--verbose");
+    }
+
+    /** The same features on Spark: the model is read and cut here, the images are read and run on the executors. */
+    private int onSpark() {
+        PrintWriter log = spec.commandLine().getOut();
+        graft.cluster.Cluster cluster = graft.cluster.Cluster.find();
+        if (device.equals("cuda")) {
+            throw new graft.error.UsageException("--device cuda: not with --spark (executors run ONNX Runtime on CPU)");
+        }
+        Graph g = ModelLoader.load(model, input.from, input.toOptions());
+        graft.data.ImageShape shape = dataOptions.imageShape(data, g);
+        String meanWarning = dataOptions.meanFileWarning(g);
+        if (meanWarning != null) {
+            spec.commandLine().getErr().println(meanWarning);
+        }
+        ShapeInference.run(g);
+        Graph prefix = Subgraphs.prefix(g, Subgraphs.outputOf(g, graft.surgery.LayerRef.resolve(g, "--upto", upto)));
+        graft.surgery.KerasLayout.nativeOutputs(prefix);
+        int side = shape.window() > 0 ? shape.window() : shape.h();
+        int width = shape.window() > 0 ? shape.window() : shape.w();
+        boolean nhwc = graft.data.InputLayout.feedsNhwc(prefix, new long[] {shape.channels(), side, width});
+        var job = new graft.cluster.FeaturesJob(model, graft.io.FileHash.sha256(model), upto, prefix, data, shape, nhwc, batch, out, half,
+                force, onBadImage.equals("skip"), new graft.cluster.Cluster.Settings(master, partitions, verbose()));
+        var r = cluster.features(job);
+        log.printf(Locale.ROOT, "features %s of %d samples up to '%s' -> %s (%s, Spark)%s%n", java.util.Arrays.toString(r.shape()), r.count(),
+                upto, out, half ? "float16" : "float32", r.rejected() > 0 ? ", " + r.rejected() + " rejected images listed in " + r.rejectedList() : "");
         return 0;
     }
 }

@@ -94,6 +94,15 @@ final class ValidateCommand implements Callable<Integer> {
     @Option(names = "--oracle-timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Stop an oracle that runs longer (default: ${DEFAULT-VALUE}).")
     long oracleTimeout;
 
+    @Option(names = "--spark", description = "With --images and MODEL_B: compare over the images on Apache Spark (embedded local[*] unless --master); needs graft's Spark module.")
+    boolean spark;
+
+    @Option(names = "--master", paramLabel = "URL", description = "With --spark: the cluster (spark://host:7077, yarn, k8s://...).")
+    String master;
+
+    @Option(names = "--partitions", defaultValue = "0", paramLabel = "N", description = "With --spark: read the images as N partitions.")
+    int partitions;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -103,9 +112,19 @@ final class ValidateCommand implements Callable<Integer> {
         if (images != null && !inputs.isEmpty()) {
             throw new UsageException("--images and --input: give one source of inputs, not both");
         }
+        if (!spark && (master != null || partitions != 0)) {
+            throw new UsageException("--master and --partitions: add --spark");
+        }
+        graft.cluster.Cluster cluster = spark ? graft.cluster.Cluster.find() : null;
+        if (spark && (images == null || modelB == null || perLayer || plot != null || labels != null)) {
+            throw new UsageException("--spark: compares MODEL_A and MODEL_B over --images DIR (outputs only: not with --per-layer, --plot or --labels)");
+        }
         Graph a = ModelLoader.load(modelA, input.from, input.toOptions());
         Graph b = modelB == null ? a : second.load(modelB, input);
         long[] hw = hw(size);
+        if (spark) {
+            return onSpark(cluster, a, b, hw, out);
+        }
         Map<String, Tensor> feedsA = images != null ? Images.feeds(images, a, hw) : Feeds.make(a, inputs, seed, new Feeds.Sizes(batch, hw),
                 n -> spec.commandLine().getErr().println("graft: note: " + n));
         Map<String, Tensor> feedsB = modelB == null ? feedsA : images != null ? Images.feeds(images, b, hw) : Feeds.carryOver(feedsA, a, b);
@@ -158,6 +177,21 @@ final class ValidateCommand implements Callable<Integer> {
             writePlot(r);
         }
         return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
+    }
+
+    /** The outputs comparison over the images on Spark: the report and exit code of the single-machine comparison. */
+    private int onSpark(graft.cluster.Cluster cluster, Graph a, Graph b, long[] hw, PrintWriter out) {
+        String o = oracle != null ? oracle : defaultOracle(a, b, modelB);
+        if (o != null) {
+            throw new UsageException("--spark: compares graft's own reading of both models; MODEL_B is a conversion of MODEL_A, which is "
+                    + "checked against an oracle on one machine (drop --spark)" + (oracle != null ? ", or drop --oracle" : ""));
+        }
+        var args = spec.root().commandLine().getParseResult().originalArgs();
+        var r = cluster.validate(new graft.cluster.ValidateJob(a, b, images, hw, new Compare.Tolerance(atol, rtol), 32,
+                new graft.cluster.Cluster.Settings(master, partitions, args.contains("-v") || args.contains("--verbose"))));
+        out.print(json ? Report.json(r.result()) : Report.table(r.result()));
+        out.flush();
+        return r.result().passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
     }
 
     /**

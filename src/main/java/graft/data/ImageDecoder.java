@@ -38,6 +38,24 @@ public final class ImageDecoder {
         return opaque(img);
     }
 
+    /**
+     * As {@link #read(Path)} for an image's bytes already in memory (a Spark {@code binaryFile}
+     * row): the same javax.imageio decoders, so the same pixels; {@code name} (the file's path or
+     * URI) is what an error names.
+     */
+    public static BufferedImage read(byte[] bytes, String name) {
+        BufferedImage img;
+        try {
+            img = ImageIO.read(new java.io.ByteArrayInputStream(bytes));
+        } catch (IOException | RuntimeException e) {
+            throw new MalformedModelException(Path.of(name), "is not a readable image (" + e.getMessage() + "). javax.imageio reads JPEG, PNG, BMP and GIF", e);
+        }
+        if (img == null) {
+            throw new MalformedModelException(Path.of(name), "is not a readable image. javax.imageio reads JPEG, PNG, BMP and GIF");
+        }
+        return opaque(img);
+    }
+
     /** {@code img} as TYPE_INT_RGB with every pixel's colour kept and its alpha dropped. */
     static BufferedImage opaque(BufferedImage img) {
         if (img.getType() == BufferedImage.TYPE_INT_RGB) {

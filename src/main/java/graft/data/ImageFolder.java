@@ -25,6 +25,12 @@ public final class ImageFolder {
     private ImageFolder() {
     }
 
+    /** The files a class folder's listing takes: JPEG and PNG, by extension in any case. */
+    public static boolean isImage(String fileName) {
+        String n = fileName.toLowerCase(Locale.ROOT);
+        return n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".png");
+    }
+
     public static List<Path> classFolders(Path root) {
         try (Stream<Path> s = Files.list(root)) {
             List<Path> dirs = s.filter(Files::isDirectory).sorted().toList();
@@ -59,10 +65,7 @@ public final class ImageFolder {
         for (Path d : dirs) {
             List<Path> imgs;
             try (Stream<Path> s = Files.list(d)) {
-                imgs = s.filter(p -> {
-                    String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-                    return n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".png");
-                }).sorted().toList();
+                imgs = s.filter(p -> isImage(p.getFileName().toString())).sorted().toList();
             } catch (IOException e) {
                 throw new UsageException("class folder '" + d + "': cannot be listed: " + e.getMessage());
             }
@@ -114,7 +117,11 @@ public final class ImageFolder {
      * applied. Writes {@code channels * h * w} values of {@code out} from {@code offset}.
      */
     public static void image(Path file, int h, int w, int resize, int channels, Preprocessing pre, float[] out, int offset) {
-        BufferedImage img = ImageDecoder.read(file);
+        image(ImageDecoder.read(file), h, w, resize, channels, pre, out, offset);
+    }
+
+    /** As {@link #image(Path, int, int, int, int, Preprocessing, float[], int)} for an image already decoded. */
+    public static void image(BufferedImage img, int h, int w, int resize, int channels, Preprocessing pre, float[] out, int offset) {
         int iw = img.getWidth();
         int ih = img.getHeight();
         double f = Math.max(Math.max((double) resize / Math.min(iw, ih), (double) w / iw), (double) h / ih);

@@ -4,7 +4,8 @@ import java.nio.file.Path;
 
 /** A model file that cannot be read as what it claims to be: truncated, corrupted, wrong format, hostile. */
 public class MalformedModelException extends GraftException {
-    private final Path file;
+    /** Not serialized (a Path is not): an exception that crosses JVMs (a Spark task failing on an executor) keeps its message. */
+    private final transient Path file;
 
     public MalformedModelException(Path file, String why) {
         super("model '" + file + "': " + why);

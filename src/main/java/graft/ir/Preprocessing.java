@@ -27,7 +27,7 @@ import java.util.Map;
  * wants 0..1 declares {@code preprocess.pixel_scale=1/255} (finetune and features also take
  * {@code --scale 1/255}), and {@code finetune} writes what it trained with into the saved model.
  */
-public record Preprocessing(boolean bgr, double pixelScale, double[] mean, double[] std, double scale) {
+public record Preprocessing(boolean bgr, double pixelScale, double[] mean, double[] std, double scale) implements java.io.Serializable {
     public static final Preprocessing IDENTITY = new Preprocessing(false, 1, new double[0], new double[0], 1);
 
     /** True when the metadata says anything about preprocessing. */

@@ -28,14 +28,28 @@ public final class Sessions {
         Path dir = null;
         try {
             dir = Files.createTempDirectory("graft-session");
-            Path model = dir.resolve("model.onnx");
-            OnnxExporter.write(g, model, new OnnxExporter.Settings(opset, OnnxExporter.ExternalData.ALWAYS, true, List.of()));
-            return OrtRunner.open(model, device);
+            return OrtRunner.open(export(g, dir, opset), device);
         } catch (IOException e) {
             throw new EnvironmentException("cannot create a temporary folder for the session: " + e.getMessage(), e);
         } finally {
             delete(dir);
         }
+    }
+
+    /**
+     * Writes {@code g} into {@code dir} as the file {@link #open} gives ONNX Runtime: ONNX at
+     * {@code opset} with every weight in external data beside it (streamed, no copy in memory).
+     * A session opened on the returned file computes what {@link #open} would, bit for bit (the
+     * Spark module ships these files to its executors). Returns the .onnx file, {@code dir/model.onnx}.
+     */
+    public static Path export(Graph g, Path dir, int opset) {
+        return exportFile(g, dir.resolve("model.onnx"), opset);
+    }
+
+    /** As {@link #export(Graph, Path, int)} to the file {@code model}, its weights in {@code model}.data beside it. */
+    public static Path exportFile(Graph g, Path model, int opset) {
+        OnnxExporter.write(g, model, new OnnxExporter.Settings(opset, OnnxExporter.ExternalData.ALWAYS, true, List.of()));
+        return model;
     }
 
     private static void delete(Path dir) {

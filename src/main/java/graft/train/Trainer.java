@@ -343,33 +343,41 @@ public final class Trainer {
     }
 
     public static Samples features(Graph prefix, Samples set, int batch, Device device, java.util.function.IntConsumer progress) {
-        String out = prefix.outputs().get(0).name();
+        try (OrtRunner r = Sessions.open(prefix, device)) {
+            return features(r, prefix.inputs().get(0).name(), prefix.outputs().get(0).name(),
+                    InputLayout.feedsNhwc(prefix, set.sampleShape()), set, batch, progress);
+        }
+    }
+
+    /**
+     * As {@link #features(Graph, Samples, int, Device, java.util.function.IntConsumer)} on a session
+     * the caller owns (and keeps open: a Spark executor reuses one across its tasks): input
+     * {@code in}, output {@code out}, samples fed NHWC when {@code nhwc}, {@code batch} at a time.
+     */
+    public static Samples features(OrtRunner r, String in, String out, boolean nhwc, Samples set, int batch,
+                                   java.util.function.IntConsumer progress) {
         float[] all = null;
         long[] shape = null;
-        try (OrtRunner r = Sessions.open(prefix, device)) {
-            String in = prefix.inputs().get(0).name();
-            boolean nhwc = InputLayout.feedsNhwc(prefix, set.sampleShape());
-            int stride = 0;
-            for (int from = 0; from < set.size(); from += batch) {
-                int n = Math.min(batch, set.size() - from);
-                int[] idx = new int[n];
-                for (int i = 0; i < n; i++) {
-                    idx[i] = from + i;
-                }
-                FloatBuffer fb = nhwc ? InputLayout.toNhwc(set.batch(idx, null), set.batchShape(n)) : set.batch(idx, null);
-                ByteBuffer bb = ByteBuffer.allocateDirect(fb.remaining() * 4).order(ByteOrder.LITTLE_ENDIAN);
-                bb.asFloatBuffer().put(fb);
-                long[] shape0 = nhwc ? InputLayout.nhwcShape(set.batchShape(n)) : set.batchShape(n);
-                Tensor t = r.run(Map.of(in, new Tensor(DataType.FLOAT, shape0, bb)), List.of(out)).get(out);
-                if (all == null) {
-                    shape = java.util.Arrays.copyOfRange(t.shape(), 1, t.shape().length);
-                    stride = (int) (t.count() / n);
-                    all = new float[stride * set.size()];
-                }
-                t.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(all, from * stride, n * stride);
-                if (progress != null) {
-                    progress.accept(from + n);
-                }
+        int stride = 0;
+        for (int from = 0; from < set.size(); from += batch) {
+            int n = Math.min(batch, set.size() - from);
+            int[] idx = new int[n];
+            for (int i = 0; i < n; i++) {
+                idx[i] = from + i;
+            }
+            FloatBuffer fb = nhwc ? InputLayout.toNhwc(set.batch(idx, null), set.batchShape(n)) : set.batch(idx, null);
+            ByteBuffer bb = ByteBuffer.allocateDirect(fb.remaining() * 4).order(ByteOrder.LITTLE_ENDIAN);
+            bb.asFloatBuffer().put(fb);
+            long[] shape0 = nhwc ? InputLayout.nhwcShape(set.batchShape(n)) : set.batchShape(n);
+            Tensor t = r.run(Map.of(in, new Tensor(DataType.FLOAT, shape0, bb)), List.of(out)).get(out);
+            if (all == null) {
+                shape = java.util.Arrays.copyOfRange(t.shape(), 1, t.shape().length);
+                stride = (int) (t.count() / n);
+                all = new float[stride * set.size()];
+            }
+            t.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(all, from * stride, n * stride);
+            if (progress != null) {
+                progress.accept(from + n);
             }
         }
         return new Samples(all, set.labels(), shape, set.classes());

@@ -59,6 +59,59 @@ public final class Images {
         }
     }
 
+    /**
+     * How the images feed {@code g}'s single 4-D input: its name, the image shape (H x W from the
+     * input, else {@code hw}, else 224 x 224; no resize side, no window) with {@code g}'s
+     * preprocessing, and whether the input is channels-last. Serializable: a Spark executor
+     * decodes with it exactly as {@link #feeds} does.
+     */
+    public record Feed(String input, graft.data.ImageShape shape, boolean last) implements java.io.Serializable {
+        /** {@code n} decoded CHW images (in {@code chw}, one after another) as this input's batch. */
+        public Tensor batch(float[] chw, int n) {
+            int c = shape.channels();
+            int h = shape.h();
+            int w = shape.w();
+            int plane = h * w;
+            float[] data = new float[n * c * plane];
+            for (int i = 0; i < n; i++) {
+                for (int ch = 0; ch < c; ch++) {
+                    for (int k = 0; k < plane; k++) {
+                        int at = last ? (i * plane + k) * c + ch : (i * c + ch) * plane + k;
+                        data[at] = chw[(i * c + ch) * plane + k];
+                    }
+                }
+            }
+            return Tensor.ofFloats(last ? new long[]{n, h, w, c} : new long[]{n, c, h, w}, data);
+        }
+    }
+
+    /** The {@link Feed} of {@code g}, refused as {@link #feeds} refuses it. */
+    public static Feed feed(Graph g, long[] hw) {
+        List<Value> ins = Feeds.inputs(g);
+        if (ins.size() != 1) {
+            throw new UsageException("--images (" + g.name() + "): the model has " + ins.size() + " inputs. Images feed single-input models");
+        }
+        Value v = ins.get(0);
+        TensorType t = g.type(v.name()) != null ? g.type(v.name()) : v.type();
+        if (t == null || t.shape() == null || t.shape().rank() != 4) {
+            throw new UsageException("input '" + v.name() + "': not a 4-D image input (" + t + ")");
+        }
+        List<Dim> d = t.shape().dims();
+        boolean last = graft.data.InputLayout.channelsLast(g); // the one layout rule, as training data is fed
+        int c = (int) fixed(d.get(last ? 3 : 1));
+        int h = (int) pick(fixed(d.get(last ? 1 : 2)), hw == null ? 224 : hw[0]);
+        int w = (int) pick(fixed(d.get(last ? 2 : 3)), hw == null ? 224 : hw[1]);
+        if (c != 1 && c != 3) {
+            throw new UsageException("input '" + v.name() + "': " + c + " channels. Images feed 1- or 3-channel inputs");
+        }
+        return new Feed(v.name(), new graft.data.ImageShape(h, w, 0, c, Preprocess.of(g.metadata()).p(), 0), last);
+    }
+
+    /** The image files of {@code dir} that {@link #feeds} reads, in its order. */
+    public static List<Path> imageFiles(Path dir) {
+        return files(dir);
+    }
+
     /** The batch for {@code g}'s single input, with {@code g}'s preprocessing. */
     public static Map<String, Tensor> feeds(Path dir, Graph g, long[] hw) {
         List<Value> ins = Feeds.inputs(g);

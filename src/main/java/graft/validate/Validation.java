@@ -34,6 +34,14 @@ public final class Validation {
         return new Result(label(ref), label(cand), tol, compareOutputs(a, b, tol), List.of(), List.of(), null, List.of());
     }
 
+    /**
+     * The report of an outputs-only comparison of ONNX Runtime on {@code ref} and on {@code cand}
+     * whose metrics were computed elsewhere (a distributed validation), labelled as {@link #outputs} labels it.
+     */
+    public static Result onnxRuntimeOutputs(Graph ref, Graph cand, Compare.Tolerance tol, List<Metrics> outputs) {
+        return new Result(label(Engine.onnxRuntime(ref)), label(Engine.onnxRuntime(cand)), tol, outputs, List.of(), List.of(), null, List.of());
+    }
+
     public static String label(Engine e) {
         String src = e.graph().metadata().getOrDefault("graft.source", e.graph().name());
         return src + " (" + e.describe() + ")";
