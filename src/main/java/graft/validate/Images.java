@@ -68,19 +68,29 @@ public final class Images {
     public record Feed(String input, graft.data.ImageShape shape, boolean last) implements java.io.Serializable {
         /** {@code n} decoded CHW images (in {@code chw}, one after another) as this input's batch. */
         public Tensor batch(float[] chw, int n) {
+            float[] data = new float[n * shape.channels() * shape.h() * shape.w()];
+            for (int i = 0; i < n; i++) {
+                place(chw, i * shape.channels() * shape.h() * shape.w(), i, data);
+            }
+            return tensor(data, n);
+        }
+
+        /** Copies one decoded CHW image (at {@code from} in {@code chw}) to sample {@code i} of {@code data}, in this input's layout. */
+        void place(float[] chw, int from, int i, float[] data) {
+            int c = shape.channels();
+            int plane = shape.h() * shape.w();
+            for (int ch = 0; ch < c; ch++) {
+                for (int k = 0; k < plane; k++) {
+                    int at = last ? (i * plane + k) * c + ch : (i * c + ch) * plane + k;
+                    data[at] = chw[from + ch * plane + k];
+                }
+            }
+        }
+
+        Tensor tensor(float[] data, int n) {
             int c = shape.channels();
             int h = shape.h();
             int w = shape.w();
-            int plane = h * w;
-            float[] data = new float[n * c * plane];
-            for (int i = 0; i < n; i++) {
-                for (int ch = 0; ch < c; ch++) {
-                    for (int k = 0; k < plane; k++) {
-                        int at = last ? (i * plane + k) * c + ch : (i * c + ch) * plane + k;
-                        data[at] = chw[(i * c + ch) * plane + k];
-                    }
-                }
-            }
             return Tensor.ofFloats(last ? new long[]{n, h, w, c} : new long[]{n, c, h, w}, data);
         }
     }
@@ -112,43 +122,21 @@ public final class Images {
         return files(dir);
     }
 
-    /** The batch for {@code g}'s single input, with {@code g}'s preprocessing. */
+    /** The batch for {@code g}'s single input, with {@code g}'s preprocessing: every image of {@code dir}, in {@link #files} order. */
     public static Map<String, Tensor> feeds(Path dir, Graph g, long[] hw) {
-        List<Value> ins = Feeds.inputs(g);
-        if (ins.size() != 1) {
-            throw new UsageException("--images (" + g.name() + "): the model has " + ins.size() + " inputs. Images feed single-input models");
-        }
-        Value v = ins.get(0);
-        TensorType t = g.type(v.name()) != null ? g.type(v.name()) : v.type();
-        if (t == null || t.shape() == null || t.shape().rank() != 4) {
-            throw new UsageException("input '" + v.name() + "': not a 4-D image input (" + t + ")");
-        }
-        List<Dim> d = t.shape().dims();
-        boolean last = graft.data.InputLayout.channelsLast(g); // the one layout rule, as training data is fed
-        int c = (int) fixed(d.get(last ? 3 : 1));
-        int h = (int) pick(fixed(d.get(last ? 1 : 2)), hw == null ? 224 : hw[0]);
-        int w = (int) pick(fixed(d.get(last ? 2 : 3)), hw == null ? 224 : hw[1]);
-        if (c != 1 && c != 3) {
-            throw new UsageException("input '" + v.name() + "': " + c + " channels. Images feed 1- or 3-channel inputs");
-        }
-        Preprocess pre = Preprocess.of(g.metadata());
+        Feed f = feed(g, hw);
+        graft.data.ImageShape s = f.shape();
         List<Path> files = files(dir);
         int n = files.size();
-        float[] data = new float[n * c * h * w];
-        int plane = h * w;
-        float[] chw = new float[c * plane];
+        int size = s.channels() * s.h() * s.w();
+        float[] data = new float[n * size];
+        float[] chw = new float[size];
         for (int i = 0; i < n; i++) {
             // the one image path of every command (graft.data.ImageFolder.image): CHW in the model's channel order
-            graft.data.ImageFolder.image(files.get(i), h, w, 0, c, pre.p(), chw, 0);
-            for (int ch = 0; ch < c; ch++) {
-                for (int k = 0; k < plane; k++) {
-                    int at = last ? (i * plane + k) * c + ch : (i * c + ch) * plane + k;
-                    data[at] = chw[ch * plane + k];
-                }
-            }
+            graft.data.ImageFolder.image(files.get(i), s.h(), s.w(), 0, s.channels(), s.pre(), chw, 0);
+            f.place(chw, 0, i, data);
         }
-        long[] shape = last ? new long[]{n, h, w, c} : new long[]{n, c, h, w};
-        return Map.of(v.name(), Tensor.ofFloats(shape, data));
+        return Map.of(f.input(), f.tensor(data, n));
     }
 
     /**
