@@ -95,14 +95,7 @@ final class FeaturesCommand implements Callable<Integer> {
         AtomicOutput.checkTarget(labelsOut, force, List.of(model, data));
         Graph g = ModelLoader.load(model, input.from, input.toOptions());
         DataSource.Loaded d = dataOptions.load(data, g);
-        String meanWarning = dataOptions.meanFileWarning(g);
-        if (meanWarning != null) {
-            spec.commandLine().getErr().println(meanWarning);
-        }
-        ShapeInference.run(g);
-        Graph prefix = Subgraphs.prefix(g, Subgraphs.outputOf(g, graft.surgery.LayerRef.resolve(g, "--upto", upto)));
-        // the features are what the source framework's layer gives: NHWC for a channels_last Keras model
-        graft.surgery.KerasLayout.nativeOutputs(prefix);
+        Graph prefix = prefix(g);
         int window = dataOptions.crop(g);
         // features are Caffe's TEST phase: the center window, never a random one
         Samples s = window > 0 ? graft.data.Crops.centered(d.train(), window) : d.train();
@@ -115,6 +108,22 @@ final class FeaturesCommand implements Callable<Integer> {
         log.printf(Locale.ROOT, "features %s of %d samples up to '%s' -> %s (%s), labels -> %s%n",
                 java.util.Arrays.toString(shape), f.size(), upto, out, half ? "float16" : "float32", labelsOut);
         return 0;
+    }
+
+    /**
+     * The model up to {@code --upto} (after the mean-file warning, if any), its outputs in the
+     * source framework's layout: the features are what that layer gives (NHWC for a channels_last
+     * Keras model). The same on one machine and on Spark.
+     */
+    private Graph prefix(Graph g) {
+        String meanWarning = dataOptions.meanFileWarning(g);
+        if (meanWarning != null) {
+            spec.commandLine().getErr().println(meanWarning);
+        }
+        ShapeInference.run(g);
+        Graph prefix = Subgraphs.prefix(g, Subgraphs.outputOf(g, graft.surgery.LayerRef.resolve(g, "--upto", upto)));
+        graft.surgery.KerasLayout.nativeOutputs(prefix);
+        return prefix;
     }
 
     private boolean verbose() {
@@ -131,13 +140,7 @@ final class FeaturesCommand implements Callable<Integer> {
         }
         Graph g = ModelLoader.load(model, input.from, input.toOptions());
         graft.data.ImageShape shape = dataOptions.imageShape(data, g);
-        String meanWarning = dataOptions.meanFileWarning(g);
-        if (meanWarning != null) {
-            spec.commandLine().getErr().println(meanWarning);
-        }
-        ShapeInference.run(g);
-        Graph prefix = Subgraphs.prefix(g, Subgraphs.outputOf(g, graft.surgery.LayerRef.resolve(g, "--upto", upto)));
-        graft.surgery.KerasLayout.nativeOutputs(prefix);
+        Graph prefix = prefix(g);
         int side = shape.window() > 0 ? shape.window() : shape.h();
         int width = shape.window() > 0 ? shape.window() : shape.w();
         boolean nhwc = graft.data.InputLayout.feedsNhwc(prefix, new long[] {shape.channels(), side, width});
