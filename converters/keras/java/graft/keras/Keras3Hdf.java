@@ -157,11 +157,47 @@ final class Keras3Hdf {
             next = c instanceof Group cg ? group(cg, ch, next) : dataset((Weight) c, ch, next);
         }
         ByteBuffer header = groupHeader(g, names, addresses, at);
+        checkChunkSize(header);
         if (header.limit() != size) {
             throw new IllegalStateException("HDF5 group header changed size once its links were addressed");
         }
         ch.writeAt(header, at);
         return next;
+    }
+
+    /** A group header, or one attribute message in it, too long for the size fields jhdf's encoder writes. */
+    static final class HeaderTooLarge extends IllegalStateException {
+        final String attribute;
+        final long bytes;
+
+        HeaderTooLarge(String attribute, long bytes) {
+            super(attribute == null ? "HDF5 object header of " + bytes + " bytes" : "HDF5 attribute '" + attribute + "' of " + bytes + " bytes");
+            this.attribute = attribute;
+            this.bytes = bytes;
+        }
+    }
+
+    /**
+     * Reads back the chunk size an encoded version-2 object header declares and compares it with
+     * the bytes it holds, so that a header the encoder got wrong is refused, never written (the
+     * attribute messages are checked one by one above: a 62,559-byte model_config made a
+     * 68,8xx-byte message whose 2-byte size field jhdf truncated; h5py could not open the file).
+     */
+    static void checkChunkSize(ByteBuffer header) {
+        ByteBuffer b = header.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int flags = b.get(5) & 0xff;
+        int pos = 6 + ((flags & 0x20) != 0 ? 16 : 0) + ((flags & 0x10) != 0 ? 4 : 0);
+        int width = 1 << (flags & 3);
+        long declared = switch (width) {
+            case 1 -> b.get(pos) & 0xffL;
+            case 2 -> b.getShort(pos) & 0xffffL;
+            case 4 -> b.getInt(pos) & 0xffffffffL;
+            default -> b.getLong(pos);
+        };
+        long actual = header.limit() - (pos + width) - 4L; // the checksum closes the header
+        if (declared != actual) {
+            throw new HeaderTooLarge(null, actual);
+        }
     }
 
     private static ByteBuffer groupHeader(Group g, List<String> names, long[] addresses, long at) {
@@ -170,7 +206,16 @@ final class Keras3Hdf {
         m.add(LinkInfoMessage.createBasic());
         if (!g.attributes.isEmpty()) {
             m.add(AttributeInfoMessage.create());
-            g.attributes.forEach((k, v) -> m.add(AttributeMessage.create(k, new WritableAttributeImpl(k, null, v))));
+            g.attributes.forEach((k, v) -> {
+                AttributeMessage a = AttributeMessage.create(k, new WritableAttributeImpl(k, null, v));
+                // a version-2 header gives each message's size 2 bytes: jhdf writes a longer one
+                // truncated (the file then opens nowhere: h5py "bad flag combination for message")
+                int bytes = a.toBuffer().limit();
+                if (bytes > 0xFFFF) {
+                    throw new HeaderTooLarge(k, bytes);
+                }
+                m.add(a);
+            });
         }
         for (int i = 0; i < names.size(); i++) {
             m.add(LinkMessage.create(names.get(i), addresses[i]));

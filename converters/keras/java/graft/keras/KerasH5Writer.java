@@ -72,7 +72,13 @@ final class KerasH5Writer {
             }
         }
         try (AtomicOutput out = AtomicOutput.open(target, force, inputs)) {
-            Keras3Hdf.write(f, out.channel(), 0, false);
+            try {
+                Keras3Hdf.write(f, out.channel(), 0, false);
+            } catch (Keras3Hdf.HeaderTooLarge e) {
+                throw new UnsupportedModelException("output '" + target + "': " + (e.attribute == null ? "an HDF5 group header" : "the HDF5 attribute "
+                        + e.attribute) + " would take " + e.bytes + " bytes, more than the 65,535 an HDF5 object header message holds"
+                        + " (Keras's own h5py stores a larger one in dense attribute storage, which graft does not write). Write ONNX or .keras instead");
+            }
             out.commit();
         } catch (IOException e) {
             throw new graft.error.EnvironmentException("output '" + target + "': cannot be written: " + AtomicOutput.why(e), e);
