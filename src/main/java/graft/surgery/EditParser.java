@@ -64,6 +64,9 @@ public final class EditParser {
                 words.add(t[i]);
             }
         }
+        if (words.isEmpty()) {
+            throw new IllegalArgumentException("no edit before the options; known edits: " + String.join(", ", USAGE.keySet()));
+        }
         String verb = words.remove(0).toLowerCase(Locale.ROOT);
         String usage = USAGE.get(verb);
         if (usage == null) {

@@ -60,10 +60,40 @@ public record LayerRange(String text) {
             return from <= to ? all.subList(from, to + 1) : List.of();
         }
         if (p.contains("*") || p.contains("?")) {
-            Pattern glob = Pattern.compile(p.replace(".", "\\.").replace("*", ".*").replace("?", "."));
-            return all.stream().filter(l -> glob.matcher(l).matches()).toList();
+            return all.stream().filter(l -> glob(p, l)).toList();
         }
         return List.of(all.get(position(all, p, edit)));
+    }
+
+    /**
+     * Shell-style match of a whole layer name: '*' any run of characters, '?' one, everything else
+     * itself (layer names hold '.', '(' and '+', which a regular expression would read as syntax).
+     * Two pointers, at most pattern x name steps: no pattern a user or a file gives can make it
+     * backtrack for seconds.
+     */
+    static boolean glob(String pattern, String name) {
+        int p = 0;
+        int n = 0;
+        int star = -1;
+        int resume = 0;
+        while (n < name.length()) {
+            if (p < pattern.length() && (pattern.charAt(p) == '?' || pattern.charAt(p) == name.charAt(n))) {
+                p++;
+                n++;
+            } else if (p < pattern.length() && pattern.charAt(p) == '*') {
+                star = p++;
+                resume = n;
+            } else if (star >= 0) {
+                p = star + 1;
+                n = ++resume;
+            } else {
+                return false;
+            }
+        }
+        while (p < pattern.length() && pattern.charAt(p) == '*') {
+            p++;
+        }
+        return p == pattern.length();
     }
 
     private static int index(String s, int n) {
