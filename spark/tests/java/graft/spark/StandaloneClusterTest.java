@@ -2,9 +2,6 @@ package graft.spark;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import graft.cli.Main;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -44,9 +41,9 @@ class StandaloneClusterTest {
         dir = Fixtures.scratch("standalone");
         pngs = Fixtures.pngFolders(dir.resolve("pngs"), 50);
         single = dir.resolve("single.npy");
-        Run r = graft("features", model.toString(), pngs.toString(), "--upto", FeaturesOnSparkTest.UPTO, "--scale", "1/255", "-o",
+        FeaturesOnSparkTest.Run r = graft("features", model.toString(), pngs.toString(), "--upto", FeaturesOnSparkTest.UPTO, "--scale", "1/255", "-o",
                 single.toString(), "--quiet");
-        assertThat(r.code).as(r.err).isEqualTo(0);
+        assertThat(r.code()).as(r.err()).isEqualTo(0);
         // the driver (this JVM) must be reachable from the executors at the address it gives them
         System.setProperty("spark.driver.host", "127.0.0.1");
         System.setProperty("spark.driver.bindAddress", "127.0.0.1");
@@ -62,23 +59,18 @@ class StandaloneClusterTest {
         System.clearProperty("spark.driver.bindAddress");
     }
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run graft(String... args) {
-        StringWriter o = new StringWriter();
-        StringWriter e = new StringWriter();
-        int code = Main.execute(new PrintWriter(o, true), new PrintWriter(e, true), args);
-        return new Run(code, o.toString(), e.toString());
+    /** The CLI in this JVM (the driver), as {@link FeaturesOnSparkTest#graft} runs it. */
+    static FeaturesOnSparkTest.Run graft(String... args) {
+        return FeaturesOnSparkTest.graft(args);
     }
 
     @Test
     @Order(1)
     void featuresOnTwoWorkersEqualSingleMachineBitForBit() throws Exception {
         Path out = dir.resolve("cluster.npy");
-        Run r = graft("features", model.toString(), pngs.toString(), "--upto", FeaturesOnSparkTest.UPTO, "--scale", "1/255", "-o",
+        FeaturesOnSparkTest.Run r = graft("features", model.toString(), pngs.toString(), "--upto", FeaturesOnSparkTest.UPTO, "--scale", "1/255", "-o",
                 out.toString(), "--spark", "--master", cluster.url(), "--partitions", "4");
-        assertThat(r.code).as(r.err).isEqualTo(0);
+        assertThat(r.code()).as(r.err()).isEqualTo(0);
         assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(single));
         assertThat(Files.readAllBytes(graft.data.FeatureFiles.labelsFile(out)))
                 .isEqualTo(Files.readAllBytes(graft.data.FeatureFiles.labelsFile(single)));
