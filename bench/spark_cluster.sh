@@ -12,7 +12,7 @@ cd "$here"
 workers="${5:-2}"
 [ -f spark/target/graft-spark-0.1.0.jar ] || { echo "spark_cluster.sh: build graft's Spark module first: mvn -B -DskipTests package" >&2; exit 5; }
 dir="$here/target/spark-cluster"
-rm -rf "$dir" && mkdir -p "$dir/home/jars"
+rm -rf "$dir" && mkdir -p "$dir/spark-home/jars"
 cat > "$dir/log4j2.properties" <<'LOG'
 rootLogger.level = info
 rootLogger.appenderRef.out.ref = out
@@ -30,7 +30,7 @@ opens=(-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNA
        --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Spark's launcher wants SPARK_HOME/jars (empty here: executors get graft's class path from graft itself) and a Scala version
-export SPARK_HOME="$dir/home" SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP=127.0.0.1
+export SPARK_HOME="$dir/spark-home" SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP=127.0.0.1
 pids=()
 stop() { for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap stop EXIT

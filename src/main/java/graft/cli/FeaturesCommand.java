@@ -56,14 +56,8 @@ final class FeaturesCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace existing outputs.")
     boolean force;
 
-    @Option(names = "--spark", description = "Run on Apache Spark (embedded local[*] unless --master); needs graft's Spark module.")
-    boolean spark;
-
-    @Option(names = "--master", paramLabel = "URL", description = "With --spark: the cluster (spark://host:7077, yarn, k8s://...; default local[*]).")
-    String master;
-
-    @Option(names = "--partitions", defaultValue = "0", paramLabel = "N", description = "With --spark: read the images as N partitions (default: Spark's split).")
-    int partitions;
+    @Mixin
+    SparkOptions sparkOptions = new SparkOptions();
 
     @Option(names = "--on-bad-image", defaultValue = "fail", paramLabel = "fail|skip", description = "With --spark: an undecodable image "
             + "fails the job (exit 3 naming it, default) or is skipped and listed in _rejected beside the output.")
@@ -83,10 +77,10 @@ final class FeaturesCommand implements Callable<Integer> {
         if (!onBadImage.equals("fail") && !onBadImage.equals("skip")) {
             throw new graft.error.UsageException("--on-bad-image " + onBadImage + ": write fail or skip");
         }
-        if (!spark && (master != null || partitions != 0 || onBadImage.equals("skip"))) {
+        if (!sparkOptions.on && (sparkOptions.clusterOptionsGiven() || onBadImage.equals("skip"))) {
             throw new graft.error.UsageException("--master, --partitions and --on-bad-image skip: add --spark");
         }
-        if (spark) {
+        if (sparkOptions.on) {
             return onSpark();
         }
         PrintWriter log = spec.commandLine().getOut();
@@ -126,11 +120,6 @@ final class FeaturesCommand implements Callable<Integer> {
         return prefix;
     }
 
-    private boolean verbose() {
-        var args = spec.root().commandLine().getParseResult().originalArgs();
-        return args.contains("-v") || args.contains("--verbose");
-    }
-
     /** The same features on Spark: the model is read and cut here, the images are read and run on the executors. */
     private int onSpark() {
         PrintWriter log = spec.commandLine().getOut();
@@ -145,7 +134,7 @@ final class FeaturesCommand implements Callable<Integer> {
         int width = shape.window() > 0 ? shape.window() : shape.w();
         boolean nhwc = graft.data.InputLayout.feedsNhwc(prefix, new long[] {shape.channels(), side, width});
         var job = new graft.cluster.FeaturesJob(model, graft.io.FileHash.sha256(model), upto, prefix, data, shape, nhwc, batch, out, half,
-                force, onBadImage.equals("skip"), new graft.cluster.Cluster.Settings(master, partitions, verbose()));
+                force, onBadImage.equals("skip"), sparkOptions.settings(spec));
         var r = cluster.features(job);
         log.printf(Locale.ROOT, "features %s of %d samples up to '%s' -> %s (%s, Spark)%s%n", java.util.Arrays.toString(r.shape()), r.count(),
                 upto, out, half ? "float16" : "float32", r.rejected() > 0 ? ", " + r.rejected() + " rejected images listed in " + r.rejectedList() : "");

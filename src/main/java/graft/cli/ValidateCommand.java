@@ -94,14 +94,8 @@ final class ValidateCommand implements Callable<Integer> {
     @Option(names = "--oracle-timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Stop an oracle that runs longer (default: ${DEFAULT-VALUE}).")
     long oracleTimeout;
 
-    @Option(names = "--spark", description = "With --images and MODEL_B: compare over the images on Apache Spark (embedded local[*] unless --master); needs graft's Spark module.")
-    boolean spark;
-
-    @Option(names = "--master", paramLabel = "URL", description = "With --spark: the cluster (spark://host:7077, yarn, k8s://...).")
-    String master;
-
-    @Option(names = "--partitions", defaultValue = "0", paramLabel = "N", description = "With --spark: read the images as N partitions.")
-    int partitions;
+    @Mixin
+    SparkOptions sparkOptions = new SparkOptions();
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -112,17 +106,17 @@ final class ValidateCommand implements Callable<Integer> {
         if (images != null && !inputs.isEmpty()) {
             throw new UsageException("--images and --input: give one source of inputs, not both");
         }
-        if (!spark && (master != null || partitions != 0)) {
+        if (!sparkOptions.on && sparkOptions.clusterOptionsGiven()) {
             throw new UsageException("--master and --partitions: add --spark");
         }
-        graft.cluster.Cluster cluster = spark ? graft.cluster.Cluster.find() : null;
-        if (spark && (images == null || modelB == null || perLayer || plot != null || labels != null)) {
+        graft.cluster.Cluster cluster = sparkOptions.on ? graft.cluster.Cluster.find() : null;
+        if (sparkOptions.on && (images == null || modelB == null || perLayer || plot != null || labels != null)) {
             throw new UsageException("--spark: compares MODEL_A and MODEL_B over --images DIR (outputs only: not with --per-layer, --plot or --labels)");
         }
         Graph a = ModelLoader.load(modelA, input.from, input.toOptions());
         Graph b = modelB == null ? a : second.load(modelB, input);
         long[] hw = hw(size);
-        if (spark) {
+        if (sparkOptions.on) {
             return onSpark(cluster, a, b, hw, out);
         }
         Map<String, Tensor> feedsA = images != null ? Images.feeds(images, a, hw) : Feeds.make(a, inputs, seed, new Feeds.Sizes(batch, hw),
@@ -152,7 +146,7 @@ final class ValidateCommand implements Callable<Integer> {
             return OracleCheck.validate(o, oracleTimeout, new OracleCheck.Source(modelA, input.weights, input.config), a, feedsA,
                     modelB, modelB == null ? null : b, feedsB, new Compare.Tolerance(atol, rtol), json, perLayer, out, spec.commandLine().getErr());
         }
-        long[] truth = labels == null ? null : readLabels(labels);
+        Validation.Labels truth = labels == null ? null : Validation.Labels.read(labels);
         if (truth != null && (perLayer || o != null)) {
             throw new UsageException("--labels " + labels + ": scores the two models' own outputs; not with --per-layer or an oracle"
                     + (o != null ? " (give --oracle graft to compare graft's readings)" : ""));
@@ -165,11 +159,9 @@ final class ValidateCommand implements Callable<Integer> {
         if (perLayer) {
             r = Validation.perLayer(ref, feedsA, cand, feedsB, tol);
         } else {
-            Map<String, Tensor> ao = ref.run(feedsA);
-            Map<String, Tensor> bo = cand.run(feedsB);
-            r = new Validation.Result(Validation.label(ref), Validation.label(cand), tol, Validation.compareOutputs(ao, bo, tol),
-                    java.util.List.of(), java.util.List.of(), null, java.util.List.of());
-            acc = truth == null ? null : Validation.accuracy(ao, bo, truth, labels.toString());
+            Validation.Scored scored = Validation.outputs(ref, feedsA, cand, feedsB, tol, truth);
+            r = scored.result();
+            acc = scored.accuracy();
         }
         out.print(json ? Report.json(r, acc) : Report.table(r) + Report.accuracy(acc));
         out.flush();
@@ -186,9 +178,8 @@ final class ValidateCommand implements Callable<Integer> {
             throw new UsageException("--spark: compares graft's own reading of both models; MODEL_B is a conversion of MODEL_A, which is "
                     + "checked against an oracle on one machine (drop --spark)" + (oracle != null ? ", or drop --oracle" : ""));
         }
-        var args = spec.root().commandLine().getParseResult().originalArgs();
         var r = cluster.validate(new graft.cluster.ValidateJob(a, b, images, hw, new Compare.Tolerance(atol, rtol), 32,
-                new graft.cluster.Cluster.Settings(master, partitions, args.contains("-v") || args.contains("--verbose"))));
+                sparkOptions.settings(spec)));
         out.print(json ? Report.json(r.result()) : Report.table(r.result()));
         out.flush();
         return r.result().passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
@@ -208,16 +199,6 @@ final class ValidateCommand implements Callable<Integer> {
         String ea = a.metadata().getOrDefault("graft.edits", "").strip();
         String eb = b.metadata().getOrDefault("graft.edits", "").strip();
         return !fa.isEmpty() && !fb.isEmpty() && !fa.equals(fb) && ea.equals(eb) ? "auto" : null;
-    }
-
-    /** Class labels from an integer .npy of shape (N) or (N, 1). */
-    static long[] readLabels(Path file) {
-        graft.io.Npy.Array y = graft.io.Npy.read(file);
-        if (y.dtype().isFloating() || y.dtype() == graft.ir.DataType.BOOL || y.dtype().size() <= 0 || y.shape().length == 0 || y.shape().length > 2 || y.shape().length == 2 && y.shape()[1] != 1) {
-            throw new UsageException("--labels " + file + ": " + y.dtype().lowerName() + " " + java.util.Arrays.toString(y.shape())
-                    + "; give integer class ids of shape (N)");
-        }
-        return graft.ir.Elements.toLongs(y.dtype(), y.data(), Math.toIntExact(y.shape()[0]));
     }
 
     static long[] hw(String size) {

@@ -29,9 +29,34 @@ public final class Validation {
 
     public static Result outputs(Engine ref, Map<String, Tensor> refFeeds, Engine cand, Map<String, Tensor> candFeeds,
                                  Compare.Tolerance tol) {
+        return outputs(ref, refFeeds, cand, candFeeds, tol, null).result();
+    }
+
+    /** An outputs comparison and, with labels, both models' accuracy on them from the same runs. */
+    public record Scored(Result result, Accuracy accuracy) {
+    }
+
+    /** As {@link #outputs(Engine, Map, Engine, Map, Compare.Tolerance)}, scoring both outputs against {@code labels} when given (else accuracy null). */
+    public static Scored outputs(Engine ref, Map<String, Tensor> refFeeds, Engine cand, Map<String, Tensor> candFeeds,
+                                 Compare.Tolerance tol, Labels labels) {
         Map<String, Tensor> a = ref.run(refFeeds);
         Map<String, Tensor> b = cand.run(candFeeds);
-        return new Result(label(ref), label(cand), tol, compareOutputs(a, b, tol), List.of(), List.of(), null, List.of());
+        Result r = new Result(label(ref), label(cand), tol, compareOutputs(a, b, tol), List.of(), List.of(), null, List.of());
+        return new Scored(r, labels == null ? null : accuracy(a, b, labels.ids(), labels.file().toString()));
+    }
+
+    /** Class ids of the fed samples ({@code validate --labels}) and the file they came from. */
+    public record Labels(java.nio.file.Path file, long[] ids) {
+        /** Integer class ids from an .npy of shape (N) or (N, 1); anything else refused in one line (exit 2). */
+        public static Labels read(java.nio.file.Path file) {
+            graft.io.Npy.Array y = graft.io.Npy.read(file);
+            if (y.dtype().isFloating() || y.dtype() == graft.ir.DataType.BOOL || y.dtype().size() <= 0 || y.shape().length == 0
+                    || y.shape().length > 2 || y.shape().length == 2 && y.shape()[1] != 1) {
+                throw new graft.error.UsageException("--labels " + file + ": " + y.dtype().lowerName() + " " + java.util.Arrays.toString(y.shape())
+                        + "; give integer class ids of shape (N)");
+            }
+            return new Labels(file, graft.ir.Elements.toLongs(y.dtype(), y.data(), Math.toIntExact(y.shape()[0])));
+        }
     }
 
     /**
@@ -42,7 +67,7 @@ public final class Validation {
         return new Result(label(Engine.onnxRuntime(ref)), label(Engine.onnxRuntime(cand)), tol, outputs, List.of(), List.of(), null, List.of());
     }
 
-    public static String label(Engine e) {
+    static String label(Engine e) {
         String src = e.graph().metadata().getOrDefault("graft.source", e.graph().name());
         return src + " (" + e.describe() + ")";
     }
