@@ -50,8 +50,16 @@ final class ValidateCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "NAME=FILE.npy", description = "Feed an input of MODEL_A from a .npy file (repeatable); MODEL_B gets the same values.")
     Map<String, Path> inputs = new LinkedHashMap<>();
 
-    @Option(names = "--images", paramLabel = "DIR", description = "Feed a batch of the images in DIR, each model with its own preprocess.* metadata.")
+    @Option(names = "--images", paramLabel = "DIR", description = "Feed the images in DIR, each model with its own preprocess.* metadata, "
+            + "--images-batch per run (outputs compared; --per-layer and oracles take the folder as one batch).")
     Path images;
+
+    @Option(names = "--images-batch", paramLabel = "N", defaultValue = "32",
+            description = "Images per run with --images (default: ${DEFAULT-VALUE}; a model's fixed batch instead, when it has one).")
+    int imagesBatch;
+
+    @Option(names = "--quiet", description = "No progress bar (shown for --images folders of more than one run).")
+    boolean quiet;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the random inputs (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -119,6 +127,20 @@ final class ValidateCommand implements Callable<Integer> {
         if (sparkOptions.on) {
             return onSpark(cluster, a, b, hw, out);
         }
+        String o = oracle != null ? oracle : defaultOracle(a, b, modelB);
+        if (plot != null) {
+            if (!perLayer) {
+                throw new UsageException("--plot " + plot + ": draws the per-layer errors; add --per-layer");
+            }
+            if (o != null) {
+                throw new UsageException("--plot " + plot + ": drawn for graft's own comparison only, not with oracle '" + o
+                        + "' (a conversion between formats picks one unless --oracle is given)");
+            }
+            graft.io.AtomicOutput.checkTarget(plot, force, java.util.List.of(modelA));
+        }
+        if (images != null && !perLayer && o == null) {
+            return overImages(a, b, hw, out);
+        }
         Map<String, Tensor> feedsA = images != null ? Images.feeds(images, a, hw) : Feeds.make(a, inputs, seed, new Feeds.Sizes(batch, hw),
                 n -> spec.commandLine().getErr().println("graft: note: " + n));
         Map<String, Tensor> feedsB = modelB == null ? feedsA : images != null ? Images.feeds(images, b, hw) : Feeds.carryOver(feedsA, a, b);
@@ -130,17 +152,6 @@ final class ValidateCommand implements Callable<Integer> {
         Feeds.checkFits(a, feedsA, how);
         if (modelB != null) {
             Feeds.checkFits(b, feedsB, how);
-        }
-        String o = oracle != null ? oracle : defaultOracle(a, b, modelB);
-        if (plot != null) {
-            if (!perLayer) {
-                throw new UsageException("--plot " + plot + ": draws the per-layer errors; add --per-layer");
-            }
-            if (o != null) {
-                throw new UsageException("--plot " + plot + ": drawn for graft's own comparison only, not with oracle '" + o
-                        + "' (a conversion between formats picks one unless --oracle is given)");
-            }
-            graft.io.AtomicOutput.checkTarget(plot, force, java.util.List.of(modelA));
         }
         if (o != null) {
             return OracleCheck.validate(o, oracleTimeout, new OracleCheck.Source(modelA, input.weights, input.config), a, feedsA,
@@ -169,6 +180,38 @@ final class ValidateCommand implements Callable<Integer> {
             writePlot(r);
         }
         return r.passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
+    }
+
+    /**
+     * The outputs comparison over a folder of images, {@code --images-batch} at a time with a
+     * progress bar: only the outputs are held, and the report is the one a single run over the
+     * whole folder gives.
+     */
+    private int overImages(Graph a, Graph b, long[] hw, PrintWriter out) {
+        Images.Folder fa = Images.folder(images, a, hw);
+        Images.Folder fb = modelB == null ? fa : Images.folder(images, b, hw);
+        if (imagesBatch < 1) {
+            throw new UsageException("--images-batch " + imagesBatch + ": give at least 1");
+        }
+        int n = Images.batch(fa, a, fb, b, imagesBatch);
+        Map<String, Tensor> first = fa.feeds(0, n);
+        Feeds.checkFits(a, first, "--images " + images);
+        if (modelB != null) {
+            Feeds.checkFits(b, fb.feeds(0, n), "--images " + images);
+        }
+        Validation.Labels truth = labels == null ? null : Validation.Labels.read(labels);
+        Engine ref = Engine.onnxRuntime(a);
+        Engine cand = modelB == null ? Engine.reference(a) : Engine.onnxRuntime(b);
+        Compare.Tolerance tol = new Compare.Tolerance(atol, rtol);
+        int count = fa.size();
+        Validation.Scored scored;
+        PrintWriter err = spec.commandLine().getErr();
+        try (Progress p = Progress.start(err, System.err, quiet || count <= n, "validate", count, "img")) {
+            scored = Validation.outputs(ref, fa::feeds, cand, fb::feeds, count, n, tol, truth, p::stepTo);
+        }
+        out.print(json ? Report.json(scored.result(), scored.accuracy()) : Report.table(scored.result()) + Report.accuracy(scored.accuracy()));
+        out.flush();
+        return scored.result().passed() ? ExitCodes.OK : ExitCodes.VALIDATION_FAILED;
     }
 
     /** The outputs comparison over the images on Spark: the report and exit code of the single-machine comparison. */

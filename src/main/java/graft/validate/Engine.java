@@ -44,6 +44,23 @@ public abstract class Engine {
     /** Every graph output, by name, in declaration order. */
     public abstract Map<String, Tensor> run(Map<String, Tensor> feeds);
 
+    /**
+     * The engine held open for several runs (a folder of images compared batch by batch): ONNX
+     * Runtime keeps one session; the reference executor has nothing to hold.
+     */
+    public Session open() {
+        return this::run;
+    }
+
+    /** Runs of one engine on one model, {@link #run}'s outputs each time. */
+    public interface Session extends AutoCloseable {
+        Map<String, Tensor> run(Map<String, Tensor> feeds);
+
+        @Override
+        default void close() {
+        }
+    }
+
     /** A walk through the graph that can hand out the values named in {@code checkpoints}. */
     public abstract Stepper stepper(Map<String, Tensor> feeds, Collection<String> checkpoints);
 
@@ -72,14 +89,30 @@ public abstract class Engine {
 
         @Override
         public Map<String, Tensor> run(Map<String, Tensor> feeds) {
-            try (OrtRunner r = Sessions.open(graph, Device.CPU)) {
-                Map<String, Tensor> got = r.run(feeds);
-                Map<String, Tensor> out = new LinkedHashMap<>();
-                for (Value v : graph.outputs()) {
-                    out.put(v.name(), got.get(v.name()));
-                }
-                return out;
+            try (Session s = open()) {
+                return s.run(feeds);
             }
+        }
+
+        @Override
+        public Session open() {
+            OrtRunner r = Sessions.open(graph, Device.CPU);
+            return new Session() {
+                @Override
+                public Map<String, Tensor> run(Map<String, Tensor> feeds) {
+                    Map<String, Tensor> got = r.run(feeds);
+                    Map<String, Tensor> out = new LinkedHashMap<>();
+                    for (Value v : graph.outputs()) {
+                        out.put(v.name(), got.get(v.name()));
+                    }
+                    return out;
+                }
+
+                @Override
+                public void close() {
+                    r.close();
+                }
+            };
         }
 
         @Override

@@ -124,19 +124,66 @@ public final class Images {
 
     /** The batch for {@code g}'s single input, with {@code g}'s preprocessing: every image of {@code dir}, in {@link #files} order. */
     public static Map<String, Tensor> feeds(Path dir, Graph g, long[] hw) {
-        Feed f = feed(g, hw);
-        graft.data.ImageShape s = f.shape();
-        List<Path> files = files(dir);
-        int n = files.size();
-        int size = s.channels() * s.h() * s.w();
-        float[] data = new float[n * size];
-        float[] chw = new float[size];
-        for (int i = 0; i < n; i++) {
-            // the one image path of every command (graft.data.ImageFolder.image): CHW in the model's channel order
-            graft.data.ImageFolder.image(files.get(i), s.h(), s.w(), 0, s.channels(), s.pre(), chw, 0);
-            f.place(chw, 0, i, data);
+        Folder f = folder(dir, g, hw);
+        return f.feeds(0, f.size());
+    }
+
+    /** The images of {@code dir} as {@code g}'s input, to be read a batch at a time (a folder is never held whole). */
+    public static Folder folder(Path dir, Graph g, long[] hw) {
+        return new Folder(dir, files(dir), feed(g, hw));
+    }
+
+    /** The image files of a folder (in {@link #files} order) and how they feed one model. */
+    public record Folder(Path dir, List<Path> files, Feed feed) {
+        public int size() {
+            return files.size();
         }
-        return Map.of(f.input(), f.tensor(data, n));
+
+        /** Images {@code from} (inclusive) to {@code to} (exclusive) as one batch of the model's input. */
+        public Map<String, Tensor> feeds(int from, int to) {
+            graft.data.ImageShape s = feed.shape();
+            int n = to - from;
+            int size = s.channels() * s.h() * s.w();
+            float[] data = new float[n * size];
+            float[] chw = new float[size];
+            for (int i = 0; i < n; i++) {
+                // the one image path of every command (graft.data.ImageFolder.image): CHW in the model's channel order
+                graft.data.ImageFolder.image(files.get(from + i), s.h(), s.w(), 0, s.channels(), s.pre(), chw, 0);
+                feed.place(chw, 0, i, data);
+            }
+            return Map.of(feed.input(), feed.tensor(data, n));
+        }
+    }
+
+    /**
+     * How many images of a folder of {@code count} go into one run of both models: {@code wanted},
+     * or the fixed batch an input takes, which must then divide {@code count} (and be the other
+     * model's too); refused in one line otherwise.
+     */
+    public static int batch(Folder a, Graph ga, Folder b, Graph gb, int wanted) {
+        long na = fixedBatch(ga, a.feed().input());
+        long nb = fixedBatch(gb, b.feed().input());
+        if (na > 0 && nb > 0 && na != nb) {
+            throw new UsageException("--images '" + a.dir() + "': input '" + a.feed().input() + "' takes a fixed batch of " + na + " and input '"
+                    + b.feed().input() + "' of the second model a fixed batch of " + nb + ". Make the batches dynamic (graft surgery IN -o OUT --edit \"set-batch dynamic\")");
+        }
+        long n = na > 0 ? na : nb;
+        int count = a.size();
+        if (n > 0 && count % n != 0) {
+            String input = na > 0 ? a.feed().input() : b.feed().input();
+            throw new UsageException("--images '" + a.dir() + "': " + count + " images, but input '" + input + "' takes a fixed batch of " + n
+                    + ". Put a multiple of " + n + " images in the folder, or make the batch dynamic (graft surgery IN -o OUT --edit \"set-batch dynamic\")");
+        }
+        return n > 0 ? (int) n : Math.max(1, Math.min(wanted, count));
+    }
+
+    private static long fixedBatch(Graph g, String input) {
+        TensorType t = g.type(input);
+        if (t == null) {
+            t = Feeds.inputs(g).stream().filter(v -> v.name().equals(input)).map(Value::type).findFirst().orElse(null);
+        }
+        Dim n = t == null || t.shape() == null ? null : t.shape().dim(0);
+        return n != null && n.isFixed() ? n.value() : -1;
     }
 
     /**

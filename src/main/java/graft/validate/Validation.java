@@ -45,6 +45,80 @@ public final class Validation {
         return new Scored(r, labels == null ? null : accuracy(a, b, labels.ids(), labels.file().toString()));
     }
 
+    /** Samples {@code from} (inclusive) to {@code to} (exclusive) of a source too large to feed at once, as one model's feeds. */
+    @FunctionalInterface
+    public interface Batches {
+        Map<String, Tensor> feeds(int from, int to);
+    }
+
+    /**
+     * As {@link #outputs(Engine, Map, Engine, Map, Compare.Tolerance, Labels)} over {@code samples}
+     * samples fed {@code batch} at a time (one session per engine), so that only the outputs are
+     * held, never the whole input: the outputs of the runs, joined along the batch axis, are
+     * compared and scored as one run's would be. {@code done} hears the samples done so far.
+     */
+    public static Scored outputs(Engine ref, Batches refFeeds, Engine cand, Batches candFeeds, int samples, int batch,
+                                 Compare.Tolerance tol, Labels labels, java.util.function.IntConsumer done) {
+        Joined a = new Joined();
+        Joined b = new Joined();
+        try (Engine.Session rs = ref.open(); Engine.Session cs = cand.open()) {
+            for (int from = 0; from < samples; from += batch) {
+                int to = Math.min(samples, from + batch);
+                a.add(rs.run(refFeeds.feeds(from, to)), to - from);
+                b.add(cs.run(candFeeds.feeds(from, to)), to - from);
+                done.accept(to);
+            }
+        }
+        Map<String, Tensor> ta = a.tensors();
+        Map<String, Tensor> tb = b.tensors();
+        Result r = new Result(label(ref), label(cand), tol, compareOutputs(ta, tb, tol), List.of(), List.of(), null, List.of());
+        return new Scored(r, labels == null ? null : accuracy(ta, tb, labels.ids(), labels.file().toString()));
+    }
+
+    /** The outputs of several runs, joined along the batch axis (one run's are returned as they are). */
+    private static final class Joined {
+        private final Map<String, List<Tensor>> parts = new LinkedHashMap<>();
+
+        void add(Map<String, Tensor> outputs, int n) {
+            outputs.forEach((name, t) -> {
+                long[] s = t.shape();
+                if (s.length == 0 || s[0] != n) {
+                    throw new graft.error.UsageException("output '" + name + "' has shape " + java.util.Arrays.toString(s) + " for a batch of " + n
+                            + " samples: it does not grow with the batch, so runs over batches cannot be joined. Compare at most " + n
+                            + " samples (or an --input) at once");
+                }
+                parts.computeIfAbsent(name, k -> new ArrayList<>()).add(t);
+            });
+        }
+
+        Map<String, Tensor> tensors() {
+            Map<String, Tensor> r = new LinkedHashMap<>();
+            parts.forEach((name, list) -> {
+                if (list.size() == 1) {
+                    r.put(name, list.get(0));
+                    return;
+                }
+                long[] shape = list.get(0).shape().clone();
+                long rows = 0;
+                long total = 0;
+                for (Tensor t : list) {
+                    rows += t.shape()[0];
+                    total += t.count();
+                }
+                shape[0] = rows;
+                float[] all = new float[Math.toIntExact(total)];
+                int at = 0;
+                for (Tensor t : list) {
+                    float[] v = t.toFloats();
+                    System.arraycopy(v, 0, all, at, v.length);
+                    at += v.length;
+                }
+                r.put(name, Tensor.ofFloats(shape, all));
+            });
+            return r;
+        }
+    }
+
     /** Class ids of the fed samples ({@code validate --labels}) and the file they came from. */
     public record Labels(java.nio.file.Path file, long[] ids) {
         /** Integer class ids from an .npy of shape (N) or (N, 1); anything else refused in one line (exit 2). */
