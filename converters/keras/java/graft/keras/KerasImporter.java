@@ -9,21 +9,12 @@ import graft.ir.Dim;
 import graft.ir.Graph;
 import graft.ir.GraphValidator;
 import graft.ir.LayerTraining;
-import graft.ir.LayoutTransform;
 import graft.ir.Node;
 import graft.ir.Op;
 import graft.ir.Shape;
 import graft.ir.ShapeInference;
 import graft.ir.Value;
-import graft.ir.Weight;
-import graft.ir.WeightData;
 import graft.keras.GraphBuilder.Layout;
-import io.jhdf.api.Dataset;
-import io.jhdf.api.Group;
-import io.jhdf.api.dataset.ContiguousDataset;
-import io.jhdf.object.datatype.FloatingPoint;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -100,13 +91,13 @@ public final class KerasImporter {
         g.metadata().put("source.keras_class", cfg.className());
         LayerClasses.record(g, cfg);
         boolean theano = "theano".equals(src.backend);
-        if (src.backend == null && src.kerasVersion != null && src.kerasVersion.startsWith("1.") && theanoWeightNames(src)) {
+        if (src.backend == null && src.kerasVersion != null && src.kerasVersion.startsWith("1.") && src.theanoWeightNames()) {
             // Keras 1 wrote no backend attribute; TensorFlow variables are always named "...:0", Theano's never are.
             theano = true;
             g.metadata().put("source.backend", "theano (from the weight names)");
         }
         GraphBuilder b = new GraphBuilder(g);
-        LayerMapper mapper = new LayerMapper(b, layer -> weightsOf(src, layer), src.file, theano,
+        LayerMapper mapper = new LayerMapper(b, src, src.file, theano,
                 src.keras3 || src.kerasVersion != null && src.kerasVersion.startsWith("3."));
         Map<String, List<String>> consumers = new HashMap<>();
         for (KerasConfig.Layer l : cfg.layers()) {
@@ -257,159 +248,4 @@ public final class KerasImporter {
         }
         g.types().remove(from);
     }
-
-    // ---- weights ------------------------------------------------------------------------
-
-    /** True when some layer's weight names lack the ":0" suffix every TensorFlow variable has. */
-    private static boolean theanoWeightNames(KerasSource src) {
-        for (var child : src.weights.getChildren().values()) {
-            if (child instanceof Group grp) {
-                List<String> names = KerasSource.stringsAttr(src.file, grp, "weight_names");
-                if (names != null && names.stream().anyMatch(n -> !n.endsWith(":0"))) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    static List<Weight> weightsOf(KerasSource src, KerasConfig.Layer layer) {
-        List<Weight> r = new ArrayList<>();
-        if (src.keras3 && src.keras3ByClass()) {
-            // Keras 3's saving_lib names the group from the layer's class (conv2d, conv2d_1, ...).
-            Group byClass = keras3Group(src, layer);
-            return byClass == null ? r : keras3Vars(src, layer, byClass);
-        }
-        String[] path = layer.weightGroup().split("/");
-        if (!(src.weights.getChildren().get(path[0]) instanceof Group top)) {
-            return r;
-        }
-        Group group = top;
-        if (src.keras3) {
-            // Groups named by layer name (zips made by other tools, graft's fixture make_keras3.py).
-            for (int i = 1; i < path.length; i++) {
-                if (!(group.getChildren().get("layers") instanceof Group ls) || !(ls.getChildren().get(path[i]) instanceof Group next)) {
-                    return r;
-                }
-                group = next;
-            }
-            return keras3Vars(src, layer, group);
-        }
-        List<String> names = KerasSource.stringsAttr(src.file, group, "weight_names");
-        if (names == null) {
-            throw new MalformedModelException(src.file, "layer group '" + layer.name() + "' has no weight_names attribute");
-        }
-        // A layer inside a nested model: its weights are the nested group's names under "LAYER/".
-        String prefix = path.length > 1 ? path[path.length - 1] + "/" : null;
-        for (String n : names) {
-            if (prefix != null && !n.startsWith(prefix)) {
-                continue;
-            }
-            Dataset d = src.dataset(group, n);
-            if (d == null) {
-                throw new MalformedModelException(src.file, "weight '" + n + "' of layer '" + layer.name()
-                        + "' is listed in weight_names but the dataset is missing");
-            }
-            r.add(weight(src, layer, d, n));
-        }
-        return r;
-    }
-
-    /** The group Keras 3's saving_lib gives {@code layer}: layers/CLASS[_N][/layers/CLASS[_N]]; null when absent. */
-    private static Group keras3Group(KerasSource src, KerasConfig.Layer layer) {
-        List<String> path = src.keras3Paths().get(layer.weightGroup());
-        if (path == null) {
-            return null;
-        }
-        Group g = src.weights;
-        for (int i = 0; i < path.size(); i++) {
-            if (i > 0) {
-                if (!(g.getChildren().get("layers") instanceof Group ls)) {
-                    return null;
-                }
-                g = ls;
-            }
-            if (!(g.getChildren().get(path.get(i)) instanceof Group next)) {
-                return null;
-            }
-            g = next;
-        }
-        return g;
-    }
-
-    private static List<Weight> keras3Vars(KerasSource src, KerasConfig.Layer layer, Group group) {
-        List<Weight> r = new ArrayList<>();
-        if (group.getChildren().get("vars") instanceof Group vars) {
-            for (int i = 0; vars.getChildren().containsKey(Integer.toString(i)); i++) {
-                r.add(weight(src, layer, src.dataset(vars, Integer.toString(i)), layer.name() + "/vars/" + i));
-            }
-        }
-        return r;
-    }
-
-    /**
-     * A weight over a dataset: for a contiguous little-endian float32 dataset, a view over jhdf's
-     * mapping (no copy) that also names its file region, so writers copy it file to file;
-     * float64 gets a pending conversion; chunked, compressed or big-endian datasets are decoded
-     * by jhdf into one array (the only copy).
-     */
-    private static Weight weight(KerasSource src, KerasConfig.Layer layer, Dataset d, String name) {
-        String wn = name.endsWith(":0") ? name.substring(0, name.length() - 2) : name;
-        int[] dimsI = d.getDimensions();
-        long[] dims = new long[dimsI.length];
-        for (int i = 0; i < dims.length; i++) {
-            dims[i] = dimsI[i];
-        }
-        Class<?> jt = d.getJavaType();
-        if (jt == long.class || jt == Long.class) {
-            // int64 weights are counters (Keras Normalization's count), decoded into an array (a copy; they are tiny)
-            long[] v = d.isScalar() ? new long[] {((Number) d.getData()).longValue()} : (long[]) d.getDataFlat();
-            return Weight.ofLongs(wn, dims, v);
-        }
-        if (jt == int.class || jt == Integer.class) {
-            // Keras 3 saves Normalization's count as an int32 scalar; a counter, widened to int64 like Keras 2's
-            long[] v;
-            if (d.isScalar()) {
-                v = new long[] {((Number) d.getData()).longValue()};
-            } else {
-                int[] iv = (int[]) d.getDataFlat();
-                v = new long[iv.length];
-                for (int i = 0; i < iv.length; i++) {
-                    v[i] = iv[i];
-                }
-            }
-            return Weight.ofLongs(wn, dims, v);
-        }
-        if (jt != float.class && jt != double.class) {
-            throw new MalformedModelException(src.file, "weight '" + name + "' of layer '" + layer.name() + "' has element type " + jt.getSimpleName()
-                    + ", not float32, float64, int32 or int64");
-        }
-        boolean little = !(d.getDataType() instanceof FloatingPoint fp) || fp.getByteOrder() == ByteOrder.LITTLE_ENDIAN;
-        long need = graft.ir.Shape.elementCount(dims) * (jt == float.class ? 4 : 8);
-        if (d instanceof ContiguousDataset cd && little && d.getFilters().isEmpty()) {
-            ByteBuffer buf = cd.getBuffer();
-            if (buf.remaining() != need) {
-                throw new MalformedModelException(src.file, "weight '" + name + "' of layer '" + layer.name() + "' holds " + buf.remaining()
-                        + " bytes, its shape needs " + need + "; the file is truncated or corrupted");
-            }
-            graft.ir.FileRegion region = src.region(cd.getDataAddress(), need);
-            WeightData data = region == null ? WeightData.of(buf) : WeightData.mapped(buf, region);
-            Weight w = new Weight(wn, jt == float.class ? graft.ir.DataType.FLOAT : graft.ir.DataType.DOUBLE, dims, data);
-            return jt == float.class ? w : w.with(LayoutTransform.toFloat());
-        }
-        Object flat = d.getDataFlat();
-        float[] f;
-        if (flat instanceof float[] fa) {
-            f = fa;
-        } else {
-            double[] da = (double[]) flat;
-            f = new float[da.length];
-            for (int i = 0; i < da.length; i++) {
-                f[i] = (float) da[i];
-            }
-        }
-        return Weight.ofFloats(wn, dims, f);
-    }
-
-
 }

@@ -4,14 +4,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import graft.error.MalformedModelException;
 import graft.error.UnsupportedModelException;
 import graft.io.ModelFiles;
+import graft.ir.WeightData;
+import graft.ir.Weight;
+import graft.ir.LayoutTransform;
 import io.jhdf.HdfFile;
 import io.jhdf.api.Attribute;
 import io.jhdf.api.Dataset;
 import io.jhdf.api.Group;
 import io.jhdf.api.Node;
+import io.jhdf.object.datatype.FloatingPoint;
+import io.jhdf.api.dataset.ContiguousDataset;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,12 +31,14 @@ import java.util.zip.ZipFile;
  * and the HDF5 group holding the layer weights. Reads {@code .h5} files directly (jhdf maps
  * the file: contiguous datasets become views) and {@code .keras} zips (config.json plus
  * model.weights.h5, memory-mapped in place when STORED, inflated to a private temporary file
- * when DEFLATED; a zip entry escaping its folder is refused).
+ * when DEFLATED; a zip entry escaping its folder is refused), and the weights of each layer
+ * ({@link #of}: Keras 2 weight_names, Keras 3 vars by layer name or by class-named group),
+ * decoded here so that a weight's route from HDF5 to the IR stays in this file.
  *
  * <p>Owns the jhdf handle; weight views stay valid after {@link #close()} because they keep
  * their mapping alive. Not thread-safe.
  */
-final class KerasSource implements AutoCloseable {
+final class KerasSource implements AutoCloseable, LayerMapper.WeightSource {
     private static final byte[] HDF5_SIGNATURE = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
     final Path file;
@@ -381,5 +389,159 @@ final class KerasSource implements AutoCloseable {
     @Override
     public void close() {
         hdf.close();
+    }
+
+    // ---- weights (LayerMapper reads each layer's through of(layer)) --------------------------
+
+    /** True when some layer's weight names lack the ":0" suffix every TensorFlow variable has. */
+    boolean theanoWeightNames() {
+        for (var child : weights.getChildren().values()) {
+            if (child instanceof Group grp) {
+                List<String> names = stringsAttr(file, grp, "weight_names");
+                if (names != null && names.stream().anyMatch(n -> !n.endsWith(":0"))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public List<Weight> of(KerasConfig.Layer layer) {
+        List<Weight> r = new ArrayList<>();
+        if (keras3 && keras3ByClass()) {
+            // Keras 3's saving_lib names the group from the layer's class (conv2d, conv2d_1, ...).
+            Group byClass = keras3Group(layer);
+            return byClass == null ? r : keras3Vars(layer, byClass);
+        }
+        String[] path = layer.weightGroup().split("/");
+        if (!(weights.getChildren().get(path[0]) instanceof Group top)) {
+            return r;
+        }
+        Group group = top;
+        if (keras3) {
+            // Groups named by layer name (zips made by other tools, graft's fixture make_keras3.py).
+            for (int i = 1; i < path.length; i++) {
+                if (!(group.getChildren().get("layers") instanceof Group ls) || !(ls.getChildren().get(path[i]) instanceof Group next)) {
+                    return r;
+                }
+                group = next;
+            }
+            return keras3Vars(layer, group);
+        }
+        List<String> names = stringsAttr(file, group, "weight_names");
+        if (names == null) {
+            throw new MalformedModelException(file, "layer group '" + layer.name() + "' has no weight_names attribute");
+        }
+        // A layer inside a nested model: its weights are the nested group's names under "LAYER/".
+        String prefix = path.length > 1 ? path[path.length - 1] + "/" : null;
+        for (String n : names) {
+            if (prefix != null && !n.startsWith(prefix)) {
+                continue;
+            }
+            Dataset d = dataset(group, n);
+            if (d == null) {
+                throw new MalformedModelException(file, "weight '" + n + "' of layer '" + layer.name()
+                        + "' is listed in weight_names but the dataset is missing");
+            }
+            r.add(weight(layer, d, n));
+        }
+        return r;
+    }
+
+    /** The group Keras 3's saving_lib gives {@code layer}: layers/CLASS[_N][/layers/CLASS[_N]]; null when absent. */
+    private Group keras3Group(KerasConfig.Layer layer) {
+        List<String> path = keras3Paths().get(layer.weightGroup());
+        if (path == null) {
+            return null;
+        }
+        Group g = weights;
+        for (int i = 0; i < path.size(); i++) {
+            if (i > 0) {
+                if (!(g.getChildren().get("layers") instanceof Group ls)) {
+                    return null;
+                }
+                g = ls;
+            }
+            if (!(g.getChildren().get(path.get(i)) instanceof Group next)) {
+                return null;
+            }
+            g = next;
+        }
+        return g;
+    }
+
+    private List<Weight> keras3Vars(KerasConfig.Layer layer, Group group) {
+        List<Weight> r = new ArrayList<>();
+        if (group.getChildren().get("vars") instanceof Group vars) {
+            for (int i = 0; vars.getChildren().containsKey(Integer.toString(i)); i++) {
+                r.add(weight(layer, dataset(vars, Integer.toString(i)), layer.name() + "/vars/" + i));
+            }
+        }
+        return r;
+    }
+
+    /**
+     * A weight over a dataset: for a contiguous little-endian float32 dataset, a view over jhdf's
+     * mapping (no copy) that also names its file region, so writers copy it file to file;
+     * float64 gets a pending conversion; chunked, compressed or big-endian datasets are decoded
+     * by jhdf into one array (the only copy).
+     */
+    private Weight weight(KerasConfig.Layer layer, Dataset d, String name) {
+        String wn = name.endsWith(":0") ? name.substring(0, name.length() - 2) : name;
+        int[] dimsI = d.getDimensions();
+        long[] dims = new long[dimsI.length];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = dimsI[i];
+        }
+        Class<?> jt = d.getJavaType();
+        if (jt == long.class || jt == Long.class) {
+            // int64 weights are counters (Keras Normalization's count), decoded into an array (a copy; they are tiny)
+            long[] v = d.isScalar() ? new long[] {((Number) d.getData()).longValue()} : (long[]) d.getDataFlat();
+            return Weight.ofLongs(wn, dims, v);
+        }
+        if (jt == int.class || jt == Integer.class) {
+            // Keras 3 saves Normalization's count as an int32 scalar; a counter, widened to int64 like Keras 2's
+            long[] v;
+            if (d.isScalar()) {
+                v = new long[] {((Number) d.getData()).longValue()};
+            } else {
+                int[] iv = (int[]) d.getDataFlat();
+                v = new long[iv.length];
+                for (int i = 0; i < iv.length; i++) {
+                    v[i] = iv[i];
+                }
+            }
+            return Weight.ofLongs(wn, dims, v);
+        }
+        if (jt != float.class && jt != double.class) {
+            throw new MalformedModelException(file, "weight '" + name + "' of layer '" + layer.name() + "' has element type " + jt.getSimpleName()
+                    + ", not float32, float64, int32 or int64");
+        }
+        boolean little = !(d.getDataType() instanceof FloatingPoint fp) || fp.getByteOrder() == ByteOrder.LITTLE_ENDIAN;
+        long need = graft.ir.Shape.elementCount(dims) * (jt == float.class ? 4 : 8);
+        if (d instanceof ContiguousDataset cd && little && d.getFilters().isEmpty()) {
+            ByteBuffer buf = cd.getBuffer();
+            if (buf.remaining() != need) {
+                throw new MalformedModelException(file, "weight '" + name + "' of layer '" + layer.name() + "' holds " + buf.remaining()
+                        + " bytes, its shape needs " + need + "; the file is truncated or corrupted");
+            }
+            graft.ir.FileRegion region = region(cd.getDataAddress(), need);
+            WeightData data = region == null ? WeightData.of(buf) : WeightData.mapped(buf, region);
+            Weight w = new Weight(wn, jt == float.class ? graft.ir.DataType.FLOAT : graft.ir.DataType.DOUBLE, dims, data);
+            return jt == float.class ? w : w.with(LayoutTransform.toFloat());
+        }
+        Object flat = d.getDataFlat();
+        float[] f;
+        if (flat instanceof float[] fa) {
+            f = fa;
+        } else {
+            double[] da = (double[]) flat;
+            f = new float[da.length];
+            for (int i = 0; i < da.length; i++) {
+                f[i] = (float) da[i];
+            }
+        }
+        return Weight.ofFloats(wn, dims, f);
     }
 }
