@@ -203,15 +203,7 @@ final class ConvMapper {
         List<Weight> wts = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
         m.checkShape(l, wts.get(0), positions, features, filters);
         boolean first = f == Layout.KERAS;
-        float[] onehot = new float[Math.toIntExact(features * inC * k[0] * k[1])];
-        for (int ch = 0; ch < inC; ch++) {
-            for (int i = 0; i < k[0]; i++) {
-                for (int j = 0; j < k[1]; j++) {
-                    long feature = windowFeature(first, ch, i, j, inC, k[0], k[1]);
-                    onehot[Math.toIntExact(((feature * inC + ch) * k[0] + i) * k[1] + j)] = 1f;
-                }
-            }
-        }
+        float[] onehot = LocalWindows.selector(first, inC, k[0], k[1]);
         Map<String, Attr> a = new LinkedHashMap<>();
         a.put("kernel_shape", Attr.ints(k));
         a.put("strides", Attr.ints(s));
@@ -238,15 +230,6 @@ final class ConvMapper {
                 : bw.with(LayoutTransform.transpose(bw.shape(), 2, 0, 1));
         String y = b.node(Op.RESHAPE, name, name + "/local", reshape, Map.of(), f);
         return activated(l, Op.ADD, "biased", List.of(y, b.weight(bw.renamed(name + "/bias"))), Map.of(), f);
-    }
-
-    /**
-     * Keras's local_conv feature index of window element (channel, row i, column j): (C, kh, kw)
-     * order for channels_first, (kh, kw, C) for channels_last. The importer builds its window
-     * selector with it and the Keras writer recognises the selector by it.
-     */
-    static long windowFeature(boolean channelsFirst, long ch, long i, long j, long inC, long kh, long kw) {
-        return channelsFirst ? (ch * kh + i) * kw + j : (i * kw + j) * inC + ch;
     }
 
     /** A refusal of LocallyConnected2D layer {@code name}, saying why. */

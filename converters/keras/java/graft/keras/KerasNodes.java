@@ -464,14 +464,11 @@ final class KerasNodes {
             return false;
         }
         float[] selected = sel.toFloats();
-        boolean channelsFirst;
-        if (isWindowSelector(selected, inC, kh, kw, false)) {
-            channelsFirst = false;
-        } else if (isWindowSelector(selected, inC, kh, kw, true)) {
-            channelsFirst = true;
-        } else {
+        Boolean order = LocalWindows.channelsFirst(selected, inC, kh, kw);
+        if (order == null) {
             return false;
         }
+        boolean channelsFirst = order;
         if (ks[0] != oh * ow || ks[1] != ss[0]) {
             return false;
         }
@@ -518,26 +515,6 @@ final class KerasNodes {
         }
         String o = act != null ? act.output() : last.output(0);
         x.add(new KLayer("LocallyConnected2D", c.get("name").asText(), c, List.of(src.layer()), weights), o, src.nchw(), null);
-        return true;
-    }
-
-    /**
-     * Whether the (C*kh*kw, C, kh, kw) 0/1 tensor {@code v} is the importer's window selector
-     * for the channels_first or channels_last feature order ({@link ConvMapper#windowFeature}).
-     */
-    private static boolean isWindowSelector(float[] v, long inC, long kh, long kw, boolean channelsFirst) {
-        int at = 0;
-        for (long f = 0; f < inC * kh * kw; f++) {
-            for (long ch = 0; ch < inC; ch++) {
-                for (long i = 0; i < kh; i++) {
-                    for (long j = 0; j < kw; j++) {
-                        if (v[at++] != (ConvMapper.windowFeature(channelsFirst, ch, i, j, inC, kh, kw) == f ? 1f : 0f)) {
-                            return false;
-                        }
-                    }
-                }
-            }
-        }
         return true;
     }
 
