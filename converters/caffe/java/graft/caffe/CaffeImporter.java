@@ -106,7 +106,7 @@ public final class CaffeImporter {
         ImportContext c = new ImportContext(file, g, blobs, options.integer("seed", 0));
         c.layers = layers;
         headerInputs(c, net);
-        LayerConverter conv = new LayerConverter(c);
+        LayerReader conv = new LayerReader(c);
         List<String> trainingOnly = new ArrayList<>();
         Set<String> lossInputs = new HashSet<>();
         for (LayerParameter l : layers) {

@@ -92,7 +92,7 @@ final class Geometry {
         for (int i = 0; i < 2; i++) {
             long in = xs[2 + i];
             c[i] = prePad != null ? prePad[i] : pads[0][i];
-            long o = LayerConverter.caffePooledSize(in, k[i], c[i], s[i], true);
+            long o = LayerReader.caffePooledSize(in, k[i], c[i], s[i], true);
             if (o != ys[2 + i]) {
                 p.refuse(n, "Caffe's pooling rounds up and gives " + o + " at axis " + (2 + i) + " where this node gives " + ys[2 + i]);
                 return null;

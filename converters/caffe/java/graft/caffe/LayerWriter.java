@@ -101,7 +101,7 @@ final class LayerWriter {
             case DROPOUT -> {
                 LayerParameter.Builder b = layer(n, "Dropout", List.of(n.input(0)));
                 float[] r = n.inputs().size() > 1 ? constant(n.input(1)) : null;
-                byte[] kept = n.extras().get(LayerConverter.DROPOUT_RATIO);
+                byte[] kept = n.extras().get(LayerReader.DROPOUT_RATIO);
                 float ratio = r != null && r.length == 1 ? r[0]
                         : kept != null ? Float.parseFloat(new String(kept, java.nio.charset.StandardCharsets.UTF_8)) : 0.5f;
                 b.getDropoutParamBuilder().setDropoutRatio(ratio);

@@ -337,12 +337,12 @@ final class KerasExporter {
             afterRefused |= standIns.contains(v);
         }
         if (!afterRefused) {
-            KerasNodes.emit(this, n, op);
+            LayerWriter.emit(this, n, op);
             return;
         }
         // Judged on a stand-in: only its own refusal counts; nothing it writes is kept.
         try {
-            KerasNodes.emit(this, n, op);
+            LayerWriter.emit(this, n, op);
         } catch (RuntimeException e) {
             // A stand-in lacks what a real tensor knows (a Flatten's CHW): the export is refused
             // already, and this node's own fitness cannot be judged on it.
@@ -350,7 +350,7 @@ final class KerasExporter {
         standIn(n);
     }
 
-    // ---- accessors for KerasNodes ---------------------------------------------------------
+    // ---- accessors for LayerWriter ---------------------------------------------------------
 
     /** The Keras version the written file declares: 2.2.4, or 2.4.0 (tf.keras 2.3) when a Conv2D has groups. */
     String kerasVersion() {

@@ -97,7 +97,7 @@ public final class KerasImporter {
             g.metadata().put("source.backend", "theano (from the weight names)");
         }
         GraphBuilder b = new GraphBuilder(g);
-        LayerMapper mapper = new LayerMapper(b, src, src.file, theano,
+        LayerReader mapper = new LayerReader(b, src, src.file, theano,
                 src.keras3 || src.kerasVersion != null && src.kerasVersion.startsWith("3."));
         Map<String, List<String>> consumers = new HashMap<>();
         for (KerasConfig.Layer l : cfg.layers()) {
@@ -193,7 +193,7 @@ public final class KerasImporter {
 
     private static String unsupportedConfig(KerasLayer kind, JsonNode c) {
         String act = c.path("activation").asText("linear");
-        if (c.has("activation") && !LayerMapper.knownActivation(act)) {
+        if (c.has("activation") && !LayerReader.knownActivation(act)) {
             return "activation '" + act + "'";
         }
         return switch (kind) {

@@ -38,7 +38,7 @@ import java.util.zip.ZipFile;
  * <p>Owns the jhdf handle; weight views stay valid after {@link #close()} because they keep
  * their mapping alive. Not thread-safe.
  */
-final class KerasSource implements AutoCloseable, LayerMapper.WeightSource {
+final class KerasSource implements AutoCloseable, LayerReader.WeightSource {
     private static final byte[] HDF5_SIGNATURE = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
     final Path file;
@@ -391,7 +391,7 @@ final class KerasSource implements AutoCloseable, LayerMapper.WeightSource {
         hdf.close();
     }
 
-    // ---- weights (LayerMapper reads each layer's through of(layer)) --------------------------
+    // ---- weights (LayerReader reads each layer's through of(layer)) --------------------------
 
     /** True when some layer's weight names lack the ":0" suffix every TensorFlow variable has. */
     boolean theanoWeightNames() {

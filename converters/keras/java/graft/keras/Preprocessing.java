@@ -24,9 +24,9 @@ final class Preprocessing {
     static final float EPSILON = 1e-7f;
 
     private final GraphBuilder b;
-    private final LayerMapper m;
+    private final LayerReader m;
 
-    Preprocessing(GraphBuilder b, LayerMapper m) {
+    Preprocessing(GraphBuilder b, LayerReader m) {
         this.b = b;
         this.m = m;
     }

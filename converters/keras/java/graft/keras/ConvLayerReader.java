@@ -13,16 +13,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The convolution half of {@link LayerMapper}: Conv2D, Conv2DTranspose, DepthwiseConv2D and
+ * The convolution half of {@link LayerReader}: Conv2D, Conv2DTranspose, DepthwiseConv2D and
  * SeparableConv2D, with "same" padding made explicit and kernels given pending layout
  * transforms (Theano-saved kernels flipped). Not thread-safe.
  */
-final class ConvMapper {
+final class ConvLayerReader {
     private final GraphBuilder b;
-    private final LayerMapper m;
+    private final LayerReader m;
     private final boolean theano;
 
-    ConvMapper(GraphBuilder b, LayerMapper m, boolean theano) {
+    ConvLayerReader(GraphBuilder b, LayerReader m, boolean theano) {
         this.b = b;
         this.m = m;
         this.theano = theano;
@@ -58,7 +58,7 @@ final class ConvMapper {
 
     String conv(KerasConfig.Layer l, String x0) {
         JsonNode c = l.cfg();
-        Layout f = LayerMapper.format(c);
+        Layout f = LayerReader.format(c);
         String x = b.as(x0, f, l.name());
         List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
         long[] k = m.positivePair(l, "kernel_size", 1);
@@ -84,7 +84,7 @@ final class ConvMapper {
 
     String convTranspose(KerasConfig.Layer l, String x0) {
         JsonNode c = l.cfg();
-        Layout f = LayerMapper.format(c);
+        Layout f = LayerReader.format(c);
         String x = b.as(x0, f, l.name());
         List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
         long[] k = m.positivePair(l, "kernel_size", 1);
@@ -132,7 +132,7 @@ final class ConvMapper {
 
     String depthwise(KerasConfig.Layer l, String x0) {
         JsonNode c = l.cfg();
-        Layout f = LayerMapper.format(c);
+        Layout f = LayerReader.format(c);
         String x = b.as(x0, f, l.name());
         List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 2 : 1);
         long[] k = m.positivePair(l, "kernel_size", 1);
@@ -145,7 +145,7 @@ final class ConvMapper {
 
     String separable(KerasConfig.Layer l, String x0) {
         JsonNode c = l.cfg();
-        Layout f = LayerMapper.format(c);
+        Layout f = LayerReader.format(c);
         String x = b.as(x0, f, l.name());
         List<Weight> w = m.expect(l, c.path("use_bias").asBoolean(true) ? 3 : 2);
         long[] k = m.positivePair(l, "kernel_size", 1);
@@ -177,7 +177,7 @@ final class ConvMapper {
      */
     String locallyConnected(KerasConfig.Layer l, String x0) {
         JsonNode c = l.cfg();
-        Layout f = LayerMapper.format(c);
+        Layout f = LayerReader.format(c);
         String x = b.as(x0, f, l.name());
         String name = l.name();
         long impl = c.path("implementation").asLong(1);

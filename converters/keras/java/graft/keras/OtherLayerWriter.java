@@ -10,7 +10,7 @@ import graft.ir.Shape;
 import graft.ir.Weight;
 import graft.keras.KerasExporter.KLayer;
 import graft.keras.KerasExporter.KTensor;
-import graft.keras.KerasNodes.Fused;
+import graft.keras.LayerWriter.Fused;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,8 +23,8 @@ import java.util.List;
  * nodes compute, or refuses the node by name (or, for the pattern matchers, answers false so
  * that the caller refuses).
  */
-final class KerasLayerNodes {
-    private KerasLayerNodes() {
+final class OtherLayerWriter {
+    private OtherLayerWriter() {
     }
 
     // ---- activations ----------------------------------------------------------------------
@@ -38,7 +38,7 @@ final class KerasLayerNodes {
             return false;
         }
         double slope = n.op() == Op.LEAKY_RELU ? Double.parseDouble(Float.toString(n.floatAttr("alpha", 0.01f))) : 0.0;
-        Node clip = KerasNodes.next(x, n, Op.CLIP);
+        Node clip = LayerWriter.next(x, n, Op.CLIP);
         Double max = null;
         if (clip != null) {
             float[] mm = clipBounds(x, clip);
@@ -97,10 +97,10 @@ final class KerasLayerNodes {
                 c.putNull("max_value");
                 c.put("negative_slope", 0.0);
                 c.put("threshold", theta);
-                KerasNodes.one(x, n, "ReLU", c, List.of());
+                LayerWriter.one(x, n, "ReLU", c, List.of());
             } else {
                 c.put("theta", theta);
-                KerasNodes.one(x, n, "ThresholdedReLU", c, List.of());
+                LayerWriter.one(x, n, "ThresholdedReLU", c, List.of());
             }
             return;
         }
@@ -112,14 +112,14 @@ final class KerasLayerNodes {
         putMax(c, Float.isInfinite(mm[1]) ? null : (double) mm[1]);
         c.put("negative_slope", 0.0);
         c.put("threshold", 0.0);
-        KerasNodes.one(x, n, "ReLU", c, List.of());
+        LayerWriter.one(x, n, "ReLU", c, List.of());
     }
 
     /** Selu and HardSigmoid with Keras's constants -> Activation('selu' / 'hard_sigmoid'); other constants are refused. */
     static void fixedActivation(KerasExporter x, Node n) {
         boolean selu = n.op() == Op.SELU;
         // Keras 3's hard_sigmoid is relu6(x + 3) / 6 (slope 1/6), Keras 2's clip(0.2 x + 0.5, 0, 1).
-        float slope = x.keras3() ? LayerMapper.KERAS3_HARD_SIGMOID_ALPHA : 0.2f;
+        float slope = x.keras3() ? LayerReader.KERAS3_HARD_SIGMOID_ALPHA : 0.2f;
         boolean keras = selu ? kerasSelu(n) : n.floatAttr("alpha", 0.2f) == slope && n.floatAttr("beta", 0.5f) == 0.5f;
         if (!keras) {
             x.refuseNode(n, "constants other than Keras " + (x.keras3() ? "3" : "2") + "'s '" + (selu ? "selu" : "hard_sigmoid") + "' activation"
@@ -128,7 +128,7 @@ final class KerasLayerNodes {
         }
         ObjectNode c = x.config(x.newName(n), n);
         c.put("activation", selu ? "selu" : "hard_sigmoid");
-        KerasNodes.one(x, n, "Activation", c, List.of());
+        LayerWriter.one(x, n, "Activation", c, List.of());
     }
 
     /** Whether a Selu node has Keras's constants. */
@@ -234,7 +234,7 @@ final class KerasLayerNodes {
         } else {
             c.set("shared_axes", shared);
         }
-        KerasNodes.one(x, n, "PReLU", c, List.of(alpha.renamed("alpha:0")));
+        LayerWriter.one(x, n, "PReLU", c, List.of(alpha.renamed("alpha:0")));
     }
 
     // ---- convolutions -----------------------------------------------------------------------
@@ -244,7 +244,7 @@ final class KerasLayerNodes {
      * depthwise Conv {@code n}: with it, n is one SeparableConv2D. Null otherwise.
      */
     static Node pointwise(KerasExporter x, Node n) {
-        Node p = KerasNodes.next(x, n, Op.CONV);
+        Node p = LayerWriter.next(x, n, Op.CONV);
         if (p == null || !p.input(0).equals(n.output(0)) || x.graph().initializer(p.input(1)) == null
                 || p.inputs().size() > 2 && x.graph().initializer(p.input(2)) == null) {
             return null;
@@ -263,7 +263,7 @@ final class KerasLayerNodes {
      * "valid" or "same" give (Keras: valid makes in*s + max(k_eff - s, 0), same makes in*s).
      */
     static void convTranspose(KerasExporter x, Node n) {
-        if (!KerasNodes.twoD(x, n)) {
+        if (!LayerWriter.twoD(x, n)) {
             return;
         }
         KTensor t = x.tensor(n.input(0));
@@ -297,17 +297,17 @@ final class KerasLayerNodes {
                     + " are neither Keras 'valid' nor 'same' for Conv2DTranspose");
             return;
         }
-        Fused act = KerasNodes.fusedActivation(x, n);
-        ObjectNode c = KerasNodes.layerConfig(x, n, act);
+        Fused act = LayerWriter.fusedActivation(x, n);
+        ObjectNode c = LayerWriter.layerConfig(x, n, act);
         c.put("filters", ws[1]);
         c.putArray("kernel_size").add(k[0]).add(k[1]);
         c.putArray("strides").add(s[0]).add(s[1]);
         c.put("padding", valid ? "valid" : "same");
-        c.put("data_format", KerasNodes.format(t));
+        c.put("data_format", LayerWriter.format(t));
         c.putArray("dilation_rate").add(d[0]).add(d[1]);
         c.put("activation", act == null ? "linear" : act.activation());
         c.put("use_bias", n.inputs().size() > 2);
-        KerasNodes.defaults(c, "kernel");
+        LayerWriter.defaults(c, "kernel");
         c.putNull("output_padding");
         // (in, out, kh, kw) -> Keras (kh, kw, out, in): the same axis permutation as OIHW -> HWIO.
         List<Weight> weights = new ArrayList<>(List.of(x.convKernel(w).renamed("kernel:0")));
@@ -333,12 +333,12 @@ final class KerasLayerNodes {
                 || x.graph().type(u.input(0)) == null || x.graph().type(u.input(0)).shape().rank() != 4) {
             return null;
         }
-        Node cat = KerasNodes.next(x, u, Op.CONCAT);
+        Node cat = LayerWriter.next(x, u, Op.CONCAT);
         if (cat == null || (cat.intAttr("axis", 0) != 4 && cat.intAttr("axis", 0) != -1)
                 || !cat.inputs().stream().allMatch(v -> v.equals(u.output(0)))) {
             return null;
         }
-        Node merge = KerasNodes.next(x, cat, Op.RESHAPE);
+        Node merge = LayerWriter.next(x, cat, Op.RESHAPE);
         Weight shape = merge == null ? null : x.graph().initializer(merge.input(1));
         if (shape == null || !Arrays.equals(shape.toLongs(), new long[] {0, 0, 0, -1}) || merge.intAttr("allowzero", 0) != 0) {
             return null;
@@ -366,12 +366,12 @@ final class KerasLayerNodes {
             sw = r.times();
             nodes.addAll(r.nodes());
             last = r.nodes().get(2);
-            cur = KerasNodes.next(x, last, Op.TRANSPOSE);
+            cur = LayerWriter.next(x, last, Op.TRANSPOSE);
         }
-        if (cur != null && cur.op() == Op.TRANSPOSE && KerasNodes.isPerm(cur, 0, 1, 3, 2)) {
-            Repeat r = repeat(x, KerasNodes.next(x, cur, Op.UNSQUEEZE));
-            Node back = r == null ? null : KerasNodes.next(x, r.nodes().get(2), Op.TRANSPOSE);
-            if (back != null && KerasNodes.isPerm(back, 0, 1, 3, 2)) {
+        if (cur != null && cur.op() == Op.TRANSPOSE && LayerWriter.isPerm(cur, 0, 1, 3, 2)) {
+            Repeat r = repeat(x, LayerWriter.next(x, cur, Op.UNSQUEEZE));
+            Node back = r == null ? null : LayerWriter.next(x, r.nodes().get(2), Op.TRANSPOSE);
+            if (back != null && LayerWriter.isPerm(back, 0, 1, 3, 2)) {
                 sh = r.times();
                 nodes.add(cur);
                 nodes.addAll(r.nodes());
@@ -390,7 +390,7 @@ final class KerasLayerNodes {
         }
         ObjectNode c = x.config(x.newName(first), first);
         c.putArray("size").add(sh).add(sw);
-        c.put("data_format", KerasNodes.format(t));
+        c.put("data_format", LayerWriter.format(t));
         c.put("interpolation", "nearest");
         x.add(new KLayer("UpSampling2D", c.get("name").asText(), c, List.of(t.layer()), List.of()), last.output(0), t.nchw(), null);
         return true;
@@ -441,8 +441,8 @@ final class KerasLayerNodes {
         long[] ww = crop[3] == null ? new long[2] : crop[3];
         a.addArray().add(h[0]).add(h[1]);
         a.addArray().add(ww[0]).add(ww[1]);
-        c.put("data_format", KerasNodes.format(t));
-        KerasNodes.one(x, n, "Cropping2D", c, List.of());
+        c.put("data_format", LayerWriter.format(t));
+        LayerWriter.one(x, n, "Cropping2D", c, List.of());
     }
 
     /**

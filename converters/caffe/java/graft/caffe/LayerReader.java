@@ -19,17 +19,17 @@ import java.util.Map;
  * is Flatten + Gemm, BatchNorm's blobs are divided by its scale factor. Shape-dependent cases
  * ask the context for the input's shape.
  */
-final class LayerConverter {
+final class LayerReader {
     /** Node extras key holding a Caffe Dropout's ratio. */
     static final String DROPOUT_RATIO = "caffe.dropout_ratio";
 
     private final ImportContext c;
 
-    private final TensorLayers tensors;
+    private final TensorLayerReader tensors;
 
-    LayerConverter(ImportContext c) {
+    LayerReader(ImportContext c) {
         this.c = c;
-        this.tensors = new TensorLayers(c);
+        this.tensors = new TensorLayerReader(c);
     }
 
     void convert(LayerParameter p, CaffeLayerType t) {

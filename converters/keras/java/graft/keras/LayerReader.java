@@ -22,7 +22,7 @@ import java.util.Map;
  * convolved where TensorFlow and ONNX correlate), and the first Dense after a channels_last Flatten gets its rows permuted from
  * H,W,C to C,H,W order. Not thread-safe.
  */
-final class LayerMapper {
+final class LayerReader {
     /** The weights of a layer, in weight_names order. */
     interface WeightSource {
         List<Weight> of(KerasConfig.Layer layer);
@@ -31,7 +31,7 @@ final class LayerMapper {
     private final GraphBuilder b;
     private final WeightSource weights;
     private final Path file;
-    private final ConvMapper convs;
+    private final ConvLayerReader convs;
     private final Preprocessing preprocessing;
     /** Flatten outputs whose Dense consumers must permute their rows: the permutation to apply. */
     private final Map<String, LayoutTransform.Permute> pendingRows = new LinkedHashMap<>();
@@ -42,12 +42,12 @@ final class LayerMapper {
      */
     private final boolean keras3;
 
-    LayerMapper(GraphBuilder b, WeightSource weights, Path file, boolean theano, boolean keras3) {
+    LayerReader(GraphBuilder b, WeightSource weights, Path file, boolean theano, boolean keras3) {
         this.keras3 = keras3;
         this.b = b;
         this.weights = weights;
         this.file = file;
-        this.convs = new ConvMapper(b, this, theano);
+        this.convs = new ConvLayerReader(b, this, theano);
         this.preprocessing = new Preprocessing(b, this);
     }
 

@@ -19,8 +19,8 @@ import java.util.List;
  * Keras layer, or a refusal naming the node. Switches over the whole op catalogue so a new op
  * cannot be forgotten silently.
  */
-final class KerasNodes {
-    private KerasNodes() {
+final class LayerWriter {
+    private LayerWriter() {
     }
 
     static void emit(KerasExporter x, Node n, Op op) {
@@ -30,14 +30,14 @@ final class KerasNodes {
             case MAX_POOL, AVERAGE_POOL -> pool(x, n, op == Op.MAX_POOL);
             case GLOBAL_AVERAGE_POOL, GLOBAL_MAX_POOL -> globalPool(x, n, op == Op.GLOBAL_MAX_POOL);
             case RELU -> {
-                if (!KerasLayerNodes.reluLayer(x, n)) {
+                if (!OtherLayerWriter.reluLayer(x, n)) {
                     simple(x, n, "Activation", activationName(op));
                 }
             }
             case SIGMOID, TANH, SOFTPLUS, SOFTSIGN, EXP -> simple(x, n, "Activation", activationName(op));
             case SOFTMAX -> softmax(x, n);
             case LEAKY_RELU -> {
-                if (!KerasLayerNodes.reluLayer(x, n)) {
+                if (!OtherLayerWriter.reluLayer(x, n)) {
                     ObjectNode c = x.config(x.newName(n), n);
                     c.put("alpha", n.floatAttr("alpha", 0.01f));
                     one(x, n, "LeakyReLU", c, List.of());
@@ -52,21 +52,21 @@ final class KerasNodes {
                     one(x, n, "ELU", c, List.of());
                 }
             }
-            case CLIP, THRESHOLDED_RELU -> KerasLayerNodes.clipOrThreshold(x, n);
-            case SELU, HARD_SIGMOID -> KerasLayerNodes.fixedActivation(x, n);
-            case PRELU -> KerasLayerNodes.prelu(x, n);
-            case CONV_TRANSPOSE -> KerasLayerNodes.convTranspose(x, n);
+            case CLIP, THRESHOLDED_RELU -> OtherLayerWriter.clipOrThreshold(x, n);
+            case SELU, HARD_SIGMOID -> OtherLayerWriter.fixedActivation(x, n);
+            case PRELU -> OtherLayerWriter.prelu(x, n);
+            case CONV_TRANSPOSE -> OtherLayerWriter.convTranspose(x, n);
             case UNSQUEEZE -> {
-                if (!KerasLayerNodes.upSampling(x, n)) {
+                if (!OtherLayerWriter.upSampling(x, n)) {
                     x.refuseNode(n, "no Keras layer for this op in graft's Keras writer (only as part of an UpSampling2D)");
                 }
             }
-            case SLICE -> KerasLayerNodes.cropping(x, n);
+            case SLICE -> OtherLayerWriter.cropping(x, n);
             case FLATTEN -> flatten(x, n);
             case RESHAPE -> reshape(x, n);
             case DROPOUT -> dropout(x, n);
             case IDENTITY -> {
-                if (!KerasLayerNodes.identityLayer(x, n)) {
+                if (!OtherLayerWriter.identityLayer(x, n)) {
                     KTensor t = x.tensor(n.input(0));
                     x.alias(n.output(0), t.layer(), t.nchw(), t.flattenedChw());
                 }
@@ -184,8 +184,8 @@ final class KerasNodes {
     private static String keras3Activation(Node a) {
         return switch (a.opType()) {
             case "Elu" -> a.floatAttr("alpha", 1f) == 1f ? "elu" : null;
-            case "HardSigmoid" -> a.floatAttr("alpha", 0.2f) == LayerMapper.KERAS3_HARD_SIGMOID_ALPHA && a.floatAttr("beta", 0.5f) == 0.5f ? "hard_sigmoid" : null;
-            case "Selu" -> KerasLayerNodes.kerasSelu(a) ? "selu" : null;
+            case "HardSigmoid" -> a.floatAttr("alpha", 0.2f) == LayerReader.KERAS3_HARD_SIGMOID_ALPHA && a.floatAttr("beta", 0.5f) == 0.5f ? "hard_sigmoid" : null;
+            case "Selu" -> OtherLayerWriter.kerasSelu(a) ? "selu" : null;
             case "Exp" -> "exponential";
             default -> null;
         };
@@ -348,7 +348,7 @@ final class KerasNodes {
         long group = n.intAttr("group", 1);
         long inC = x.graph().type(n.input(0)).shape().dim(1).value();
         boolean depthwise = group > 1 && group == inC;
-        Node pointwise = depthwise && n.inputs().size() == 2 ? KerasLayerNodes.pointwise(x, n) : null;
+        Node pointwise = depthwise && n.inputs().size() == 2 ? OtherLayerWriter.pointwise(x, n) : null;
         String pad = padding(x, n, k, s, d);
         String input = n.input(0);
         if (pad == null) {
@@ -713,17 +713,17 @@ final class KerasNodes {
                 return;
             }
         }
-        if (!KerasLayerNodes.reshape(x, n)) {
+        if (!OtherLayerWriter.reshape(x, n)) {
             x.refuseNode(n, "a Reshape that changes the batch axis, or of a channels_last tensor to other than (batch, features)");
         }
     }
 
     private static void transpose(KerasExporter x, Node n) {
         KTensor t = x.tensor(n.input(0));
-        if (isPerm(n, 0, 1, 3, 2) && KerasLayerNodes.upSampling(x, n)) {
+        if (isPerm(n, 0, 1, 3, 2) && OtherLayerWriter.upSampling(x, n)) {
             return;
         }
-        if (x.sourceClass(n.layer()).equals("Permute") && !t.nchw() && KerasLayerNodes.permute(x, n)) {
+        if (x.sourceClass(n.layer()).equals("Permute") && !t.nchw() && OtherLayerWriter.permute(x, n)) {
             return;
         }
         if (!t.nchw() && isPerm(n, 0, 3, 1, 2)) {

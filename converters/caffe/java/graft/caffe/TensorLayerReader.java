@@ -14,10 +14,10 @@ import java.util.Map;
  * BatchNorm (its running sums divided by the scale-factor blob), Scale (one or two bottoms,
  * broadcast from its axis), Flatten, Reshape and Slice with Caffe's axis conventions.
  */
-final class TensorLayers {
+final class TensorLayerReader {
     private final ImportContext c;
 
-    TensorLayers(ImportContext c) {
+    TensorLayerReader(ImportContext c) {
         this.c = c;
     }
 
