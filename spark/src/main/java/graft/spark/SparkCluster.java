@@ -87,6 +87,11 @@ public final class SparkCluster implements Cluster {
         return SparkValidate.run(job);
     }
 
+    @Override
+    public graft.train.DataParallel.Workers workers(Cluster.Settings settings) {
+        return new SparkWorkers(settings);
+    }
+
     /** Rows in single-machine order as the {@link Samples} single-machine features gives. */
     static Samples samples(List<Row> rows, long[] shape, List<String> classes) {
         long per = 1;
