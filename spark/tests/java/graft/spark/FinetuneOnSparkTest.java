@@ -160,22 +160,27 @@ class FinetuneOnSparkTest {
     /**
      * The command line: {@code graft finetune --spark} writes the model and history that
      * single-machine finetune writes (PNG class folders, classes 5-9 of 10, 160 training and 40
-     * validation images, batch 16, 2 epochs = 20 steps), within 1e-6 relative; without a frozen
-     * prefix it is one line, exit 2.
+     * validation images, batch 16, 2 epochs = 20 steps; a recipe's new head with Dropout 0.5 on the
+     * frozen base), within 1e-6 relative; without a frozen prefix it is one line, exit 2.
      */
     @Test
     void theCommandWritesWhatOneMachineWrites() throws Exception {
         Path dir = Fixtures.scratch("finetune");
         Path pngs = Fixtures.pngFolders(dir.resolve("pngs"), 40);
-        List<String> common = List.of("finetune", model.toString(), pngs.toString(), "--classes", "5-9", "--scale", "1/255", "--freeze-upto",
-                BOUNDARY, "--epochs", "2", "--batch-size", "16", "--val-fraction", "0.2", "--optimizer", "sgd", "--momentum", "0.9",
-                "--lr", "0.01", "--quiet");
+        // a new head with Dropout (its masks drawn on the driver, split by row over the partitions), the base frozen
+        Path recipe = dir.resolve("head.yaml");
+        java.nio.file.Files.writeString(recipe, "edits:\n  - \"cut-after " + BOUNDARY + "\"\n"
+                + "  - attach-head flatten, dense 32 relu, dropout 0.5, dense 5 softmax --seed 1\n  - \"freeze .." + BOUNDARY + "\"\n");
+        List<String> common = List.of("finetune", model.toString(), pngs.toString(), "--classes", "5-9", "--scale", "1/255",
+                "--epochs", "2", "--batch-size", "16", "--val-fraction", "0.2", "--optimizer", "sgd", "--momentum", "0.9",
+                "--lr", "0.01", "--quiet", "--seed", "3");
         List<String> a = new ArrayList<>(common);
-        a.addAll(List.of("-o", dir.resolve("one").toString()));
+        a.addAll(List.of("--recipe", recipe.toString(), "-o", dir.resolve("one").toString()));
         FeaturesOnSparkTest.Run one = FeaturesOnSparkTest.graft(a.toArray(String[]::new));
         assertThat(one.code()).as(one.err()).isEqualTo(0);
         List<String> b = new ArrayList<>(common);
-        b.addAll(List.of("-o", dir.resolve("spark").toString(), "--spark", "--master", "local[2]", "--partitions", "4"));
+        b.addAll(List.of("--recipe", recipe.toString(), "-o", dir.resolve("spark").toString(), "--spark", "--master", "local[2]",
+                "--partitions", "4"));
         FeaturesOnSparkTest.Run spark = FeaturesOnSparkTest.graft(b.toArray(String[]::new));
         assertThat(spark.code()).as(spark.err()).isEqualTo(0);
         assertThat(spark.out()).contains("training on 160 samples of 5 classes, validating on 40").contains("on the workers");
@@ -214,8 +219,6 @@ class FinetuneOnSparkTest {
         assertThat(worstLoss).isLessThanOrEqualTo(TOLERANCE);
 
         List<String> c = new ArrayList<>(common);
-        c.remove("--freeze-upto");
-        c.remove(BOUNDARY);
         c.addAll(List.of("-o", dir.resolve("refused").toString(), "--spark", "--master", "local[1]"));
         FeaturesOnSparkTest.Run refused = FeaturesOnSparkTest.graft(c.toArray(String[]::new));
         assertThat(refused.code()).as(refused.err()).isEqualTo(2);

@@ -83,6 +83,21 @@ final class SparkWorkers implements DataParallel.Workers {
 
     /** The set as one block per partition, run through the prefix on the executors and kept there. */
     private JavaRDD<Block> features(Samples set, ModelRef prefix, String in, String out, boolean nhwc, int batch) {
+        JavaRDD<Block> rdd = bottlenecks(spark, set, partitions, prefix, in, out, nhwc, batch).persist(StorageLevel.MEMORY_ONLY());
+        try {
+            rdd.count();
+        } catch (Exception e) {
+            throw Sessions.unwrap(e);
+        }
+        return rdd;
+    }
+
+    /**
+     * {@code set} cut into {@code partitions} contiguous blocks, each run through the prefix on an
+     * executor ({@link #bottleneck}), lazily: the blocks of features, in order of {@code offset}.
+     */
+    static JavaRDD<Block> bottlenecks(SparkSession spark, Samples set, int partitions, ModelRef prefix, String in, String out, boolean nhwc,
+                                      int batch) {
         List<Block> blocks = new ArrayList<>();
         int per = (set.size() + partitions - 1) / partitions;
         for (int from = 0; from < set.size(); from += per) {
@@ -96,14 +111,8 @@ final class SparkWorkers implements DataParallel.Workers {
             fb.get(x);
             blocks.add(new Block(from, x, set.labels(idx), set.sampleShape()));
         }
-        JavaRDD<Block> rdd = JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(blocks, blocks.size())
-                .map(b -> bottleneck(b, prefix, in, out, nhwc, batch)).persist(StorageLevel.MEMORY_ONLY());
-        try {
-            rdd.count();
-        } catch (Exception e) {
-            throw Sessions.unwrap(e);
-        }
-        return rdd;
+        return JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(blocks, Math.max(1, blocks.size()))
+                .map(b -> bottleneck(b, prefix, in, out, nhwc, batch));
     }
 
     /** On an executor: the prefix over a block, {@code batch} samples at a time, with this JVM's one session of it. */
