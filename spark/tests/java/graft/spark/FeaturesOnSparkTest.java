@@ -143,6 +143,58 @@ class FeaturesOnSparkTest {
         }
     }
 
+    /**
+     * Array data: Fashion-MNIST's IDX folder (classes 0-4, 60 training images each, as single-machine
+     * features loads it) and an .npy array with its labels (the first 300 test images, pixels/255):
+     * {@code --spark} on local[2] with 4 partitions writes the same .npy bytes as one machine.
+     */
+    @Test
+    void idxAndNpyDataEqualSingleMachineBitForBit() throws Exception {
+        Path dir = Fixtures.scratch("features-arrays");
+        String[] idx = {Fixtures.FASHION.toString(), "--classes", "0-4", "--per-class", "60"};
+        graft.data.Samples t = graft.data.Idx.read(Fixtures.FASHION, "t10k");
+        int n = 300;
+        java.nio.ByteBuffer x = java.nio.ByteBuffer.allocate(n * 784 * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.nio.ByteBuffer y = java.nio.ByteBuffer.allocate(n * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            var v = t.sample(i);
+            for (int k = 0; k < 784; k++) {
+                x.putFloat(v.get(k) / 255f);
+            }
+            y.putLong(t.label(i));
+        }
+        Path xs = dir.resolve("x.npy");
+        Path ys = dir.resolve("y.npy");
+        Npy.write(xs, graft.ir.DataType.FLOAT, new long[] {n, 1, 28, 28}, x.flip(), false);
+        Npy.write(ys, graft.ir.DataType.INT64, new long[] {n}, y.flip(), false);
+        String[] npy = {xs.toString(), "--labels", ys.toString()};
+        for (String[] data : List.of(idx, npy)) {
+            String name = data == idx ? "idx" : "npy";
+            List<String> common = new ArrayList<>(List.of("features", model.toString()));
+            common.addAll(List.of(data));
+            common.addAll(List.of("--upto", UPTO));
+            if (data == idx) {
+                common.addAll(List.of("--scale", "1/255"));
+            }
+            List<String> one = new ArrayList<>(common);
+            one.addAll(List.of("-o", dir.resolve(name + "-single.npy").toString(), "--quiet"));
+            Run a = graft(one.toArray(String[]::new));
+            assertThat(a.code).as(a.err).isEqualTo(0);
+            List<String> spark = new ArrayList<>(common);
+            spark.addAll(List.of("-o", dir.resolve(name + "-spark.npy").toString(), "--spark", "--master", "local[2]", "--partitions", "4"));
+            Run b = graft(spark.toArray(String[]::new));
+            assertThat(b.code).as(b.err).isEqualTo(0);
+            assertThat(Npy.read(dir.resolve(name + "-spark.npy")).shape()).containsExactly(data == idx ? 300 : n, 32, 7, 7);
+            assertThat(Fixtures.bytes(dir.resolve(name + "-spark.npy"))).as(name).isEqualTo(Fixtures.bytes(dir.resolve(name + "-single.npy")));
+            assertThat(Fixtures.bytes(graft.data.FeatureFiles.labelsFile(dir.resolve(name + "-spark.npy")))).as(name)
+                    .isEqualTo(Fixtures.bytes(graft.data.FeatureFiles.labelsFile(dir.resolve(name + "-single.npy"))));
+        }
+        Run parquet = graft("features", model.toString(), xs.toString(), "--labels", ys.toString(), "--upto", UPTO, "-o",
+                dir.resolve("x.parquet").toString(), "--spark", "--master", "local[1]");
+        assertThat(parquet.code).as(parquet.err).isEqualTo(2);
+        assertThat(parquet.err.strip().lines().count()).isEqualTo(1);
+    }
+
     static long[] labels(Path featuresNpy) {
         Npy.Array a = Npy.read(graft.data.FeatureFiles.labelsFile(featuresNpy));
         long[] l = new long[(int) a.count()];

@@ -141,6 +141,11 @@ final class DataOptions {
      * symbolic input dims fixed to it as {@link #load} fixes them. --classes and --per-class are
      * refused (the Spark path reads every class folder).
      */
+    /** True for array data (an .npy file, an IDX folder), not an image folder. */
+    static boolean arrays(Path data) {
+        return data.toString().endsWith(".npy") || (java.nio.file.Files.isDirectory(data) && graft.data.Idx.isIdxFolder(data));
+    }
+
     graft.data.ImageShape imageShape(Path data, Graph g) {
         if (classes != null || perClass > 0) {
             throw new UsageException("--classes/--per-class: not with --spark; give the class folders to read as DATA");

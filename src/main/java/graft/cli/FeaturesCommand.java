@@ -128,6 +128,22 @@ final class FeaturesCommand implements Callable<Integer> {
             throw new graft.error.UsageException("--device cuda: not with --spark (executors run ONNX Runtime on CPU)");
         }
         Graph g = ModelLoader.load(model, input.from, input.toOptions());
+        if (DataOptions.arrays(data)) {
+            // loaded here as one machine loads it (--labels, --classes, --per-class); the executors run the model over its blocks
+            if (onBadImage.equals("skip")) {
+                throw new graft.error.UsageException("--on-bad-image skip: for image folders; '" + data + "' holds arrays");
+            }
+            DataSource.Loaded d = dataOptions.load(data, g);
+            Graph prefix = prefix(g);
+            int window = dataOptions.crop(g);
+            Samples s = window > 0 ? graft.data.Crops.centered(d.train(), window) : d.train();
+            var job = new graft.cluster.FeaturesJob(model, graft.io.FileHash.sha256(model), upto, prefix, data, null,
+                    graft.data.InputLayout.feedsNhwc(prefix, s.sampleShape()), batch, out, half, force, false, sparkOptions.settings(spec), s);
+            var r = cluster.features(job);
+            log.printf(Locale.ROOT, "features %s of %d samples up to '%s' -> %s (%s, Spark)%n", java.util.Arrays.toString(r.shape()), r.count(),
+                    upto, out, half ? "float16" : "float32");
+            return 0;
+        }
         graft.data.ImageShape shape = dataOptions.imageShape(data, g);
         Graph prefix = prefix(g);
         int side = shape.window() > 0 ? shape.window() : shape.h();

@@ -32,9 +32,12 @@ import picocli.CommandLine.Spec;
                 "  graft finetune vgg16.h5 images/ -o run/ --freeze-upto block5_pool --epochs 10 --optimizer sgd --lr 1e-4 --momentum 0.9",
                 "  graft finetune source.onnx /usr/share/datasets/fashion-mnist --classes 5-9 --per-class 100 -o run/ --reinit fc2",
                 "  graft finetune model.onnx images/ -o run/ --resume",
+                "  graft finetune source.onnx images/ -o run/ --freeze-upto block2 --spark --master spark://host:7077 --partitions 8",
                 "  graft finetune vgg16.onnx images/ -o run/ --recipe recipes/vgg16_finetune.yaml --optimizer sgd --nesterov",
                 "", "OUT gets model.onnx (--save-as), history.csv/json/png and checkpoint/ (one per epoch, for --resume).",
-                "Optimizers follow torch.optim's formulas; --decay is Keras's lr / (1 + decay * step)."})
+                "Optimizers follow torch.optim's formulas; --decay is Keras's lr / (1 + decay * step).",
+                "With --spark (a frozen prefix, the head trained): the bottleneck is computed and kept on Spark's executors, each step's",
+                "gradient is summed over the partitions and the optimizer applied once here: the same steps as one machine."})
 final class FinetuneCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model file in any format graft reads.")
     Path model;
@@ -90,6 +93,9 @@ final class FinetuneCommand implements Callable<Integer> {
     @Mixin
     DataOptions dataOptions = new DataOptions();
 
+    @Mixin
+    SparkOptions sparkOptions = new SparkOptions();
+
     @Option(names = "--quiet", description = "No progress bar for the steps of each epoch (the per-epoch lines stay).")
     boolean quiet;
 
@@ -103,6 +109,12 @@ final class FinetuneCommand implements Callable<Integer> {
             throw new UsageException("output '" + out + "' exists and is not empty. Pass --resume to continue or --force");
         }
         Device dev = Device.parse(device);
+        if (!sparkOptions.on && sparkOptions.clusterOptionsGiven()) {
+            throw new UsageException("--master and --partitions: add --spark");
+        }
+        if (sparkOptions.on && dev != Device.CPU) {
+            throw new UsageException("--device " + device + ": not with --spark (executors run ONNX Runtime on CPU)");
+        }
         Optimizer opt = switch (optimizer.toLowerCase(Locale.ROOT)) {
             case "sgd" -> Optimizer.sgd(momentum, nesterov, weightDecay);
             case "rmsprop" -> Optimizer.rmsprop(rho, eps, weightDecay);
@@ -183,8 +195,13 @@ final class FinetuneCommand implements Callable<Integer> {
         Trainer.Config c = new Trainer.Config(epochs, batch, opt, sched, l, !noDropout, mirror, dataOptions.seed, patience, out,
                 resume, dev, !noCache, dataOptions.crop(g), bnMode);
         Trainer.Result r;
+        graft.train.DataParallel.Workers workers = null;
         try {
-            r = Trainer.fit(g, train, v, c, log, stepBars(log));
+            if (sparkOptions.on) {
+                // data-parallel over a bottleneck cached on Spark's executors; the optimizer runs here
+                workers = graft.cluster.Cluster.find().workers(sparkOptions.settings(spec));
+            }
+            r = Trainer.fit(g, train, v, c, log, stepBars(log), workers);
         } catch (RuntimeException | Error e) {
             // refused before anything was written (every layer frozen, an op without a gradient...):
             // the run folder graft made is removed; a completed epoch's checkpoint and history stay
@@ -192,6 +209,10 @@ final class FinetuneCommand implements Callable<Integer> {
                 removeIfNoFiles(out);
             }
             throw e;
+        } finally {
+            if (workers != null) {
+                workers.close();
+            }
         }
         Path target = out.resolve(saveAs);
         ModelFormat f = Formats.forFile(target, null);

@@ -19,6 +19,12 @@ public interface Cluster {
     ValidateJob.Result validate(ValidateJob job);
 
     /**
+     * {@code graft finetune --spark}: the workers of data-parallel head training (a Spark session
+     * of their own, stopped when they are closed).
+     */
+    graft.train.DataParallel.Workers workers(Settings settings);
+
+    /**
      * The implementation on the class path. Without one (the Spark module not built, or graft not
      * started through {@code ./graft}, which adds it for {@code --spark}): one line, exit 5.
      */

@@ -114,13 +114,9 @@ public final class StepSession implements AutoCloseable {
                 long[] shape = new long[m.sampleShape().length + 1];
                 shape[0] = xShape[0];
                 System.arraycopy(m.sampleShape(), 0, shape, 1, m.sampleShape().length);
-                int n = (int) Shape.elementCount(shape);
-                FloatBuffer b = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
-                float keep = (float) (1 / (1 - m.ratio()));
-                for (int i = 0; i < n; i++) {
-                    b.put(r.nextDouble() < m.ratio() ? 0f : keep);
-                }
-                b.flip();
+                float[] v = mask(m, (int) xShape[0], r);
+                FloatBuffer b = ByteBuffer.allocateDirect(v.length * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+                b.put(v).flip();
                 maskTensors.add(OnnxTensor.createTensor(env, b, shape));
             }
         } catch (OrtException e) {
@@ -155,6 +151,23 @@ public final class StepSession implements AutoCloseable {
         } finally {
             maskTensors.forEach(OnnxTensor::close);
         }
+    }
+
+    /**
+     * The Dropout mask {@code m} for a batch of {@code rows} samples, row-major: 0 where dropped,
+     * 1/(1-ratio) where kept, drawn from {@code r} in that order (the step's masks are drawn one
+     * after the other from one generator, so a data-parallel driver draws the same ones).
+     */
+    public static float[] mask(Autodiff.Mask m, int rows, java.util.SplittableRandom r) {
+        long[] shape = new long[m.sampleShape().length + 1];
+        shape[0] = rows;
+        System.arraycopy(m.sampleShape(), 0, shape, 1, m.sampleShape().length);
+        float[] v = new float[(int) Shape.elementCount(shape)];
+        float keep = (float) (1 / (1 - m.ratio()));
+        for (int i = 0; i < v.length; i++) {
+            v[i] = r.nextDouble() < m.ratio() ? 0f : keep;
+        }
+        return v;
     }
 
     /** Loss and logits of a batch with the current parameters, no update (dropout off). */

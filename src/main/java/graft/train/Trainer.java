@@ -74,6 +74,102 @@ public final class Trainer {
     @FunctionalInterface
     public interface Steps {
         void done(int epoch, int step, int perEpoch);
+
+        /** The training loss of that step (the mean over its batch), told before {@link #done}. */
+        default void loss(int epoch, int step, float loss) {
+        }
+    }
+
+    /** What one training step reports: the batch's mean loss and its correct predictions. */
+    record Stepped(float loss, long correct) {
+    }
+
+    /** Runs the steps of {@link #epochs}: one machine's step session, or data-parallel workers. */
+    interface Engine {
+        /** One step over the samples {@code idx} ({@code mirror} may be null); {@code b} counts from 1. */
+        Stepped step(int[] idx, boolean[] mirror, SplittableRandom windows, float lr, int epoch, int b, int perEpoch);
+
+        /** Validation loss and accuracy with the current parameters. */
+        double[] evaluate();
+
+        /** The carried tensors, for the checkpoint. */
+        Map<String, float[]> snapshot();
+    }
+
+    /**
+     * The epochs from {@code start + 1}: the seeded shuffle, the global batches, the schedule, the
+     * per-epoch line, history, checkpoint and early stopping; {@code engine} runs the steps.
+     */
+    static void epochs(Engine engine, int size, boolean validate, Config c, int start, History history, PrintWriter log, Steps steps) {
+        int perEpoch = (size + c.batchSize() - 1) / c.batchSize();
+        double best = Double.POSITIVE_INFINITY;
+        int since = 0;
+        for (History.Epoch r : history.rows()) {
+            if (r.valLoss() < best) {
+                best = r.valLoss();
+                since = 0;
+            } else {
+                since++;
+            }
+        }
+        for (int epoch = start + 1; epoch <= c.epochs(); epoch++) {
+            long t0 = System.nanoTime();
+            int[] order = Samples.shuffled(size, c.seed() * 1_000_003L + epoch);
+            SplittableRandom flips = new SplittableRandom(c.seed() ^ (epoch * 0x9E3779B97F4A7C15L));
+            // its own stream, so turning --crop on does not change the mirror draws of a run
+            SplittableRandom windows = new SplittableRandom((c.seed() + 0x5DEECE66DL) ^ (epoch * 0xBF58476D1CE4E5B9L));
+            double lossSum = 0;
+            long correct = 0;
+            double lr = 0;
+            for (int b = 0; b < perEpoch; b++) {
+                int from = b * c.batchSize();
+                int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(size, from + c.batchSize()));
+                boolean[] mirror = null;
+                if (c.mirror()) {
+                    mirror = new boolean[idx.length];
+                    for (int i = 0; i < idx.length; i++) {
+                        mirror[i] = flips.nextBoolean();
+                    }
+                }
+                lr = c.schedule().lr((long) (epoch - 1) * perEpoch + b);
+                Stepped o = engine.step(idx, mirror, windows, (float) lr, epoch, b + 1, perEpoch);
+                if (!Float.isFinite(o.loss())) {
+                    throw diverged(o.loss(), epoch, b + 1, perEpoch, c);
+                }
+                lossSum += o.loss() * idx.length;
+                correct += o.correct();
+                if (steps != null) {
+                    steps.loss(epoch, b + 1, o.loss());
+                    steps.done(epoch, b + 1, perEpoch);
+                }
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            double[] v = validate ? engine.evaluate() : new double[] {Double.NaN, Double.NaN};
+            History.Epoch row = new History.Epoch(epoch, lossSum / size, (double) correct / size, v[0], v[1], lr, size / seconds, seconds);
+            history.add(row);
+            log.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  acc %.4f%s  %.0f images/s%n", epoch, c.epochs(), row.loss(), row.acc(),
+                    !validate ? "" : String.format(Locale.ROOT, "  val_loss %.4f  val_acc %.4f", row.valLoss(), row.valAcc()),
+                    row.imagesPerSecond());
+            log.flush();
+            if (c.out() != null) {
+                Checkpoint.save(c.out(), epoch, engine.snapshot(), settings(c));
+                history.write(c.out());
+            }
+            if (!Double.isNaN(row.valLoss())) {
+                if (row.valLoss() < best) {
+                    best = row.valLoss();
+                    since = 0;
+                } else if (c.patience() > 0 && ++since >= c.patience()) {
+                    log.printf(Locale.ROOT, "early stopping: validation loss has not improved for %d epochs%n", since);
+                    break;
+                }
+            }
+        }
+    }
+
+    /** The generator of step {@code b}'s Dropout masks: from (seed, epoch, step) only, so a resumed run draws what an uninterrupted one does. */
+    static SplittableRandom masks(long seed, int epoch, int b) {
+        return new SplittableRandom((seed * 0x9E3779B97F4A7C15L + epoch) * 0xBF58476D1CE4E5B9L + b * 0x94D049BB133111EBL);
     }
 
     public static Result fit(Graph model, Samples train, Samples val, Config c, PrintWriter log) {
@@ -82,6 +178,15 @@ public final class Trainer {
 
     /** As {@link #fit(Graph, Samples, Samples, Config, PrintWriter)}, telling {@code steps} (may be null) after each step. */
     public static Result fit(Graph model, Samples train, Samples val, Config c, PrintWriter log, Steps steps) {
+        return fit(model, train, val, c, log, steps, null);
+    }
+
+    /**
+     * As above; with {@code workers} (graft's Spark module) the head trains data-parallel over a
+     * bottleneck cached on the workers ({@link DataParallel}): only a frozen prefix, no random
+     * augmentation, no --resume, BatchNormalization frozen. The caller closes {@code workers}.
+     */
+    public static Result fit(Graph model, Samples train, Samples val, Config c, PrintWriter log, Steps steps, DataParallel.Workers workers) {
         ShapeInference.run(model);
         int crop = c.crop();
         long[] trShape = train.sampleShape();
@@ -106,6 +211,9 @@ public final class Trainer {
         Samples tr = train;
         Samples va = val;
         boolean cached = false;
+        if (workers != null) {
+            return distributed(model, train, val, c, log, steps, workers, trainable);
+        }
         if (c.cache() && !c.mirror() && crop == 0) {
             Optional<Subgraphs.Split> split = Subgraphs.frozenPrefix(model, trainable);
             if (split.isPresent()) {
@@ -153,82 +261,61 @@ public final class Trainer {
                     }
                 }
             }
-            int perEpoch = (tr.size() + c.batchSize() - 1) / c.batchSize();
-            double best = Double.POSITIVE_INFINITY;
-            int since = 0;
-            for (History.Epoch r : history.rows()) {
-                if (r.valLoss() < best) {
-                    best = r.valLoss();
-                    since = 0;
-                } else {
-                    since++;
-                }
-            }
-            for (int epoch = start + 1; epoch <= c.epochs(); epoch++) {
-                long t0 = System.nanoTime();
-                int[] order = Samples.shuffled(tr.size(), c.seed() * 1_000_003L + epoch);
-                SplittableRandom flips = new SplittableRandom(c.seed() ^ (epoch * 0x9E3779B97F4A7C15L));
-                // its own stream, so turning --crop on does not change the mirror draws of a run
-                SplittableRandom windows = new SplittableRandom((c.seed() + 0x5DEECE66DL) ^ (epoch * 0xBF58476D1CE4E5B9L));
-                double lossSum = 0;
-                long correct = 0;
-                double lr = 0;
-                for (int b = 0; b < perEpoch; b++) {
-                    int from = b * c.batchSize();
-                    int[] idx = java.util.Arrays.copyOfRange(order, from, Math.min(tr.size(), from + c.batchSize()));
-                    boolean[] mirror = null;
-                    if (c.mirror()) {
-                        mirror = new boolean[idx.length];
-                        for (int i = 0; i < idx.length; i++) {
-                            mirror[i] = flips.nextBoolean();
-                        }
-                    }
-                    lr = c.schedule().lr((long) (epoch - 1) * perEpoch + b);
-                    long[] labels = tr.labels(idx);
+            final Samples trSet = tr;
+            final Samples vaSet = va;
+            final int classes = (int) step.classes();
+            Engine engine = new Engine() {
+                @Override
+                public Stepped step(int[] idx, boolean[] mirror, SplittableRandom windows, float lr, int epoch, int b, int perEpoch) {
+                    long[] labels = trSet.labels(idx);
                     StepSession.Out o;
                     if (crop > 0) {
-                        long[] full = tr.sampleShape();
+                        long[] full = trSet.sampleShape();
                         Crops w = Crops.random(windows, idx.length, (int) full[1], (int) full[2], crop);
-                        o = guarded(s, w.batch(tr, idx, mirror), new long[] {idx.length, full[0], crop, crop}, nhwc, labels, (float) lr,
-                                epoch, b + 1, perEpoch, c);
+                        o = guarded(s, w.batch(trSet, idx, mirror), new long[] {idx.length, full[0], crop, crop}, nhwc, labels, lr,
+                                epoch, b, perEpoch, c);
                     } else {
-                        o = guarded(s, tr.batch(idx, mirror), tr.batchShape(idx.length), nhwc, labels, (float) lr, epoch, b + 1, perEpoch,
-                                c);
+                        o = guarded(s, trSet.batch(idx, mirror), trSet.batchShape(idx.length), nhwc, labels, lr, epoch, b, perEpoch, c);
                     }
-                    if (!Float.isFinite(o.loss())) {
-                        throw diverged(o.loss(), epoch, b + 1, perEpoch, c);
-                    }
-                    lossSum += o.loss() * idx.length;
-                    correct += correct(o.logits(), labels, (int) step.classes());
-                    if (steps != null) {
-                        steps.done(epoch, b + 1, perEpoch);
-                    }
+                    return new Stepped(o.loss(), correct(o.logits(), labels, classes));
                 }
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                double[] v = va == null ? new double[] {Double.NaN, Double.NaN} : evaluate(s, va, c.batchSize(), (int) step.classes(), nhwc);
-                History.Epoch row = new History.Epoch(epoch, lossSum / tr.size(), (double) correct / tr.size(), v[0], v[1], lr,
-                        tr.size() / seconds, seconds);
-                history.add(row);
-                log.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  acc %.4f%s  %.0f images/s%n", epoch, c.epochs(), row.loss(), row.acc(),
-                        va == null ? "" : String.format(Locale.ROOT, "  val_loss %.4f  val_acc %.4f", row.valLoss(), row.valAcc()),
-                        row.imagesPerSecond());
-                log.flush();
-                if (c.out() != null) {
-                    Checkpoint.save(c.out(), epoch, s.snapshot(), settings(c));
-                    history.write(c.out());
+
+                @Override
+                public double[] evaluate() {
+                    return Trainer.evaluate(s, vaSet, c.batchSize(), classes, nhwc);
                 }
-                if (!Double.isNaN(row.valLoss())) {
-                    if (row.valLoss() < best) {
-                        best = row.valLoss();
-                        since = 0;
-                    } else if (c.patience() > 0 && ++since >= c.patience()) {
-                        log.printf(Locale.ROOT, "early stopping: validation loss has not improved for %d epochs%n", since);
-                        break;
-                    }
+
+                @Override
+                public Map<String, float[]> snapshot() {
+                    return s.snapshot();
                 }
-            }
+            };
+            epochs(engine, tr.size(), va != null, c, start, history, log, steps);
             return new Result(s.trained(model), history, cached);
         }
+    }
+
+    /** {@link #fit} on data-parallel workers: the checks, the cached bottleneck on the workers, then {@link DataParallel}. */
+    private static Result distributed(Graph model, Samples train, Samples val, Config c, PrintWriter log, Steps steps,
+                                      DataParallel.Workers workers, List<String> trainable) {
+        String refused = c.resume() ? "--resume is not supported" : c.mirror() ? "--mirror turns bottleneck caching off"
+                : c.crop() > 0 ? "--crop turns bottleneck caching off" : !c.cache() ? "--no-cache turns bottleneck caching off"
+                : c.batchNorm() == TrainingStep.BatchNormMode.TRAIN ? "--bn train needs each whole batch's statistics in one place" : null;
+        Optional<Subgraphs.Split> split = refused != null ? Optional.empty() : Subgraphs.frozenPrefix(model, trainable);
+        if (refused == null && split.isEmpty()) {
+            refused = nothingFrozen(model) ? "nothing is frozen" : "the frozen layers do not end in one value between two layers";
+        }
+        if (refused != null) {
+            throw new UsageException("--spark trains a head over cached bottleneck features (frozen layers up to one value, then the "
+                    + "trained head): " + refused + ". Run without --spark, or freeze a prefix (--freeze-upto)");
+        }
+        Subgraphs.Split s = split.get();
+        log.printf(Locale.ROOT, "bottleneck caching: the frozen layers up to '%s' form a prefix; running them once over %d images on the "
+                + "workers%n", s.boundary(), train.size() + (val == null ? 0 : val.size()));
+        TrainingStep.Built grads = TrainingStep.build(s.head(), TrainingStep.Spec.gradients(c.loss(), c.dropout()));
+        TrainingStep.Built eval = TrainingStep.build(s.head(), new TrainingStep.Spec(c.loss(), c.optimizer(), false, true, c.batchNorm()));
+        workers.cache(s.prefix(), train, val, grads, eval, c.batchSize());
+        return DataParallel.fit(model, s.head(), train, val != null, c, grads, workers, log, steps);
     }
 
     /**
@@ -240,10 +327,7 @@ public final class Trainer {
         FloatBuffer x = nhwc ? InputLayout.toNhwc(nchw, nchwShape) : nchw;
         long[] shape = nhwc ? InputLayout.nhwcShape(nchwShape) : nchwShape;
         try {
-            // the Dropout masks of this step: drawn from (seed, epoch, step) only, so a resumed run draws what an uninterrupted one does
-            java.util.SplittableRandom masks = new java.util.SplittableRandom(
-                    (c.seed() * 0x9E3779B97F4A7C15L + epoch) * 0xBF58476D1CE4E5B9L + b * 0x94D049BB133111EBL);
-            return s.step(x.duplicate(), shape, labels, lr, masks);
+            return s.step(x.duplicate(), shape, labels, lr, masks(c.seed(), epoch, b));
         } catch (graft.error.GraftException e) {
             boolean finite = s.finite();
             float loss = Float.NaN;
@@ -313,7 +397,7 @@ public final class Trainer {
      * Correct predictions of a batch: the largest logit, or with one logit (a binary sigmoid
      * head) class 1 when sigmoid(z) > 0.5, i.e. z > 0 (Keras's binary_accuracy threshold).
      */
-    static long correct(float[] logits, long[] labels, int classes) {
+    public static long correct(float[] logits, long[] labels, int classes) {
         long c = 0;
         if (classes == 1) {
             for (int i = 0; i < labels.length; i++) {

@@ -62,11 +62,29 @@ public final class TrainingStep {
      * batch statistics and updates its running mean and variance ({@link BatchNormTrain}); those of
      * a frozen layer keep inference mode, as Keras runs a layer with {@code trainable=False}.
      */
-    public record Spec(Loss loss, Optimizer optimizer, boolean dropout, boolean evalOnly, BatchNormMode batchNorm) {
+    public record Spec(Loss loss, Optimizer optimizer, boolean dropout, boolean evalOnly, BatchNormMode batchNorm, boolean gradientsOnly) {
         public Spec(Loss loss, Optimizer optimizer, boolean dropout, boolean evalOnly) {
             this(loss, optimizer, dropout, evalOnly, BatchNormMode.FROZEN);
         }
+
+        public Spec(Loss loss, Optimizer optimizer, boolean dropout, boolean evalOnly, BatchNormMode batchNorm) {
+            this(loss, optimizer, dropout, evalOnly, batchNorm, false);
+        }
+
+        /**
+         * The gradient-only step of data-parallel training ({@code finetune --spark}): forward, the
+         * loss as a SUM over the batch ({@link #LOSS}), {@link #LOGITS}, and each trainable
+         * parameter's gradient of that sum as output {@code p + GRAD}; no learning rate, no
+         * optimizer, no update. Partitions add these up and the driver divides once by the global
+         * count and applies {@link #update}.
+         */
+        public static Spec gradients(Loss loss, boolean dropout) {
+            return new Spec(loss, null, dropout, false, BatchNormMode.FROZEN, true);
+        }
     }
+
+    /** Suffix of a parameter's gradient: an output of the gradient-only step, an input of {@link #update}. */
+    public static final String GRAD = "/grad";
 
     private TrainingStep() {
     }
@@ -307,7 +325,7 @@ public final class TrainingStep {
                 e.add(n);
             }
         }
-        Loss.Emitted loss = spec.loss().emit(e, logits, LABELS, classes);
+        Loss.Emitted loss = spec.loss().emit(e, logits, LABELS, classes, spec.gradientsOnly());
         identity(e, loss.loss(), LOSS);
         if (!logits.equals(LOGITS)) {
             identity(e, logits, LOGITS);
@@ -320,9 +338,73 @@ public final class TrainingStep {
             fed.addAll(statistics);
             return new Built(g, in.name(), fed, carried, classes, List.of(), statistics);
         }
-        g.inputs().add(new Value(LR, new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
         Map<String, String> grads = Autodiff.backward(nodes, model, e, Map.of(logits, loss.dLogits()), new LinkedHashSet<>(params));
-        Optimizer opt = spec.optimizer();
+        if (spec.gradientsOnly()) {
+            if (!statOutputs.isEmpty()) {
+                throw new UnsupportedModelException("model '" + model.name() + "' (gradient-only step): --bn train needs the whole "
+                        + "batch's statistics in one place. Use --bn frozen");
+            }
+            List<String[]> renames = new ArrayList<>();
+            for (String p : params) {
+                renames.add(new String[] {grads.get(p), p + GRAD});
+                g.outputs().add(new Value(p + GRAD, new TensorType(DataType.FLOAT, Shape.of(model.initializer(p).shape()))));
+            }
+            nameOutputs(g, e, renames);
+            return new Built(g, in.name(), params, List.of(), classes, masks, statistics);
+        }
+        g.inputs().add(new Value(LR, new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
+        List<String[]> renames = new ArrayList<>();
+        emitUpdate(g, e, model, params, slotOf, grads, spec.optimizer(), carried, renames);
+        for (String[] so : statOutputs) {
+            Weight w = model.initializer(so[1].substring(0, so[1].length() - "/next".length()));
+            renames.add(so);
+            g.outputs().add(new Value(so[1], new TensorType(DataType.FLOAT, Shape.of(w.shape()))));
+        }
+        nameOutputs(g, e, renames);
+        return new Built(g, in.name(), params, carried, classes, masks, statistics);
+    }
+
+    /**
+     * The optimizer alone, as the driver of data-parallel training runs it: inputs are the
+     * trainable parameters of {@code model}, the optimizer state, each parameter's MEAN gradient
+     * over the global batch ({@code p + GRAD}) and {@link #LR}; outputs the updated parameters
+     * and state, the same nodes {@link #build} emits after its backward pass
+     * ({@link Optimizer#update}, weight decay and lr_mult included). {@link Built#input} is null.
+     */
+    public static Built update(Graph model, Optimizer opt) {
+        ShapeInference.run(model);
+        Graph g = new Graph(model.name() + "_update");
+        g.opsets().put("", 17L);
+        Emitter e = new Emitter(g, DataType.FLOAT, "step/");
+        Map<String, Slot> slotOf = new LinkedHashMap<>();
+        for (Node n : model.nodes()) {
+            for (Slot s : slots(model, n)) {
+                slotOf.putIfAbsent(s.weight, s);
+            }
+        }
+        List<String> params = trainableParams(model);
+        params.retainAll(slotOf.keySet());
+        List<Carried> carried = new ArrayList<>();
+        Map<String, String> grads = new LinkedHashMap<>();
+        for (String p : params) {
+            Weight w = model.initializer(p);
+            g.inputs().add(new Value(p, new TensorType(DataType.FLOAT, Shape.of(w.shape()))));
+            carried.add(new Carried(p, p + "/next", w.shape(), w));
+        }
+        for (String p : params) {
+            g.inputs().add(new Value(p + GRAD, new TensorType(DataType.FLOAT, Shape.of(model.initializer(p).shape()))));
+            grads.put(p, p + GRAD);
+        }
+        g.inputs().add(new Value(LR, new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
+        List<String[]> renames = new ArrayList<>();
+        emitUpdate(g, e, model, params, slotOf, grads, opt, carried, renames);
+        nameOutputs(g, e, renames);
+        return new Built(g, null, params, carried, 0);
+    }
+
+    /** The optimizer's nodes after the gradients {@code grads}: one update per parameter, its state carried. */
+    private static void emitUpdate(Graph g, Emitter e, Graph model, List<String> params, Map<String, Slot> slotOf, Map<String, String> grads,
+                                   Optimizer opt, List<Carried> carried, List<String[]> renames) {
         String step = null;
         if (opt.countsSteps()) {
             step = STEP;
@@ -334,7 +416,6 @@ public final class TrainingStep {
             identity(e, shared.stepNext(), STEP + "/next");
             g.outputs().add(new Value(STEP + "/next", new TensorType(DataType.FLOAT, Shape.of(new long[0]))));
         }
-        List<String[]> renames = new ArrayList<>();
         for (String p : params) {
             Weight w = model.initializer(p);
             TensorType pt = new TensorType(DataType.FLOAT, Shape.of(w.shape()));
@@ -353,13 +434,6 @@ public final class TrainingStep {
                 g.outputs().add(new Value(out, pt));
             }
         }
-        for (String[] so : statOutputs) {
-            Weight w = model.initializer(so[1].substring(0, so[1].length() - "/next".length()));
-            renames.add(so);
-            g.outputs().add(new Value(so[1], new TensorType(DataType.FLOAT, Shape.of(w.shape()))));
-        }
-        nameOutputs(g, e, renames);
-        return new Built(g, in.name(), params, carried, classes, masks, statistics);
     }
 
     /**

@@ -39,6 +39,9 @@ public final class SparkCluster implements Cluster {
         } else if (Files.exists(job.out()) && !job.force()) {
             throw new UsageException("output '" + job.out() + "' exists; pass --force to replace it");
         }
+        if (job.samples() != null) {
+            return arrays(job);
+        }
         Path root = ImageRows.root(job.data());
         List<String> classes = ImageRows.classes(root);
         SparkSession spark = Sessions.start("graft features", job.settings());
@@ -82,9 +85,50 @@ public final class SparkCluster implements Cluster {
         }
     }
 
+    /**
+     * Features of array data (an .npy file, an IDX folder) loaded on the driver: contiguous blocks,
+     * one per partition, run through the prefix on the executors (each JVM's one session), collected
+     * in order and written as single-machine {@code features} writes them.
+     */
+    private static FeaturesJob.Result arrays(FeaturesJob job) {
+        if (!job.out().toString().endsWith(".npy")) {
+            throw new UsageException("output '" + job.out() + "': --spark over array data ('" + job.data() + "') writes .npy; Parquet "
+                    + "output is for image folders");
+        }
+        Samples set = job.samples();
+        SparkSession spark = Sessions.start("graft features", job.settings());
+        try {
+            ModelRef model = ModelRef.ship(spark, job.prefix());
+            int partitions = job.settings().partitions() > 0 ? job.settings().partitions() : spark.sparkContext().defaultParallelism();
+            List<SparkWorkers.Block> blocks = new ArrayList<>(SparkWorkers.bottlenecks(spark, set, partitions, model,
+                    job.prefix().inputs().get(0).name(), job.prefix().outputs().get(0).name(), job.nhwc(), job.batch()).collect());
+            blocks.sort(java.util.Comparator.comparingInt(SparkWorkers.Block::offset));
+            if (blocks.isEmpty()) {
+                throw new UsageException("data '" + job.data() + "': holds no samples");
+            }
+            long[] shape = blocks.get(0).shape();
+            int per = Math.toIntExact(graft.ir.Shape.elementCount(shape));
+            float[] all = new float[Math.multiplyExact(per, set.size())];
+            for (SparkWorkers.Block b : blocks) {
+                System.arraycopy(b.x(), 0, all, b.offset() * per, b.x().length);
+            }
+            FeatureFiles.write(new Samples(all, set.labels(), shape, set.classes()), job.out(), job.half(), job.force());
+            return new FeaturesJob.Result(set.size(), shape, 0, null);
+        } catch (Exception e) {
+            throw Sessions.unwrap(e);
+        } finally {
+            spark.stop();
+        }
+    }
+
     @Override
     public graft.cluster.ValidateJob.Result validate(graft.cluster.ValidateJob job) {
         return SparkValidate.run(job);
+    }
+
+    @Override
+    public graft.train.DataParallel.Workers workers(Cluster.Settings settings) {
+        return new SparkWorkers(settings);
     }
 
     /** Rows in single-machine order as the {@link Samples} single-machine features gives. */

@@ -40,7 +40,7 @@ final class SparkValidate {
             }
             Path dir = job.images().toAbsolutePath();
             var rows = spark.read().format("binaryFile").load(dir.toUri().toString())
-                    .filter(functions.lower(functions.col("path")).rlike("\\.(png|jpe?g|bmp|gif)$")).select("path", "content");
+                    .filter(functions.col("path").rlike("(?i)\\.(png|jpe?g|bmp|gif)$")).select("path", "content");
             if (job.settings().partitions() > 0 && rows.rdd().getNumPartitions() > job.settings().partitions()) {
                 rows = rows.coalesce(job.settings().partitions());
             }
