@@ -218,5 +218,15 @@ class PicturesTest {
         try (var s = Files.list(dir)) {
             assertThat(s.toList()).as("no temporary file left").containsExactly(svg);
         }
+        // refused before any work: the model is not even read (a missing one would be exit 3), for all three commands
+        Path missing = dir.resolve("no-such-model.onnx");
+        for (String[] args : List.of(new String[] {"inspect", missing.toString(), "--html", svg.toString()},
+                new String[] {"diff", missing.toString(), missing.toString(), "--svg", svg.toString()},
+                new String[] {"surgery", missing.toString(), "--dry-run", "--edit", "pop 1", "--svg", svg.toString()})) {
+            Cli.Result early = Cli.run(args);
+            assertThat(early.code()).as(args[0] + ": " + early.err()).isEqualTo(2);
+            assertThat(early.err()).contains("exists; pass --force").contains(svg.toString());
+        }
+        assertThat(Files.readString(svg)).isEqualTo("keep");
     }
 }

@@ -52,6 +52,7 @@ final class DiffCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        graft.picture.Pictures.checkTargets(svg, html, force, java.util.List.of(modelA, modelB));
         Graph a = ModelLoader.load(modelA, input.from, input.toOptions());
         Graph b = second.load(modelB, input);
         GraphDiff.Result r = GraphDiff.of(a, b);

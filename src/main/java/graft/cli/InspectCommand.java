@@ -62,6 +62,7 @@ final class InspectCommand implements Callable<Integer> {
             // git shows a textconv's stderr beside the diff: the LFS read-through notice would be noise there
             graft.io.GitLfs.notices(new PrintWriter(java.io.Writer.nullWriter()));
         }
+        graft.picture.Pictures.checkTargets(svg, html, force, List.of(model));
         Graph g = ModelLoader.load(model, input.from, input.toOptions(), true);
         PrintWriter out = spec.commandLine().getOut();
         if (textconv) {

@@ -115,6 +115,7 @@ final class SurgeryCommand implements Callable<Integer> {
         if (!dryRun) {
             graft.io.AtomicOutput.checkTarget(target, force, inputs);
         }
+        graft.picture.Pictures.checkTargets(svg, html, force, inputs);
         String from = input.from != null ? input.from : r == null ? null : r.input().get("from");
         Graph before = ModelLoader.load(in, from, readOpts);
         Graph after = r == null ? before : r.apply(before);

@@ -33,6 +33,18 @@ public final class Pictures {
         write(out, Html.page(r, title, Html.legend(diff)), force, inputs);
     }
 
+    /**
+     * Refuses, before any work, an {@code --svg}/{@code --html} target that exists (without {@code force}) or is one of
+     * the {@code inputs}: the same checks the write makes, so a command does not load and lay out a model to refuse at the end.
+     */
+    public static void checkTargets(Path svg, Path html, boolean force, List<Path> inputs) {
+        for (Path p : new Path[] {svg, html}) {
+            if (p != null) {
+                AtomicOutput.checkTarget(p, force, inputs);
+            }
+        }
+    }
+
     /** The picture as SVG to {@code svg} and as an HTML page to {@code html}, each when its path is not null. */
     public static void write(GraphLayout.Result r, String title, boolean diff, Path svg, Path html, boolean force, List<Path> inputs) {
         if (svg != null) {
