@@ -2,6 +2,7 @@ package graft.caffe;
 
 import graft.ir.Graph;
 import graft.ir.Node;
+import graft.ir.Op;
 import graft.ir.Shape;
 import graft.ir.TensorType;
 import graft.ir.Value;
@@ -67,6 +68,6 @@ final class NchwView {
     }
 
     private static boolean isPerm(Node n, long[] perm) {
-        return n.opType().equals("Transpose") && Arrays.equals(n.intsAttr("perm", new long[0]), perm);
+        return n.op() == Op.TRANSPOSE && Arrays.equals(n.intsAttr("perm", new long[0]), perm);
     }
 }

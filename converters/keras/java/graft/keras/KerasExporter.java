@@ -272,7 +272,7 @@ final class KerasExporter {
     }
 
     private static boolean isTranspose(Node n, long... perm) {
-        return n.opType().equals("Transpose") && Arrays.equals(n.intsAttr("perm", new long[0]), perm);
+        return n.op() == Op.TRANSPOSE && Arrays.equals(n.intsAttr("perm", new long[0]), perm);
     }
 
     /** A Keras-legal, unique layer name for a source layer (ONNX node names carry '/' and ':'). */

@@ -160,13 +160,16 @@ final class LayerWriter {
         if (a == null) {
             return null;
         }
-        String act = switch (a.opType()) {
-            case "Relu" -> "relu";
-            case "Sigmoid" -> "sigmoid";
-            case "Tanh" -> "tanh";
-            case "Softplus" -> "softplus";
-            case "Softsign" -> "softsign";
-            case "Softmax" -> a.intAttr("axis", -1) == 1 || a.intAttr("axis", -1) == -1 && x.graph().type(a.input(0)).shape().rank() == 2 ? "softmax" : null;
+        if (a.op() == null) {
+            return null;
+        }
+        String act = switch (a.op()) {
+            case RELU -> "relu";
+            case SIGMOID -> "sigmoid";
+            case TANH -> "tanh";
+            case SOFTPLUS -> "softplus";
+            case SOFTSIGN -> "softsign";
+            case SOFTMAX -> a.intAttr("axis", -1) == 1 || a.intAttr("axis", -1) == -1 && x.graph().type(a.input(0)).shape().rank() == 2 ? "softmax" : null;
             default -> x.keras3() ? keras3Activation(a) : null;
         };
         if (act == null) {
@@ -182,11 +185,11 @@ final class LayerWriter {
      * (its hard_sigmoid is relu6(x + 3) / 6), else null (a layer of its own, or a refusal).
      */
     private static String keras3Activation(Node a) {
-        return switch (a.opType()) {
-            case "Elu" -> a.floatAttr("alpha", 1f) == 1f ? "elu" : null;
-            case "HardSigmoid" -> a.floatAttr("alpha", 0.2f) == LayerReader.KERAS3_HARD_SIGMOID_ALPHA && a.floatAttr("beta", 0.5f) == 0.5f ? "hard_sigmoid" : null;
-            case "Selu" -> OtherLayerWriter.kerasSelu(a) ? "selu" : null;
-            case "Exp" -> "exponential";
+        return switch (a.op()) {
+            case ELU -> a.floatAttr("alpha", 1f) == 1f ? "elu" : null;
+            case HARD_SIGMOID -> a.floatAttr("alpha", 0.2f) == LayerReader.KERAS3_HARD_SIGMOID_ALPHA && a.floatAttr("beta", 0.5f) == 0.5f ? "hard_sigmoid" : null;
+            case SELU -> OtherLayerWriter.kerasSelu(a) ? "selu" : null;
+            case EXP -> "exponential";
             default -> null;
         };
     }
@@ -658,7 +661,7 @@ final class LayerWriter {
         List<Node> cons = x.graph().consumers(n.output(0));
         ObjectNode c = x.config(x.newName(n), n);
         c.put("data_format", format(t));
-        boolean flat = cons.size() == 1 && cons.get(0).opType().equals("Flatten") && cons.get(0).intAttr("axis", 1) == 1;
+        boolean flat = cons.size() == 1 && cons.get(0).op() == Op.FLATTEN && cons.get(0).intAttr("axis", 1) == 1;
         String out = n.output(0);
         if (flat) {
             x.markFused(cons.get(0));
@@ -682,7 +685,7 @@ final class LayerWriter {
         if (s.rank() == 4 && t.nchw()) {
             boolean fixed = s.dim(1).isFixed() && s.dim(2).isFixed() && s.dim(3).isFixed();
             List<Node> cons = x.graph().consumers(n.output(0));
-            if (fixed && !cons.isEmpty() && cons.stream().allMatch(c -> c.opType().equals("Gemm"))) {
+            if (fixed && !cons.isEmpty() && cons.stream().allMatch(c -> c.op() == Op.GEMM)) {
                 chw = new long[] {s.dim(1).value(), s.dim(2).value(), s.dim(3).value()};
             } else {
                 // Permute to (C, H, W) in Keras so that its Flatten gives the IR's C,H,W order.
