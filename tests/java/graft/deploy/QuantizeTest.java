@@ -207,6 +207,60 @@ class QuantizeTest {
         assertThat(agree).isGreaterThanOrEqualTo(230);
     }
 
+    /**
+     * --format qoperator: QLinearConv for every Conv, MatMulInteger for every Gemm, QuantizeLinear/DequantizeLinear only
+     * at the float boundaries; onnx.checker (full) accepts it, ONNX Runtime runs it, and its outputs equal those of the
+     * QDQ file (which ONNX Runtime fuses into integer kernels itself) within a stated fraction of the INT8 error.
+     */
+    @Test
+    void qoperatorFormatMatchesTheQdqModel() throws Exception {
+        for (String[] m : new String[][] {{"onnx/small_vgg.onnx", "small_vgg", "32"}, {"surgery/bn_mini.onnx", "bn_mini", "32"}}) {
+            Path src = TestPaths.fixtures().resolve(m[0]);
+            Path calib = samples("calib32", 64, 3, 32, 32, 1);
+            Path x = samples("x32", 256, 3, 32, 32, 17);
+            Path dir = TestPaths.scratch("int8-qop-" + m[1]);
+            Path qdq = dir.resolve("qdq.onnx");
+            Path qop = dir.resolve("qop.onnx");
+            Cli.Result a = Cli.run("quantize", src.toString(), qdq.toString(), "--calibration", calib.toString(), "--quiet");
+            assertThat(a.code()).as(a.err()).isZero();
+            Cli.Result b = Cli.run("quantize", src.toString(), qop.toString(), "--calibration", calib.toString(), "--quiet", "--format", "qoperator");
+            assertThat(b.code()).as(b.err()).isZero();
+            System.out.println("qoperator " + m[1] + ": " + b.out().lines().skip(1).findFirst().orElse(""));
+            checked(qop);
+            graft.onnx.proto.Onnx.ModelProto p = graft.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(qop));
+            Map<String, Long> ops = new java.util.TreeMap<>();
+            p.getGraph().getNodeList().forEach(n -> ops.merge(n.getOpType(), 1L, Long::sum));
+            graft.onnx.proto.Onnx.ModelProto f = graft.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(src));
+            long convs = f.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv")).count();
+            long gemms = f.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Gemm") || n.getOpType().equals("MatMul")).count();
+            System.out.println("qoperator " + m[1] + " ops: " + ops);
+            assertThat(ops.getOrDefault("QLinearConv", 0L)).isEqualTo(convs);
+            assertThat(ops.getOrDefault("MatMulInteger", 0L)).isEqualTo(gemms);
+            assertThat(ops).doesNotContainKeys("Conv", "Gemm");
+            float[] fl = runOrt(src, x);
+            float[] gq = runOrt(qdq, x);
+            float[] go = runOrt(qop, x);
+            double d = 0;
+            double max = 0;
+            double err = 0;
+            for (int i = 0; i < gq.length; i++) {
+                d += Math.abs(go[i] - gq[i]);
+                max = Math.max(max, Math.abs(go[i] - gq[i]));
+                err += Math.abs(gq[i] - fl[i]);
+            }
+            System.out.printf("qoperator %s: mean |QOperator - QDQ| %.3g (max %.3g), mean |QDQ - FP32| %.3g%n", m[1], d / gq.length, max,
+                    err / gq.length);
+            assertThat(d / gq.length).isLessThan(0.1 * err / gq.length);
+        }
+        // a Conv whose output only the graph reads: QLinearConv cannot write a float output
+        Path dir = TestPaths.scratch("int8-qop-refused");
+        Path conv = dir.resolve("conv.onnx");
+        Python.run(ORACLE, "conv", conv.toString());
+        Path out = dir.resolve("out.onnx");
+        refused(3, "QLinearConv cannot write", out, "quantize", conv.toString(), out.toString(), "--calibration",
+                samples("calib8", 8, 3, 8, 8, 1).toString(), "--format", "qoperator");
+    }
+
     /** --dynamic: Gemm/MatMul weights int8 (the oracle's bit for bit), activations and biases float. */
     @Test
     void dynamicQuantizesWeightsOnly() throws Exception {

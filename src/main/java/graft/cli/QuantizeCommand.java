@@ -70,6 +70,10 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--dynamic", description = "Weights only, for Gemm/MatMul models: int8 weights, float activations, no calibration.")
     boolean dynamic;
 
+    @Option(names = "--format", defaultValue = "qdq", paramLabel = "F", description = "qdq (QuantizeLinear/DequantizeLinear pairs around float "
+            + "ops) or qoperator (QLinearConv, MatMulInteger; QuantizeLinear/DequantizeLinear at the boundaries) (default: ${DEFAULT-VALUE}).")
+    String format;
+
     @Option(names = "--json", description = "Print the per-layer ranges and scales as JSON.")
     boolean json;
 
@@ -122,6 +126,12 @@ final class QuantizeCommand implements Callable<Integer> {
         } else {
             throw new UsageException("--method '" + method + "': unknown; known: minmax, percentile:P (e.g. percentile:99.99)");
         }
+        if (!format.equals("qdq") && !format.equals("qoperator")) {
+            throw new UsageException("--format '" + format + "': unknown; known: qdq, qoperator");
+        }
+        if (dynamic && format.equals("qoperator")) {
+            throw new UsageException("--format qoperator needs static quantization (activations calibrated); --dynamic writes QDQ weights only");
+        }
         if (dynamic && calibration != null) {
             throw new UsageException("--dynamic quantizes weights only and takes no --calibration");
         }
@@ -148,6 +158,9 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new graft.error.UnsupportedModelException("model '" + in + "': no " + (dynamic ? "Gemm or MatMul" : "Conv, Gemm or MatMul")
                     + " with float32 weights left to quantize" + (excluded.isEmpty() ? "" : " (excluded: " + String.join(", ", excluded) + ")"));
         }
+        if (format.equals("qoperator")) {
+            graft.deploy.QOperator.check(g, plan, in.toString());
+        }
         Map<String, float[]> ranges = Map.of();
         int count = 0;
         if (!dynamic) {
@@ -160,13 +173,14 @@ final class QuantizeCommand implements Callable<Integer> {
             }
         }
         Quantize.Report r = Quantize.apply(g, plan, ranges, settings);
+        int integerNodes = format.equals("qoperator") ? graft.deploy.QOperator.apply(g, plan, in.toString()) : 0;
         Options o = Options.none().set("opset", opset).set("external-data", "auto").set("force", force).set("inputs", inputs);
         target.write(g, out, o);
         if (json) {
-            log.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r, settings, count)));
+            log.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r, settings, count, format)));
         } else {
             log.printf("wrote %s (onnx opset %d, %d layers, %,d bytes)%n", out, opset, g.layers().size(), Files.size(out));
-            log.println(r.describe());
+            log.println(r.describe() + (format.equals("qoperator") ? "; qoperator: " + integerNodes + " integer nodes" : ""));
             for (Quantize.Range a : r.activations()) {
                 log.printf(Locale.ROOT, "  %-24s %-28s [%.6g, %.6g] scale %.6g zero point %d%n", a.layer(), a.tensor(), a.min(), a.max(), a.scale(),
                         a.zeroPoint());
@@ -208,11 +222,12 @@ final class QuantizeCommand implements Callable<Integer> {
         }
     }
 
-    static Map<String, Object> toJson(Quantize.Report r, Quantize.Settings s, int samples) {
+    static Map<String, Object> toJson(Quantize.Report r, Quantize.Settings s, int samples, String format) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("settings", s.describe());
         m.put("calibration_samples", samples);
         m.put("nodes_quantized", r.nodes());
+        m.put("format", format);
         m.put("excluded", r.excluded());
         m.put("weight_bytes_before", r.bytesBefore());
         m.put("weight_bytes_after", r.bytesAfter());
