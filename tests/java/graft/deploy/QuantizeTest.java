@@ -315,6 +315,40 @@ class QuantizeTest {
         assertThat(runOrt(q, samples("x32", 256, 3, 32, 32, 17))).hasSize(2560);
     }
 
+    /**
+     * --method entropy: every activation's range equals fixtures/deploy/entropy_oracle.py's (numpy, its own forward pass and
+     * KL search) within 0.1% of max|x| (2 of the 2048 bins: the two runtimes' float values may fall in neighbouring bins at the
+     * edges), never wider than minmax's; the file passes onnx.checker (full) and runs.
+     */
+    @Test
+    void entropyMatchesTheNumpyOracle() throws Exception {
+        Path calib = samples("calib32", 64, 3, 32, 32, 1);
+        for (String[] m : new String[][] {{"onnx/small_vgg.onnx", "small_vgg"}, {"surgery/bn_mini.onnx", "bn_mini"}}) {
+            Path src = TestPaths.fixtures().resolve(m[0]);
+            Path dir = TestPaths.scratch("int8-entropy-" + m[1]);
+            Path q = dir.resolve("e.onnx");
+            Cli.Result c = Cli.run("quantize", src.toString(), q.toString(), "--calibration", calib.toString(), "--method", "entropy", "--json",
+                    "--quiet");
+            assertThat(c.code()).as(c.err()).isZero();
+            Path json = dir.resolve("e.json");
+            Files.writeString(json, c.out());
+            String o = Python.run(10, TimeUnit.MINUTES, TestPaths.fixtures().resolve("deploy/entropy_oracle.py"), "expect", src.toString(),
+                    calib.toString(), json.toString(), "0.001").strip();
+            System.out.println("entropy " + m[1] + ": " + o);
+            assertThat(o).startsWith("entropy ranges");
+            Cli.Result mm = Cli.run("quantize", src.toString(), dir.resolve("m.onnx").toString(), "--calibration", calib.toString(), "--json",
+                    "--quiet");
+            JsonNode e = new ObjectMapper().readTree(c.out()).get("activations");
+            JsonNode n = new ObjectMapper().readTree(mm.out()).get("activations");
+            for (int i = 0; i < e.size(); i++) {
+                assertThat(e.get(i).get("max").asDouble()).isLessThanOrEqualTo(n.get(i).get("max").asDouble());
+                assertThat(e.get(i).get("min").asDouble()).isGreaterThanOrEqualTo(n.get(i).get("min").asDouble());
+            }
+            checked(q);
+            assertThat(runOrt(q, samples("x32", 256, 3, 32, 32, 17))).hasSize(2560);
+        }
+    }
+
     static void refused(int code, String contains, Path out, String... args) {
         Cli.Result c = Cli.run(args);
         assertThat(c.code()).as(c.err()).isEqualTo(code);
@@ -355,8 +389,8 @@ class QuantizeTest {
         assertThat(Cli.run("quantize", src.toString(), mine.toString(), "--calibration", calib.toString(), "--force").code()).isZero();
         refused(3, "is already quantized", out, "quantize", mine.toString(), out.toString(), "--calibration", calib.toString());
         // unknown method
-        refused(2, "--method 'entropy': unknown", out, "quantize", src.toString(), out.toString(), "--calibration", calib.toString(), "--method",
-                "entropy");
+        refused(2, "--method 'kl': unknown", out, "quantize", src.toString(), out.toString(), "--calibration", calib.toString(), "--method",
+                "kl");
         // no calibration, or a non-ONNX output
         refused(2, "--calibration DIR|x.npy is required", out, "quantize", src.toString(), out.toString());
         Path h5 = dir.resolve("out.h5");

@@ -58,7 +58,8 @@ final class QuantizeCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--method", defaultValue = "minmax", paramLabel = "M",
-            description = "Activation ranges: minmax, or percentile:P (the P-th and (100-P)-th percentiles, 50 < P <= 100) (default: ${DEFAULT-VALUE}).")
+            description = "Activation ranges: minmax, entropy (clipped at the threshold of least KL divergence, 2048-bin histogram of |x|, "
+                    + "128 levels), or percentile:P (the P-th and (100-P)-th percentiles, 50 < P <= 100) (default: ${DEFAULT-VALUE}).")
     String method;
 
     @Option(names = "--per-tensor", description = "One weight scale per tensor instead of one per output channel.")
@@ -113,6 +114,8 @@ final class QuantizeCommand implements Callable<Integer> {
         double pct = 100;
         if (method.equals("minmax")) {
             m = Quantize.Method.MINMAX;
+        } else if (method.equals("entropy")) {
+            m = Quantize.Method.ENTROPY;
         } else if (method.startsWith("percentile:")) {
             m = Quantize.Method.PERCENTILE;
             try {
@@ -124,7 +127,7 @@ final class QuantizeCommand implements Callable<Integer> {
                 throw new UsageException("--method " + method + ": P must be a number above 50 and at most 100, e.g. percentile:99.99");
             }
         } else {
-            throw new UsageException("--method '" + method + "': unknown; known: minmax, percentile:P (e.g. percentile:99.99)");
+            throw new UsageException("--method '" + method + "': unknown; known: minmax, entropy, percentile:P (e.g. percentile:99.99)");
         }
         if (!format.equals("qdq") && !format.equals("qoperator")) {
             throw new UsageException("--format '" + format + "': unknown; known: qdq, qoperator");
@@ -166,7 +169,7 @@ final class QuantizeCommand implements Callable<Integer> {
         if (!dynamic) {
             Samples data = CalibrationData.load(calibration, sampleShape(g), preprocessing(g), samples, seed);
             count = data.size();
-            int passes = m == Quantize.Method.PERCENTILE ? 2 : 1;
+            int passes = m == Quantize.Method.MINMAX ? 1 : 2;
             int total = passes * data.size();
             try (Progress p = Progress.start(err, System.err, quiet, "calibrating", total, "samples")) {
                 ranges = Calibration.ranges(g, plan.activations(), data, m, pct, p::stepTo);

@@ -50,12 +50,12 @@ public final class Quantize {
             "QLinearMatMul", "ConvInteger", "MatMulInteger", "QLinearAdd", "QLinearMul", "QGemm");
 
     /** Calibration method. */
-    public enum Method { MINMAX, PERCENTILE }
+    public enum Method { MINMAX, PERCENTILE, ENTROPY }
 
     /** What to quantize and how. */
     public record Settings(Method method, double percentile, boolean perTensor, Set<String> exclude, boolean dynamic) {
         public String describe() {
-            return (dynamic ? "dynamic (weights only)" : "static, " + (method == Method.MINMAX ? "minmax" : "percentile:" + fmt(percentile)))
+            return (dynamic ? "dynamic (weights only)" : "static, " + (method == Method.MINMAX ? "minmax" : method == Method.ENTROPY ? "entropy" : "percentile:" + fmt(percentile)))
                     + (perTensor ? ", per-tensor weights" : ", per-channel weights");
         }
     }
