@@ -8,7 +8,8 @@
 #   ResNet50: torchvision resnet50 with 10 classes (fixtures/onnx/make_torchvision.py, seeded random weights)
 # Both generated into target/ (never git). Calibration: 32 seeded standard-normal inputs
 # (fixtures/deploy/qdq_oracle.py calib), not images: the weights are random anyway.
-# Usage: bench/quantize_latency.sh [RUNS]   (default 5; QUANTIZE_ARGS adds graft quantize options)
+# Usage: bench/quantize_latency.sh [RUNS]   (default 5; QUANTIZE_ARGS adds graft quantize options;
+#   BENCH_PREPACK=true adds FP32 and INT8 rows with ONNX Runtime's default session options, pre-packing on)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -28,7 +29,7 @@ for m in vgg16 resnet50; do
 done
 mvn -o -q -B -Dstyle.color=never -Dgraft.oracles.skip=true -pl core test-compile dependency:build-classpath \
     -Dmdep.outputFile="$here/target/bench-classpath.txt" >/dev/null
-java -Xmx6g -Dbench.optimized="$work" -cp "target/test-classes:target/classes:$(cat target/bench-classpath.txt)" \
+java -Xmx6g -Dbench.optimized="$work" -Dbench.prepack="${BENCH_PREPACK:-false}" -cp "target/test-classes:target/classes:$(cat target/bench-classpath.txt)" \
     graft.deploy.QuantizeLatencyBench "$runs" 1,8 "${specs[@]}"
 for m in vgg16 resnet50; do
   /usr/bin/python3 -c '

@@ -25,7 +25,9 @@ import java.util.Map;
  * <p>Arguments: {@code RUNS BATCH,BATCH NAME=FP32.onnx,INT8.onnx,FP16.onnx ...}. With
  * {@code -Dbench.optimized=DIR}, also writes ONNX Runtime's optimized graph of every INT8 model to
  * {@code DIR/NAME_int8_optimized.onnx} (the same session options plus the optimized model path)
- * so the script can count the fused integer nodes.
+ * so the script can count the fused integer nodes. With {@code -Dbench.prepack=true}, FP32 and INT8
+ * are measured a second time with ONNX Runtime's default session options (weight pre-packing on,
+ * which graft turns off), the rows marked so.
  */
 public final class QuantizeLatencyBench {
     private static final int WARMUP = 2;
@@ -37,14 +39,25 @@ public final class QuantizeLatencyBench {
         int runs = Integer.parseInt(args[0]);
         int[] batches = Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray();
         String optimized = System.getProperty("bench.optimized");
+        boolean prepack = Boolean.getBoolean("bench.prepack");
         List<String> rows = new ArrayList<>();
         for (int a = 2; a < args.length; a++) {
             String name = args[a].substring(0, args[a].indexOf('='));
             String[] files = args[a].substring(name.length() + 1).split(",");
-            String[] kinds = {"FP32", "INT8 (graft quantize)", "FP16 (convert --fp16)"};
+            String[] kinds = {"FP32", "INT8 (graft quantize)", "FP16 (convert --fp16)", "FP32, pre-packing on", "INT8, pre-packing on"};
+            if (prepack) {
+                files = new String[] {files[0], files[1], files[2], files[0], files[1]};
+            }
             double[][] ms = new double[files.length][batches.length];
             for (int f = 0; f < files.length; f++) {
                 Path p = Path.of(files[f]);
+                if (f >= 3) {
+                    measureDefault(p, batches, runs, ms[f]);
+                    for (int b = 0; b < batches.length; b++) {
+                        System.err.printf(Locale.ROOT, "%s %s batch %d: %.1f ms%n", name, kinds[f], batches[b], ms[f][b]);
+                    }
+                    continue;
+                }
                 try (OrtRunner r = OrtRunner.open(p, Device.CPU)) {
                     String input = r.inputs().keySet().iterator().next();
                     long[] shape = r.inputs().get(input).shape().clone();
@@ -98,6 +111,32 @@ public final class QuantizeLatencyBench {
         }
         Arrays.sort(t);
         return runs % 2 == 1 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
+    }
+
+    /** As graft's sessions, but with ONNX Runtime's default options (pre-packing on). */
+    private static void measureDefault(Path model, int[] batches, int runs, double[] out) throws Exception {
+        OrtEnvironment env = OrtRunner.environment();
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions(); OrtSession s = env.createSession(model.toString(), o)) {
+            String input = s.getInputNames().iterator().next();
+            long[] shape = ((ai.onnxruntime.TensorInfo) s.getInputInfo().get(input).getInfo()).getShape().clone();
+            for (int b = 0; b < batches.length; b++) {
+                shape[0] = batches[b];
+                Tensor x = Tensor.random(DataType.FLOAT, shape, 7);
+                try (ai.onnxruntime.OnnxTensor t = ai.onnxruntime.OnnxTensor.createTensor(env, x.data().duplicate()
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer(), shape)) {
+                    double[] ts = new double[runs];
+                    for (int i = 0; i < WARMUP + runs; i++) {
+                        long t0 = System.nanoTime();
+                        s.run(Map.of(input, t)).close();
+                        if (i >= WARMUP) {
+                            ts[i - WARMUP] = (System.nanoTime() - t0) / 1e6;
+                        }
+                    }
+                    Arrays.sort(ts);
+                    out[b] = runs % 2 == 1 ? ts[runs / 2] : (ts[runs / 2 - 1] + ts[runs / 2]) / 2;
+                }
+            }
+        }
     }
 
     /** The .onnx file plus any external-data file beside it named after it. */
