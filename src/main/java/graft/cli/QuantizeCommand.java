@@ -58,7 +58,8 @@ final class QuantizeCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--method", defaultValue = "minmax", paramLabel = "M",
-            description = "Activation ranges: minmax, or percentile:P (the P-th and (100-P)-th percentiles, 50 < P <= 100) (default: ${DEFAULT-VALUE}).")
+            description = "Activation ranges: minmax, entropy (clipped at the threshold of least KL divergence, 2048-bin histogram of |x|, "
+                    + "128 levels), or percentile:P (the P-th and (100-P)-th percentiles, 50 < P <= 100) (default: ${DEFAULT-VALUE}).")
     String method;
 
     @Option(names = "--per-tensor", description = "One weight scale per tensor instead of one per output channel.")
@@ -69,6 +70,10 @@ final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--dynamic", description = "Weights only, for Gemm/MatMul models: int8 weights, float activations, no calibration.")
     boolean dynamic;
+
+    @Option(names = "--format", defaultValue = "qdq", paramLabel = "F", description = "qdq (QuantizeLinear/DequantizeLinear pairs around float "
+            + "ops) or qoperator (QLinearConv, MatMulInteger; QuantizeLinear/DequantizeLinear at the boundaries) (default: ${DEFAULT-VALUE}).")
+    String format;
 
     @Option(names = "--json", description = "Print the per-layer ranges and scales as JSON.")
     boolean json;
@@ -109,6 +114,8 @@ final class QuantizeCommand implements Callable<Integer> {
         double pct = 100;
         if (method.equals("minmax")) {
             m = Quantize.Method.MINMAX;
+        } else if (method.equals("entropy")) {
+            m = Quantize.Method.ENTROPY;
         } else if (method.startsWith("percentile:")) {
             m = Quantize.Method.PERCENTILE;
             try {
@@ -120,7 +127,13 @@ final class QuantizeCommand implements Callable<Integer> {
                 throw new UsageException("--method " + method + ": P must be a number above 50 and at most 100, e.g. percentile:99.99");
             }
         } else {
-            throw new UsageException("--method '" + method + "': unknown; known: minmax, percentile:P (e.g. percentile:99.99)");
+            throw new UsageException("--method '" + method + "': unknown; known: minmax, entropy, percentile:P (e.g. percentile:99.99)");
+        }
+        if (!format.equals("qdq") && !format.equals("qoperator")) {
+            throw new UsageException("--format '" + format + "': unknown; known: qdq, qoperator");
+        }
+        if (dynamic && format.equals("qoperator")) {
+            throw new UsageException("--format qoperator needs static quantization (activations calibrated); --dynamic writes QDQ weights only");
         }
         if (dynamic && calibration != null) {
             throw new UsageException("--dynamic quantizes weights only and takes no --calibration");
@@ -148,25 +161,29 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new graft.error.UnsupportedModelException("model '" + in + "': no " + (dynamic ? "Gemm or MatMul" : "Conv, Gemm or MatMul")
                     + " with float32 weights left to quantize" + (excluded.isEmpty() ? "" : " (excluded: " + String.join(", ", excluded) + ")"));
         }
+        if (format.equals("qoperator")) {
+            graft.deploy.QOperator.check(g, plan, in.toString());
+        }
         Map<String, float[]> ranges = Map.of();
         int count = 0;
         if (!dynamic) {
             Samples data = CalibrationData.load(calibration, sampleShape(g), preprocessing(g), samples, seed);
             count = data.size();
-            int passes = m == Quantize.Method.PERCENTILE ? 2 : 1;
+            int passes = m == Quantize.Method.MINMAX ? 1 : 2;
             int total = passes * data.size();
             try (Progress p = Progress.start(err, System.err, quiet, "calibrating", total, "samples")) {
                 ranges = Calibration.ranges(g, plan.activations(), data, m, pct, p::stepTo);
             }
         }
         Quantize.Report r = Quantize.apply(g, plan, ranges, settings);
+        int integerNodes = format.equals("qoperator") ? graft.deploy.QOperator.apply(g, plan, in.toString()) : 0;
         Options o = Options.none().set("opset", opset).set("external-data", "auto").set("force", force).set("inputs", inputs);
         target.write(g, out, o);
         if (json) {
-            log.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r, settings, count)));
+            log.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r, settings, count, format)));
         } else {
             log.printf("wrote %s (onnx opset %d, %d layers, %,d bytes)%n", out, opset, g.layers().size(), Files.size(out));
-            log.println(r.describe());
+            log.println(r.describe() + (format.equals("qoperator") ? "; qoperator: " + integerNodes + " integer nodes" : ""));
             for (Quantize.Range a : r.activations()) {
                 log.printf(Locale.ROOT, "  %-24s %-28s [%.6g, %.6g] scale %.6g zero point %d%n", a.layer(), a.tensor(), a.min(), a.max(), a.scale(),
                         a.zeroPoint());
@@ -208,11 +225,12 @@ final class QuantizeCommand implements Callable<Integer> {
         }
     }
 
-    static Map<String, Object> toJson(Quantize.Report r, Quantize.Settings s, int samples) {
+    static Map<String, Object> toJson(Quantize.Report r, Quantize.Settings s, int samples, String format) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("settings", s.describe());
         m.put("calibration_samples", samples);
         m.put("nodes_quantized", r.nodes());
+        m.put("format", format);
         m.put("excluded", r.excluded());
         m.put("weight_bytes_before", r.bytesBefore());
         m.put("weight_bytes_after", r.bytesAfter());

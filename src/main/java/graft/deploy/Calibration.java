@@ -26,7 +26,8 @@ import java.util.function.IntConsumer;
  * P) the P-th and (100 - P)-th percentiles, read on a second pass from a histogram of
  * {@value #BINS} bins over [min, max] (the upper edge of the bin that reaches the percentile for
  * the maximum, the lower edge for the minimum: never narrower than the exact percentile by more
- * than a bin).
+ * than a bin); or ({@link Quantize.Method#ENTROPY}) the observed range clipped to [-T, T], T the
+ * threshold of minimal KL divergence of {@link Entropy}, from a second pass's histogram of |x|.
  */
 public final class Calibration {
     static final int BINS = 4096;
@@ -53,7 +54,7 @@ public final class Calibration {
         }
         Map<String, long[]> hist = new LinkedHashMap<>();
         try (OrtRunner run = Sessions.open(probe, Device.CPU)) {
-            int passes = method == Quantize.Method.PERCENTILE ? 2 : 1;
+            int passes = method == Quantize.Method.MINMAX ? 1 : 2;
             for (int pass = 0; pass < passes; pass++) {
                 for (int from = 0; from < data.size(); from += BATCH) {
                     int n = Math.min(BATCH, data.size() - from);
@@ -70,6 +71,9 @@ public final class Calibration {
                                     mm[1] = x;
                                 }
                             }
+                        } else if (method == Quantize.Method.ENTROPY) {
+                            long[] h = hist.computeIfAbsent(t, k -> new long[Entropy.BINS]);
+                            Entropy.add(h, v, Math.max(Math.abs(mm[0]), Math.abs(mm[1])));
                         } else {
                             long[] h = hist.computeIfAbsent(t, k -> new long[BINS]);
                             double w = ((double) mm[1] - mm[0]) / BINS;
@@ -83,6 +87,18 @@ public final class Calibration {
                         progress.accept(pass * data.size() + from + n);
                     }
                 }
+            }
+        }
+        if (method == Quantize.Method.ENTROPY) {
+            for (String t : tensors) {
+                float[] mm = r.get(t);
+                long[] h = hist.get(t);
+                if (h == null) {
+                    continue;
+                }
+                double a = Math.max(Math.abs(mm[0]), Math.abs(mm[1]));
+                float th = (float) Entropy.threshold(h, a);
+                r.put(t, new float[] {Math.max(mm[0], -th), Math.min(mm[1], th)});
             }
         }
         if (method == Quantize.Method.PERCENTILE) {
