@@ -28,12 +28,23 @@ public final class Sessions {
         Path dir = null;
         try {
             dir = Files.createTempDirectory("graft-session");
-            return OrtRunner.open(export(g, dir, opset), device);
+            return OrtRunner.open(export(g, dir, opset), device, integerQuantized(g));
         } catch (IOException e) {
             throw new EnvironmentException("cannot create a temporary folder for the session: " + e.getMessage(), e);
         } finally {
             delete(dir);
         }
+    }
+
+    /** Whether {@code g} computes with integer-quantized ops (QDQ pairs, QLinear*, *Integer): its sessions keep pre-packing. */
+    public static boolean integerQuantized(Graph g) {
+        for (graft.ir.Node n : g.nodes()) {
+            String t = n.opType();
+            if (t.equals("QuantizeLinear") || t.equals("DequantizeLinear") || t.startsWith("QLinear") || t.endsWith("Integer")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
