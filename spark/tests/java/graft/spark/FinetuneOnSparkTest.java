@@ -162,7 +162,7 @@ class FinetuneOnSparkTest {
      * single-machine finetune writes (PNG class folders, classes 5-9 of 10, 160 training and 40
      * validation images, batch 16, 2 epochs = 20 steps; a recipe's new head with Dropout 0.5 on the
      * frozen base), within 1e-6 relative, with the images decoded on the executors (the driver only
-     * lists the folder: it decodes none); without a frozen prefix it is one line, exit 2.
+     * lists the folder: it decodes none); without a frozen prefix, or with --crop, it is one line, exit 2.
      */
     @Test
     void theCommandWritesWhatOneMachineWrites() throws Exception {
@@ -239,5 +239,14 @@ class FinetuneOnSparkTest {
         assertThat(refused.code()).as(refused.err()).isEqualTo(2);
         assertThat(refused.err().strip().lines().count()).as(refused.err()).isEqualTo(1);
         assertThat(refused.err()).contains("--spark trains a head over cached bottleneck features").contains("nothing is frozen");
+
+        // --crop: refused before any image is touched (the driver's sets are listed, not decoded)
+        List<String> d = new ArrayList<>(common);
+        d.addAll(List.of("--recipe", recipe.toString(), "--crop", "24", "-o", dir.resolve("cropped").toString(), "--spark", "--master",
+                "local[1]"));
+        FeaturesOnSparkTest.Run cropped = FeaturesOnSparkTest.graft(d.toArray(String[]::new));
+        assertThat(cropped.code()).as(cropped.err()).isEqualTo(2);
+        assertThat(cropped.err().strip().lines().count()).as(cropped.err()).isEqualTo(1);
+        assertThat(cropped.err()).contains("--crop turns bottleneck caching off");
     }
 }
