@@ -248,5 +248,29 @@ class FinetuneOnSparkTest {
         assertThat(cropped.code()).as(cropped.err()).isEqualTo(2);
         assertThat(cropped.err().strip().lines().count()).as(cropped.err()).isEqualTo(1);
         assertThat(cropped.err()).contains("--crop turns bottleneck caching off");
+
+        // an image that does not decode: on the executor, the same exit code as one machine's load, one line naming the file
+        Path broken = dir.resolve("broken");
+        for (Path f : java.nio.file.Files.walk(pngs).filter(java.nio.file.Files::isRegularFile).toList()) {
+            Path t = broken.resolve(pngs.relativize(f));
+            java.nio.file.Files.createDirectories(t.getParent());
+            java.nio.file.Files.copy(f, t);
+        }
+        Path bad = broken.resolve("class7").resolve("99999.png");
+        java.nio.file.Files.write(bad, new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
+        List<String> e1 = new ArrayList<>(common);
+        e1.set(2, broken.toString());
+        e1.addAll(List.of("--recipe", recipe.toString(), "-o", dir.resolve("broken-one").toString()));
+        FeaturesOnSparkTest.Run badOne = FeaturesOnSparkTest.graft(e1.toArray(String[]::new));
+        List<String> e2 = new ArrayList<>(common);
+        e2.set(2, broken.toString());
+        e2.addAll(List.of("--recipe", recipe.toString(), "-o", dir.resolve("broken-spark").toString(), "--spark", "--master", "local[1]"));
+        FeaturesOnSparkTest.Run badSpark = FeaturesOnSparkTest.graft(e2.toArray(String[]::new));
+        System.out.printf(Locale.ROOT, "undecodable image: one machine exit %d '%s'; --spark exit %d '%s'%n", badOne.code(), badOne.err().strip(),
+                badSpark.code(), badSpark.err().strip());
+        assertThat(badOne.code()).isNotEqualTo(0);
+        assertThat(badSpark.code()).isEqualTo(badOne.code());
+        assertThat(badSpark.err().strip().lines().count()).as(badSpark.err()).isEqualTo(1);
+        assertThat(badSpark.err()).contains(bad.toAbsolutePath().toString());
     }
 }
