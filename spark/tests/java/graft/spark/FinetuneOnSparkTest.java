@@ -161,7 +161,8 @@ class FinetuneOnSparkTest {
      * The command line: {@code graft finetune --spark} writes the model and history that
      * single-machine finetune writes (PNG class folders, classes 5-9 of 10, 160 training and 40
      * validation images, batch 16, 2 epochs = 20 steps; a recipe's new head with Dropout 0.5 on the
-     * frozen base), within 1e-6 relative; without a frozen prefix it is one line, exit 2.
+     * frozen base), within 1e-6 relative, with the images decoded on the executors (the driver only
+     * lists the folder: it decodes none); without a frozen prefix, or with --crop, it is one line, exit 2.
      */
     @Test
     void theCommandWritesWhatOneMachineWrites() throws Exception {
@@ -176,13 +177,27 @@ class FinetuneOnSparkTest {
                 "--lr", "0.01", "--quiet", "--seed", "3");
         List<String> a = new ArrayList<>(common);
         a.addAll(List.of("--recipe", recipe.toString(), "-o", dir.resolve("one").toString()));
+        long decoded = graft.data.ImageFolder.decoded();
         FeaturesOnSparkTest.Run one = FeaturesOnSparkTest.graft(a.toArray(String[]::new));
         assertThat(one.code()).as(one.err()).isEqualTo(0);
+        // one machine decodes all 10 class folders (400 images) before --classes keeps 5 of them
+        assertThat(graft.data.ImageFolder.decoded() - decoded).as("one machine decodes each of the 400 images").isEqualTo(400);
         List<String> b = new ArrayList<>(common);
         b.addAll(List.of("--recipe", recipe.toString(), "-o", dir.resolve("spark").toString(), "--spark", "--master", "local[2]",
                 "--partitions", "4"));
+        // local[2] runs the driver and the executor in this JVM: every decode of the run (the JVM's count)
+        // must be one made inside a Spark task, i.e. none on the driver
+        decoded = graft.data.ImageFolder.decoded();
+        long inTasks = SparkWorkers.DECODED_IN_TASKS.get();
         FeaturesOnSparkTest.Run spark = FeaturesOnSparkTest.graft(b.toArray(String[]::new));
         assertThat(spark.code()).as(spark.err()).isEqualTo(0);
+        long all = graft.data.ImageFolder.decoded() - decoded;
+        long executors = SparkWorkers.DECODED_IN_TASKS.get() - inTasks;
+        System.out.printf(Locale.ROOT, "finetune --spark (command line): %d decodes in the JVM, %d of them inside Spark tasks%n", all,
+                executors);
+        // the driver lists all 10 folders; only the 200 images of classes 5-9 are decoded, on the executors
+        assertThat(executors).as("the 200 images of classes 5-9 decoded on the executors, once each").isEqualTo(200);
+        assertThat(all).as("decodes on the driver: none").isEqualTo(executors);
         assertThat(spark.out()).contains("training on 160 samples of 5 classes, validating on 40").contains("on the workers");
         Graph m1 = new graft.onnx.OnnxFormat().read(dir.resolve("one/model.onnx"), Options.none());
         Graph m2 = new graft.onnx.OnnxFormat().read(dir.resolve("spark/model.onnx"), Options.none());
@@ -224,5 +239,38 @@ class FinetuneOnSparkTest {
         assertThat(refused.code()).as(refused.err()).isEqualTo(2);
         assertThat(refused.err().strip().lines().count()).as(refused.err()).isEqualTo(1);
         assertThat(refused.err()).contains("--spark trains a head over cached bottleneck features").contains("nothing is frozen");
+
+        // --crop: refused before any image is touched (the driver's sets are listed, not decoded)
+        List<String> d = new ArrayList<>(common);
+        d.addAll(List.of("--recipe", recipe.toString(), "--crop", "24", "-o", dir.resolve("cropped").toString(), "--spark", "--master",
+                "local[1]"));
+        FeaturesOnSparkTest.Run cropped = FeaturesOnSparkTest.graft(d.toArray(String[]::new));
+        assertThat(cropped.code()).as(cropped.err()).isEqualTo(2);
+        assertThat(cropped.err().strip().lines().count()).as(cropped.err()).isEqualTo(1);
+        assertThat(cropped.err()).contains("--crop turns bottleneck caching off");
+
+        // an image that does not decode: on the executor, the same exit code as one machine's load, one line naming the file
+        Path broken = dir.resolve("broken");
+        for (Path f : java.nio.file.Files.walk(pngs).filter(java.nio.file.Files::isRegularFile).toList()) {
+            Path t = broken.resolve(pngs.relativize(f));
+            java.nio.file.Files.createDirectories(t.getParent());
+            java.nio.file.Files.copy(f, t);
+        }
+        Path bad = broken.resolve("class7").resolve("99999.png");
+        java.nio.file.Files.write(bad, new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
+        List<String> e1 = new ArrayList<>(common);
+        e1.set(2, broken.toString());
+        e1.addAll(List.of("--recipe", recipe.toString(), "-o", dir.resolve("broken-one").toString()));
+        FeaturesOnSparkTest.Run badOne = FeaturesOnSparkTest.graft(e1.toArray(String[]::new));
+        List<String> e2 = new ArrayList<>(common);
+        e2.set(2, broken.toString());
+        e2.addAll(List.of("--recipe", recipe.toString(), "-o", dir.resolve("broken-spark").toString(), "--spark", "--master", "local[1]"));
+        FeaturesOnSparkTest.Run badSpark = FeaturesOnSparkTest.graft(e2.toArray(String[]::new));
+        System.out.printf(Locale.ROOT, "undecodable image: one machine exit %d '%s'; --spark exit %d '%s'%n", badOne.code(), badOne.err().strip(),
+                badSpark.code(), badSpark.err().strip());
+        assertThat(badOne.code()).isNotEqualTo(0);
+        assertThat(badSpark.code()).isEqualTo(badOne.code());
+        assertThat(badSpark.err().strip().lines().count()).as(badSpark.err()).isEqualTo(1);
+        assertThat(badSpark.err()).contains(bad.toAbsolutePath().toString());
     }
 }

@@ -101,16 +101,21 @@ final class DataOptions {
      * (to the crop window when {@link #crop} is on; the samples themselves stay uncropped).
      */
     DataSource.Loaded load(Path data, Graph g) {
-        return load(data, labels, g, true);
+        return load(data, labels, g, true, false);
+    }
+
+    DataSource.Loaded load(Path data, Path labelsFile, Graph g, boolean training) {
+        return load(data, labelsFile, g, training, false);
     }
 
     /**
      * Reads DATA as {@link #load(Path, Graph)} with its own labels file (an .npy array's); for a
      * validation set ({@code training} false) --classes still selects and renumbers, --per-class
-     * does not subsample: it selects training samples only.
+     * does not subsample: it selects training samples only. {@code list}: an image folder is
+     * listed, not decoded (finetune --spark decodes on the executors), selected and split alike.
      */
-    DataSource.Loaded load(Path data, Path labelsFile, Graph g, boolean training) {
-        DataSource.Request req = request(data, labelsFile, g);
+    DataSource.Loaded load(Path data, Path labelsFile, Graph g, boolean training, boolean list) {
+        DataSource.Request req = request(data, labelsFile, g, list);
         DataSource.Loaded l = DataSource.load(req);
         Samples tr = l.train();
         Samples va = l.val();
@@ -160,8 +165,8 @@ final class DataOptions {
     }
 
     /** The request {@link #load} reads: channels and side from the model's input (or --size), preprocessing from its metadata and the flags. */
-    private DataSource.Request request(Path data, Path labelsFile, Graph g) {
+    private DataSource.Request request(Path data, Path labelsFile, Graph g, boolean list) {
         int[] chw = graft.data.ImageShape.inputSize(g, size, crop(g), !data.toString().endsWith(".npy"));
-        return new DataSource.Request(data, labelsFile, chw[0], chw[1], chw[2], preprocessing(g));
+        return new DataSource.Request(data, labelsFile, chw[0], chw[1], chw[2], preprocessing(g), list);
     }
 }

@@ -154,7 +154,8 @@ final class FinetuneCommand implements Callable<Integer> {
         // the data loader relaxes the input for training (a fixed batch becomes N, symbolic H and W
         // take the data's size); the saved model keeps the input the source declared
         List<graft.ir.Value> declared = List.copyOf(g.inputs());
-        DataSource.Loaded d = dataOptions.load(data, g);
+        // with --spark an image folder is only listed here: the executors decode their own blocks
+        DataSource.Loaded d = dataOptions.load(data, dataOptions.labels, g, true, sparkOptions.on);
         String meanWarning = dataOptions.meanFileWarning(g);
         if (meanWarning != null) {
             spec.commandLine().getErr().println(meanWarning);
@@ -162,7 +163,7 @@ final class FinetuneCommand implements Callable<Integer> {
         Samples train = d.train();
         Samples v = null;
         if (val != null) {
-            DataSource.Loaded dv = dataOptions.load(val, valLabels, g, false);
+            DataSource.Loaded dv = dataOptions.load(val, valLabels, g, false, sparkOptions.on);
             v = dv.train();
         } else if (d.val() != null) {
             v = d.val();

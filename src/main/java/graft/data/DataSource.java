@@ -20,9 +20,14 @@ public final class DataSource {
 
     /** Where to read, and how to shape and normalise what is read. */
     /** {@code size} x {@code width} images (height x width; a square {@code size} when the model's input is not fixed and not square). */
-    public record Request(Path path, Path labels, int channels, int size, int width, graft.ir.Preprocessing pre) {
+    /** {@code list}: an image folder is listed, not decoded ({@link ImageFolder#listHw}); arrays are read as always. */
+    public record Request(Path path, Path labels, int channels, int size, int width, graft.ir.Preprocessing pre, boolean list) {
         public Request(Path path, Path labels, int channels, int size, graft.ir.Preprocessing pre) {
-            this(path, labels, channels, size, size, pre);
+            this(path, labels, channels, size, size, pre, false);
+        }
+
+        public Request(Path path, Path labels, int channels, int size, int width, graft.ir.Preprocessing pre) {
+            this(path, labels, channels, size, width, pre, false);
         }
     }
 
@@ -44,6 +49,13 @@ public final class DataSource {
         if (Files.isDirectory(p)) {
             Path train = p.resolve("train");
             Path val = Files.isDirectory(p.resolve("val")) ? p.resolve("val") : p.resolve("validation");
+            if (r.list()) {
+                if (Files.isDirectory(train) && Files.isDirectory(val)) {
+                    return new Loaded(ImageFolder.listHw(train, r.size(), r.width(), r.channels(), r.pre()),
+                            ImageFolder.listHw(val, r.size(), r.width(), r.channels(), r.pre()));
+                }
+                return new Loaded(ImageFolder.listHw(p, r.size(), r.width(), r.channels(), r.pre()), null);
+            }
             if (Files.isDirectory(train) && Files.isDirectory(val)) {
                 return new Loaded(ImageFolder.readHw(train, r.size(), r.width(), r.channels(), r.pre()),
                         ImageFolder.readHw(val, r.size(), r.width(), r.channels(), r.pre()));

@@ -25,6 +25,13 @@ public final class ImageFolder {
     private ImageFolder() {
     }
 
+    private static final java.util.concurrent.atomic.LongAdder DECODED = new java.util.concurrent.atomic.LongAdder();
+
+    /** Images made into model inputs ({@link #image}) in this JVM so far (tests count where images are decoded). */
+    public static long decoded() {
+        return DECODED.sum();
+    }
+
     /** The files a class folder's listing takes: JPEG and PNG, by extension in any case. */
     public static boolean isImage(String fileName) {
         String n = fileName.toLowerCase(Locale.ROOT);
@@ -57,7 +64,22 @@ public final class ImageFolder {
         return read(root, h, w, h == w ? h : 0, channels, pre);
     }
 
-    private static Samples read(Path root, int h, int w, int resize, int channels, Preprocessing pre) {
+    /**
+     * The image folder listed, not decoded ({@link Samples#listed}): the same files, order, labels
+     * and classes as the reader, each file's absolute path, to be decoded where the set is used
+     * ({@code finetune --spark}: on the executors). h x w and the preprocessing as {@link #readHw}.
+     */
+    public static Samples listHw(Path root, int h, int w, int channels, Preprocessing pre) {
+        Listing l = listing(root);
+        String[] files = l.files().stream().map(p -> p.toAbsolutePath().toString()).toArray(String[]::new);
+        return Samples.listed(files, l.labels(), new ImageShape(h, w, h == w ? h : 0, channels, pre, 0), l.classes());
+    }
+
+    /** The files of the class folders in reading order (by class folder name, then by path), their labels and the class names. */
+    private record Listing(List<Path> files, long[] labels, List<String> classes) {
+    }
+
+    private static Listing listing(Path root) {
         List<Path> dirs = classFolders(root);
         List<String> classes = new ArrayList<>();
         List<Path> files = new ArrayList<>();
@@ -78,6 +100,12 @@ public final class ImageFolder {
             }
             classes.add(d.getFileName().toString());
         }
+        return new Listing(files, labels.stream().mapToLong(Long::longValue).toArray(), classes);
+    }
+
+    private static Samples read(Path root, int h, int w, int resize, int channels, Preprocessing pre) {
+        Listing l = listing(root);
+        List<Path> files = l.files();
         int plane = h * w;
         float[] data = new float[files.size() * channels * plane];
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
@@ -106,7 +134,7 @@ public final class ImageFolder {
         } finally {
             pool.shutdownNow();
         }
-        return new Samples(data, labels.stream().mapToLong(Long::longValue).toArray(), new long[] {channels, h, w}, classes);
+        return new Samples(data, l.labels(), new long[] {channels, h, w}, l.classes());
     }
 
     /**
@@ -122,6 +150,7 @@ public final class ImageFolder {
 
     /** As {@link #image(Path, int, int, int, int, Preprocessing, float[], int)} for an image already decoded. */
     public static void image(BufferedImage img, int h, int w, int resize, int channels, Preprocessing pre, float[] out, int offset) {
+        DECODED.increment();
         int iw = img.getWidth();
         int ih = img.getHeight();
         double f = Math.max(Math.max((double) resize / Math.min(iw, ih), (double) w / iw), (double) h / ih);

@@ -18,13 +18,38 @@ public final class Samples {
     private final long[] sampleShape;
     private final List<String> classes;
     private final int stride;
+    private final Listed listed;
+
+    /**
+     * The image files of a listed set, one per sample, and how each becomes a sample
+     * ({@link ImageFolder#image}): what a driver holds when the images are decoded elsewhere
+     * (graft finetune --spark decodes them on the executors).
+     */
+    public record Listed(String[] files, ImageShape shape) implements java.io.Serializable {
+    }
 
     public Samples(float[] data, long[] labels, long[] sampleShape, List<String> classes) {
+        this(data, labels, sampleShape, classes, null);
+    }
+
+    /**
+     * An image set listed, not decoded: {@code files} (absolute paths) with their labels, to be
+     * decoded by {@link #decode} where they are used; its values cannot be read ({@link #batch},
+     * {@link #sample} refuse).
+     */
+    public static Samples listed(String[] files, long[] labels, ImageShape shape, List<String> classes) {
+        if (files.length != labels.length) {
+            throw new IllegalArgumentException(files.length + " files, " + labels.length + " labels");
+        }
+        return new Samples(null, labels, new long[] {shape.channels(), shape.h(), shape.w()}, classes, new Listed(files.clone(), shape));
+    }
+
+    private Samples(float[] data, long[] labels, long[] sampleShape, List<String> classes, Listed listed) {
         long s = 1;
         for (long d : sampleShape) {
             s *= d;
         }
-        if (s * labels.length != data.length) {
+        if (listed == null && s * labels.length != data.length) {
             throw new IllegalArgumentException(labels.length + " samples of shape " + java.util.Arrays.toString(sampleShape)
                     + " need " + s * labels.length + " values, got " + data.length);
         }
@@ -33,6 +58,39 @@ public final class Samples {
         this.sampleShape = sampleShape.clone();
         this.classes = List.copyOf(classes);
         this.stride = (int) s;
+        this.listed = listed;
+    }
+
+    /** The files of a listed set (null when the values are in memory). */
+    public Listed listed() {
+        return listed;
+    }
+
+    /**
+     * Samples {@code [from, from + n)} of a listed set decoded, in order, as the single-machine
+     * reader decodes them ({@link ImageFolder#image}); of a set in memory, copied.
+     */
+    public Samples decode(int from, int n) {
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = from + i;
+        }
+        if (listed == null) {
+            return subset(idx);
+        }
+        ImageShape sh = listed.shape();
+        float[] d = new float[n * stride];
+        for (int i = 0; i < n; i++) {
+            ImageFolder.image(java.nio.file.Path.of(listed.files()[from + i]), sh.h(), sh.w(), sh.resize(), sh.channels(), sh.pre(), d,
+                    i * stride);
+        }
+        return new Samples(d, labels(idx), sampleShape, classes);
+    }
+
+    private void requireValues() {
+        if (listed != null) {
+            throw new IllegalStateException("a listed image set (" + labels.length + " files) has no values here: decode() it where it is used");
+        }
     }
 
     public int size() {
@@ -57,6 +115,7 @@ public final class Samples {
 
     /** The values of sample {@code i} (a view, do not modify). */
     public FloatBuffer sample(int i) {
+        requireValues();
         return FloatBuffer.wrap(data, i * stride, stride).slice();
     }
 
@@ -73,6 +132,7 @@ public final class Samples {
      * {@code mirror} set for a row, its last axis is reversed (horizontal flip of an NCHW image).
      */
     public FloatBuffer batch(int[] idx, boolean[] mirror) {
+        requireValues();
         FloatBuffer b = ByteBuffer.allocateDirect(idx.length * stride * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         int w = (int) sampleShape[sampleShape.length - 1];
         for (int k = 0; k < idx.length; k++) {
@@ -100,6 +160,13 @@ public final class Samples {
     }
 
     public Samples subset(int[] idx) {
+        if (listed != null) {
+            String[] f = new String[idx.length];
+            for (int k = 0; k < idx.length; k++) {
+                f[k] = listed.files()[idx[k]];
+            }
+            return new Samples(null, labels(idx), sampleShape, classes, new Listed(f, listed.shape()));
+        }
         float[] d = new float[idx.length * stride];
         for (int k = 0; k < idx.length; k++) {
             System.arraycopy(data, idx[k] * stride, d, k * stride, stride);
@@ -133,7 +200,7 @@ public final class Samples {
         for (int i = 0; i < l.length; i++) {
             l[i] = newLabel[(int) l[i]];
         }
-        return new Samples(s.data, l, sampleShape, names);
+        return new Samples(s.data, l, sampleShape, names, s.listed);
     }
 
     /** A seeded split: {@code [train, validation]} with {@code fraction} of each class in validation. */
@@ -176,6 +243,7 @@ public final class Samples {
 
     /** A copy with {@code pre} applied to every image ([C, H, W] samples of raw 0..255 values). */
     public Samples preprocessed(graft.ir.Preprocessing pre) {
+        requireValues();
         float[] d = data.clone();
         int ch = (int) sampleShape[0];
         int plane = stride / ch;

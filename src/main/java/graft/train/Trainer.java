@@ -190,6 +190,10 @@ public final class Trainer {
         ShapeInference.run(model);
         int crop = c.crop();
         long[] trShape = train.sampleShape();
+        if (workers != null && crop > 0) {
+            // refused before any image is touched (the workers' sets may be listed, not decoded)
+            return distributed(model, train, val, c, log, steps, workers, List.of());
+        }
         if (crop > 0) {
             if (trShape.length != 3) {
                 throw new UsageException("--crop " + crop + " (training data): samples of shape " + java.util.Arrays.toString(trShape)

@@ -24,9 +24,12 @@ import org.apache.spark.storage.StorageLevel;
 
 /**
  * {@code graft finetune --spark}: the data-parallel workers of {@link DataParallel}. The samples
- * (loaded on the driver as single-machine finetune loads them) go out once as contiguous blocks,
- * one per partition; each partition runs the frozen prefix over its block with its executor's
- * one ONNX Runtime session and keeps the features in memory (persisted RDD). Every step then
+ * go out once as contiguous blocks, one per partition: of an image folder only the files (the
+ * driver lists it, {@link Samples#listed}: paths and labels in the single-machine order), which
+ * each partition decodes itself ({@link Samples#decode}, graft's image path); of arrays (.npy,
+ * IDX, in the driver's memory by nature) the values. Each partition runs the frozen prefix over
+ * its block with its executor's one ONNX Runtime session and keeps the features in memory
+ * (persisted RDD). Every step then
  * ships only the parameters, the global batch's sample positions and its Dropout masks
  * (a broadcast), runs the gradient-only step on each partition's share of the batch, and adds the
  * partitions' sums with {@code treeAggregate}. Nothing is shuffled.
@@ -40,9 +43,18 @@ final class SparkWorkers implements DataParallel.Workers {
     private Step evalStep;
     private final List<Broadcast<?>> shipped = new ArrayList<>();
 
-    /** Samples {@code [offset, offset + labels.length)} of a set: the values ({@code shape} per sample) and their labels. */
-    record Block(int offset, float[] x, long[] labels, long[] shape) implements Serializable {
+    /**
+     * Samples {@code [offset, offset + labels.length)} of a set: the values ({@code shape} per
+     * sample) and their labels; or, for images not yet decoded, their files ({@code x} null).
+     */
+    record Block(int offset, float[] x, long[] labels, long[] shape, Samples.Listed files) implements Serializable {
+        Block(int offset, float[] x, long[] labels, long[] shape) {
+            this(offset, x, labels, shape, null);
+        }
     }
+
+    /** Images decoded inside Spark tasks in this JVM (a test compares it with all of the JVM's decodes). */
+    static final java.util.concurrent.atomic.AtomicLong DECODED_IN_TASKS = new java.util.concurrent.atomic.AtomicLong();
 
     /** A step graph as the executors run it: its file, input name, parameter names, mask inputs and classes. */
     record Step(ModelRef model, String input, List<String> params, Map<String, long[]> shapes, List<String> masks, List<long[]> maskShapes,
@@ -106,6 +118,11 @@ final class SparkWorkers implements DataParallel.Workers {
             for (int i = 0; i < n; i++) {
                 idx[i] = from + i;
             }
+            if (set.listed() != null) {
+                // an image folder: the block's files only, decoded on its executor
+                blocks.add(new Block(from, null, set.labels(idx), set.sampleShape(), set.subset(idx).listed()));
+                continue;
+            }
             java.nio.FloatBuffer fb = set.batch(idx, null);
             float[] x = new float[fb.remaining()];
             fb.get(x);
@@ -117,7 +134,15 @@ final class SparkWorkers implements DataParallel.Workers {
 
     /** On an executor: the prefix over a block, {@code batch} samples at a time, with this JVM's one session of it. */
     static Block bottleneck(Block b, ModelRef prefix, String in, String out, boolean nhwc, int batch) {
-        Samples s = new Samples(b.x(), b.labels(), b.shape(), List.of());
+        Samples s;
+        if (b.files() != null) {
+            s = Samples.listed(b.files().files(), b.labels(), b.files().shape(), List.of()).decode(0, b.labels().length);
+            if (org.apache.spark.TaskContext.get() != null) {
+                DECODED_IN_TASKS.addAndGet(b.labels().length);
+            }
+        } else {
+            s = new Samples(b.x(), b.labels(), b.shape(), List.of());
+        }
         Samples f = Trainer.features(ExecutorModels.session(prefix.local()), in, out, nhwc, s, batch, null);
         java.nio.FloatBuffer fb = f.batch(range(f.size()), null);
         float[] x = new float[fb.remaining()];
