@@ -194,11 +194,6 @@ final class ValidateCommand implements Callable<Integer> {
             throw new UsageException("--images-batch " + imagesBatch + ": give at least 1");
         }
         int n = Images.batch(fa, a, fb, b, imagesBatch);
-        Map<String, Tensor> first = fa.feeds(0, n);
-        Feeds.checkFits(a, first, "--images " + images);
-        if (modelB != null) {
-            Feeds.checkFits(b, fb.feeds(0, n), "--images " + images);
-        }
         Validation.Labels truth = labels == null ? null : Validation.Labels.read(labels);
         Engine ref = Engine.onnxRuntime(a);
         Engine cand = modelB == null ? Engine.reference(a) : Engine.onnxRuntime(b);
@@ -207,7 +202,7 @@ final class ValidateCommand implements Callable<Integer> {
         Validation.Scored scored;
         PrintWriter err = spec.commandLine().getErr();
         try (Progress p = Progress.start(err, System.err, quiet || count <= n, "validate", count, "img")) {
-            scored = Validation.outputs(ref, fa::feeds, cand, fb::feeds, count, n, tol, truth, p::stepTo);
+            scored = Validation.overImages(ref, fa, cand, fb, n, tol, truth, p::stepTo);
         }
         out.print(json ? Report.json(scored.result(), scored.accuracy()) : Report.table(scored.result()) + Report.accuracy(scored.accuracy()));
         out.flush();

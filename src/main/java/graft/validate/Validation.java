@@ -75,11 +75,35 @@ public final class Validation {
         return new Scored(r, labels == null ? null : accuracy(ta, tb, labels.ids(), labels.file().toString()));
     }
 
-    /** The outputs of several runs, joined along the batch axis (one run's are returned as they are). */
-    private static final class Joined {
+    /**
+     * {@link #outputs(Engine, Batches, Engine, Batches, int, int, Compare.Tolerance, Labels, java.util.function.IntConsumer)}
+     * over the images of two folders ({@link Images#folder}, {@link Images#batch}): each model's first batch is checked
+     * against its input ({@link Feeds#checkFits}) as it is made, so no batch is decoded twice.
+     */
+    public static Scored overImages(Engine ref, Images.Folder refImages, Engine cand, Images.Folder candImages, int batch,
+                                    Compare.Tolerance tol, Labels labels, java.util.function.IntConsumer done) {
+        return outputs(ref, fitted(ref, refImages), cand, fitted(cand, candImages), refImages.size(), batch, tol, labels, done);
+    }
+
+    private static Batches fitted(Engine e, Images.Folder images) {
+        return (from, to) -> {
+            Map<String, Tensor> f = images.feeds(from, to);
+            if (from == 0) {
+                Feeds.checkFits(e.graph(), f, "--images " + images.dir());
+            }
+            return f;
+        };
+    }
+
+    /**
+     * The outputs of several runs, joined along the batch axis (one run's are returned as they are), each part copied
+     * once at the end: one machine's {@code validate --images} and each Spark partition of {@code validate --spark}.
+     */
+    public static final class Joined {
         private final Map<String, List<Tensor>> parts = new LinkedHashMap<>();
 
-        void add(Map<String, Tensor> outputs, int n) {
+        /** One run's outputs over {@code n} samples; refused in one line when an output does not grow with the batch. */
+        public void add(Map<String, Tensor> outputs, int n) {
             outputs.forEach((name, t) -> {
                 long[] s = t.shape();
                 if (s.length == 0 || s[0] != n) {
@@ -91,7 +115,8 @@ public final class Validation {
             });
         }
 
-        Map<String, Tensor> tensors() {
+        /** Every output so far, joined. */
+        public Map<String, Tensor> tensors() {
             Map<String, Tensor> r = new LinkedHashMap<>();
             parts.forEach((name, list) -> {
                 if (list.size() == 1) {

@@ -4,6 +4,7 @@ import graft.ir.Tensor;
 import graft.runtime.OrtRunner;
 import graft.validate.Compare;
 import graft.validate.Images;
+import graft.validate.Validation;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,21 +43,12 @@ final class ValidatePartition implements FlatMapFunction<Iterator<Row>, Validate
         final LinkedHashMap<String, float[]> cand = new LinkedHashMap<>();
         final LinkedHashMap<String, long[]> candShape = new LinkedHashMap<>();
 
-        static void append(Map<String, float[]> values, Map<String, long[]> shapes, Map<String, Tensor> got) {
-            for (Map.Entry<String, Tensor> e : got.entrySet()) {
-                float[] v = e.getValue().toFloats();
-                long[] s = e.getValue().shape().clone();
-                float[] old = values.get(e.getKey());
-                if (old == null) {
-                    values.put(e.getKey(), v);
-                    shapes.put(e.getKey(), s);
-                } else {
-                    float[] both = java.util.Arrays.copyOf(old, old.length + v.length);
-                    System.arraycopy(v, 0, both, old.length, v.length);
-                    values.put(e.getKey(), both);
-                    shapes.get(e.getKey())[0] += s.length > 0 ? s[0] : 0;
-                }
-            }
+        /** The joined outputs of the partition's runs ({@link Validation.Joined}), as values and shapes. */
+        static void put(Map<String, float[]> values, Map<String, long[]> shapes, Map<String, Tensor> joined) {
+            joined.forEach((name, t) -> {
+                values.put(name, t.toFloats());
+                shapes.put(name, t.shape().clone());
+            });
         }
 
         static Tensor tensor(float[] v, long[] shape) {
@@ -66,21 +58,28 @@ final class ValidatePartition implements FlatMapFunction<Iterator<Row>, Validate
 
     @Override
     public Iterator<Outputs> call(Iterator<Row> rows) {
-        Outputs o = new Outputs();
+        Validation.Joined ref = new Validation.Joined();
+        Validation.Joined cand = new Validation.Joined();
         boolean any = false;
         while (rows.hasNext()) {
             List<Row> chunk = new ArrayList<>();
             while (chunk.size() < batch && rows.hasNext()) {
                 chunk.add(rows.next());
             }
-            run(chunk, reference, feedA, o.ref, o.refShape);
-            run(chunk, candidate, feedB, o.cand, o.candShape);
+            ref.add(run(chunk, reference, feedA), chunk.size());
+            cand.add(run(chunk, candidate, feedB), chunk.size());
             any = true;
         }
-        return any ? List.of(o).iterator() : Collections.emptyIterator();
+        if (!any) {
+            return Collections.emptyIterator();
+        }
+        Outputs o = new Outputs();
+        Outputs.put(o.ref, o.refShape, ref.tensors());
+        Outputs.put(o.cand, o.candShape, cand.tensors());
+        return List.of(o).iterator();
     }
 
-    private static void run(List<Row> chunk, ModelRef model, Images.Feed feed, Map<String, float[]> values, Map<String, long[]> shapes) {
+    private static Map<String, Tensor> run(List<Row> chunk, ModelRef model, Images.Feed feed) {
         int per = feed.shape().values();
         float[] chw = new float[chunk.size() * per];
         for (int i = 0; i < chunk.size(); i++) {
@@ -88,7 +87,7 @@ final class ValidatePartition implements FlatMapFunction<Iterator<Row>, Validate
             feed.shape().decode(r.getAs("content"), ImageRows.display(r.getString(r.fieldIndex("path"))), chw, i * per);
         }
         OrtRunner session = ExecutorModels.session(model.local());
-        Outputs.append(values, shapes, session.run(Map.of(feed.input(), feed.batch(chw, chunk.size()))));
+        return session.run(Map.of(feed.input(), feed.batch(chw, chunk.size())));
     }
 
     /** The largest |reference value| of each reference output in {@code o}. */
