@@ -84,4 +84,32 @@ class OpCatalogueTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> c.attrOrDefault("pads")).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("no default");
     }
+
+    /**
+     * An attribute the node's op does not declare reads as the default every declaring op shares
+     * (shared conv/pool helpers read ceil_mode from a Conv), and is refused where the ops differ
+     * (axis: Flatten 1, Softmax -1, Gather 0) or one requires it (Concat's axis, LRN's size).
+     */
+    @Test
+    void anAttributeTheOpLacksReadsTheSharedDefaultOrNone() {
+        // the ONNX defaults, from the operator spec (opset 17)
+        assertThat(Op.sharedDefault("ceil_mode")).isEqualTo(Attr.of(0L));
+        assertThat(Op.sharedDefault("group")).isEqualTo(Attr.of(1L));
+        assertThat(Op.sharedDefault("auto_pad")).isEqualTo(Attr.of("NOTSET"));
+        assertThat(Op.sharedDefault("count_include_pad")).isEqualTo(Attr.of(0L));
+        assertThat(Op.sharedDefault("axis")).isNull();
+        assertThat(Op.sharedDefault("alpha")).isNull();
+        assertThat(Op.sharedDefault("size")).isNull();
+        assertThat(Op.sharedDefault("no_such_attribute")).isNull();
+        Node conv = Node.of(Op.CONV, "c", "c", List.of("x", "w"), List.of("y"), Map.of());
+        assertThat(conv.intAttr("ceil_mode")).isZero();
+        assertThat(conv.intAttr("storage_order")).isZero();
+        Node mm = Node.of(Op.MAT_MUL, "m", "m", List.of("a", "b"), List.of("y"), Map.of());
+        assertThat(mm.intAttr("transA")).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> mm.floatAttr("alpha")).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("'alpha'");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> mm.intAttr("axis")).isInstanceOf(IllegalStateException.class);
+        Node flat = Node.of(Op.FLATTEN, "f", "f", List.of("x"), List.of("y"), Map.of());
+        assertThat(flat.intAttr("axis")).isEqualTo(1);
+    }
 }

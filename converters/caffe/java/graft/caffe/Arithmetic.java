@@ -167,13 +167,13 @@ final class Arithmetic {
         if (scale == null || bias == null || mean == null || var == null) {
             return;
         }
-        if (n.intAttr("training_mode", 0) != 0) {
+        if (n.intAttr("training_mode") != 0) {
             p.refuse(n, "training-mode batch normalization");
             return;
         }
         long ch = mean.elementCount();
         LayerParameter.Builder b = w.layer(n, "BatchNorm", List.of(n.input(0)));
-        b.getBatchNormParamBuilder().setUseGlobalStats(true).setEps(n.floatAttr("epsilon", 1e-5f));
+        b.getBatchNormParamBuilder().setUseGlobalStats(true).setEps(n.floatAttr("epsilon"));
         String top = p.top(n, 0);
         w.emit(b.addTop(top), List.of(w.blob(mean, ch), w.blob(var, ch),
                 w.blob(Weight.ofFloats(n.name() + "/factor", new long[] {1}, new float[] {1f}), 1)));

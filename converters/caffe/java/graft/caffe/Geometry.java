@@ -16,7 +16,7 @@ final class Geometry {
 
     /** Begin and end pads per spatial axis, auto_pad resolved; null (and refused) when unknown. */
     static long[][] pads(Node n, long[] xs, long[] k, long[] s, long[] d, ExportPlanner p) {
-        String auto = n.stringAttr("auto_pad", "NOTSET");
+        String auto = n.stringAttr("auto_pad");
         long[][] r = new long[2][2];
         if (auto.equals("VALID")) {
             return r;
@@ -87,7 +87,7 @@ final class Geometry {
         if (pads == null) {
             return null;
         }
-        boolean cip = n.intAttr("count_include_pad", 0) == 1;
+        boolean cip = n.intAttr("count_include_pad") == 1;
         long[] c = new long[2];
         for (int i = 0; i < 2; i++) {
             long in = xs[2 + i];

@@ -36,12 +36,12 @@ final class LayerWriter {
             }
             switch (n.op()) {
                 case GEMM, MAT_MUL -> {
-                    if (up.op() == Op.FLATTEN && up.intAttr("axis", 1) == 1) {
+                    if (up.op() == Op.FLATTEN && up.intAttr("axis") == 1) {
                         p.fused.add(up.name());
                     }
                 }
                 case AVERAGE_POOL -> {
-                    if (up.op() == Op.PAD && padAmounts(up) != null && n.intAttr("count_include_pad", 0) == 0
+                    if (up.op() == Op.PAD && padAmounts(up) != null && n.intAttr("count_include_pad") == 0
                             && begin(n.intsAttr("pads", new long[4]))) {
                         p.fused.add(up.name());
                     }
@@ -75,13 +75,13 @@ final class LayerWriter {
             case RELU -> emit(layer(n, "ReLU", List.of(n.input(0))).addTop(p.topInPlace(n)), List.of());
             case LEAKY_RELU -> {
                 LayerParameter.Builder b = layer(n, "ReLU", List.of(n.input(0)));
-                b.getReluParamBuilder().setNegativeSlope(n.floatAttr("alpha", 0.01f));
+                b.getReluParamBuilder().setNegativeSlope(n.floatAttr("alpha"));
                 emit(b.addTop(p.topInPlace(n)), List.of());
             }
             case PRELU -> prelu(n);
             case ELU -> {
                 LayerParameter.Builder b = layer(n, "ELU", List.of(n.input(0)));
-                b.getEluParamBuilder().setAlpha(n.floatAttr("alpha", 1f));
+                b.getEluParamBuilder().setAlpha(n.floatAttr("alpha"));
                 emit(b.addTop(p.topInPlace(n)), List.of());
             }
             case SIGMOID -> emit(layer(n, "Sigmoid", List.of(n.input(0))).addTop(p.topInPlace(n)), List.of());
@@ -89,7 +89,7 @@ final class LayerWriter {
             case ABS -> emit(layer(n, "AbsVal", List.of(n.input(0))).addTop(p.topInPlace(n)), List.of());
             case SOFTMAX -> {
                 LayerParameter.Builder b = layer(n, "Softmax", List.of(n.input(0)));
-                b.getSoftmaxParamBuilder().setAxis((int) axis(n, n.intAttr("axis", -1)));
+                b.getSoftmaxParamBuilder().setAxis((int) axis(n, n.intAttr("axis")));
                 emit(b.addTop(p.top(n, 0)), List.of());
             }
             case CONCAT -> {
@@ -109,13 +109,13 @@ final class LayerWriter {
             }
             case LRN -> {
                 LayerParameter.Builder b = layer(n, "LRN", List.of(n.input(0)));
-                b.getLrnParamBuilder().setLocalSize((int) n.intAttr("size", 5)).setAlpha(n.floatAttr("alpha", 1e-4f))
-                        .setBeta(n.floatAttr("beta", 0.75f)).setK(n.floatAttr("bias", 1f));
+                b.getLrnParamBuilder().setLocalSize((int) n.intAttr("size", 5)).setAlpha(n.floatAttr("alpha"))
+                        .setBeta(n.floatAttr("beta")).setK(n.floatAttr("bias"));
                 emit(b.addTop(p.top(n, 0)), List.of());
             }
             case BATCH_NORMALIZATION -> Arithmetic.batchNorm(this, p, n);
             case FLATTEN -> {
-                if (n.intAttr("axis", 1) == 1) {
+                if (n.intAttr("axis") == 1) {
                     emit(layer(n, "Flatten", List.of(n.input(0))).addTop(p.top(n, 0)), List.of());
                 } else {
                     reshapeTo(n);
@@ -200,7 +200,7 @@ final class LayerWriter {
         long[] k = n.intsAttr("kernel_shape", new long[] {ws[2], ws[3]});
         long[] s = n.intsAttr("strides", new long[] {1, 1});
         long[] d = n.intsAttr("dilations", new long[] {1, 1});
-        long group = n.intAttr("group", 1);
+        long group = n.intAttr("group");
         long[] pad = Geometry.symmetricPads(n, xs, k, s, d, p);
         if (pad == null) {
             return;
@@ -265,7 +265,7 @@ final class LayerWriter {
 
     /** Spatial (h, w) zero padding of a constant-mode Pad on NCHW, symmetric; null otherwise. */
     long[] padAmounts(Node pad) {
-        if (!pad.stringAttr("mode", "constant").equals("constant")) {
+        if (!pad.stringAttr("mode").equals("constant")) {
             return null;
         }
         if (pad.inputs().size() > 2 && !pad.input(2).isEmpty()) {
@@ -296,9 +296,9 @@ final class LayerWriter {
             p.refuse(n, "an InnerProduct needs a constant 2-D weight");
             return;
         }
-        boolean transB = op == Op.GEMM && n.intAttr("transB", 0) == 1;
-        if (op == Op.GEMM && (n.intAttr("transA", 0) != 0 || n.floatAttr("alpha", 1f) != 1f
-                || (n.inputs().size() > 2 && n.floatAttr("beta", 1f) != 1f))) {
+        boolean transB = op == Op.GEMM && n.intAttr("transB") == 1;
+        if (op == Op.GEMM && (n.intAttr("transA") != 0 || n.floatAttr("alpha") != 1f
+                || (n.inputs().size() > 2 && n.floatAttr("beta") != 1f))) {
             p.refuse(n, "transA, alpha or beta other than 0, 1, 1 have no InnerProduct equivalent");
             return;
         }
@@ -392,7 +392,7 @@ final class LayerWriter {
             p.refuse(n, "its input shape is not fixed");
             return;
         }
-        int axis = (int) axis(n, n.intAttr("axis", 0));
+        int axis = (int) axis(n, n.intAttr("axis"));
         LayerParameter.Builder b = layer(n, "Slice", List.of(n.input(0)));
         var sp = b.getSliceParamBuilder().setAxis(axis);
         long at = 0;

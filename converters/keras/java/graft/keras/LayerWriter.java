@@ -39,16 +39,16 @@ final class LayerWriter {
             case LEAKY_RELU -> {
                 if (!OtherLayerWriter.reluLayer(x, n)) {
                     ObjectNode c = x.config(x.newName(n), n);
-                    c.put("alpha", n.floatAttr("alpha", 0.01f));
+                    c.put("alpha", n.floatAttr("alpha"));
                     one(x, n, "LeakyReLU", c, List.of());
                 }
             }
             case ELU -> {
-                if (n.floatAttr("alpha", 1f) == 1f && x.sourceClass(n.layer()).equals("Activation")) {
+                if (n.floatAttr("alpha") == 1f && x.sourceClass(n.layer()).equals("Activation")) {
                     simple(x, n, "Activation", "elu");
                 } else {
                     ObjectNode c = x.config(x.newName(n), n);
-                    c.put("alpha", n.floatAttr("alpha", 1f));
+                    c.put("alpha", n.floatAttr("alpha"));
                     one(x, n, "ELU", c, List.of());
                 }
             }
@@ -169,7 +169,7 @@ final class LayerWriter {
             case TANH -> "tanh";
             case SOFTPLUS -> "softplus";
             case SOFTSIGN -> "softsign";
-            case SOFTMAX -> a.intAttr("axis", -1) == 1 || a.intAttr("axis", -1) == -1 && x.graph().type(a.input(0)).shape().rank() == 2 ? "softmax" : null;
+            case SOFTMAX -> a.intAttr("axis") == 1 || a.intAttr("axis") == -1 && x.graph().type(a.input(0)).shape().rank() == 2 ? "softmax" : null;
             default -> x.keras3() ? keras3Activation(a) : null;
         };
         if (act == null) {
@@ -186,8 +186,8 @@ final class LayerWriter {
      */
     private static String keras3Activation(Node a) {
         return switch (a.op()) {
-            case ELU -> a.floatAttr("alpha", 1f) == 1f ? "elu" : null;
-            case HARD_SIGMOID -> a.floatAttr("alpha", 0.2f) == LayerReader.KERAS3_HARD_SIGMOID_ALPHA && a.floatAttr("beta", 0.5f) == 0.5f ? "hard_sigmoid" : null;
+            case ELU -> a.floatAttr("alpha") == 1f ? "elu" : null;
+            case HARD_SIGMOID -> a.floatAttr("alpha") == LayerReader.KERAS3_HARD_SIGMOID_ALPHA && a.floatAttr("beta") == 0.5f ? "hard_sigmoid" : null;
             case SELU -> OtherLayerWriter.kerasSelu(a) ? "selu" : null;
             case EXP -> "exponential";
             default -> null;
@@ -219,7 +219,7 @@ final class LayerWriter {
     private static void softmax(KerasExporter x, Node n) {
         KTensor t = x.tensor(n.input(0));
         int rank = x.graph().type(n.input(0)).shape().rank();
-        long axis = n.intAttr("axis", -1);
+        long axis = n.intAttr("axis");
         axis = axis < 0 ? axis + rank : axis;
         long kerasAxis = t.nchw() && rank == 4 ? new long[] {0, 3, 1, 2}[(int) axis] : axis;
         ObjectNode c = x.config(x.newName(n), n);
@@ -244,7 +244,7 @@ final class LayerWriter {
         }
         KTensor t = x.tensor(n.input(0));
         int rank = x.graph().type(n.input(0)).shape().rank();
-        long axis = n.intAttr("axis", -1);
+        long axis = n.intAttr("axis");
         axis = axis < 0 ? axis + rank : axis;
         long kerasAxis = t.nchw() && rank == 4 ? new long[] {0, 3, 1, 2}[(int) axis] : axis;
         if (kerasAxis != rank - 1) {
@@ -263,7 +263,7 @@ final class LayerWriter {
      * null when that needs an H or W that is symbolic.
      */
     static long[] pads(KerasExporter x, Node n, long[] k, long[] s, long[] d) {
-        String auto = n.stringAttr("auto_pad", "NOTSET");
+        String auto = n.stringAttr("auto_pad");
         if (auto.equals("VALID")) {
             return new long[4];
         }
@@ -285,7 +285,7 @@ final class LayerWriter {
 
     /** Keras "valid"/"same" for the node's pads, or null when neither produces them. */
     private static String padding(KerasExporter x, Node n, long[] k, long[] s, long[] d) {
-        if (n.stringAttr("auto_pad", "NOTSET").equals("SAME_UPPER")) {
+        if (n.stringAttr("auto_pad").equals("SAME_UPPER")) {
             return "same";
         }
         long[] p = pads(x, n, k, s, d);
@@ -300,7 +300,7 @@ final class LayerWriter {
 
     /** For pads "same" cannot express ({@code p}, from {@link #pads}): a ZeroPadding2D layer before the op (option explicit-padding), or null. */
     private static String zeroPadBefore(KerasExporter x, Node n, long[] p) {
-        String auto = n.stringAttr("auto_pad", "NOTSET");
+        String auto = n.stringAttr("auto_pad");
         String what = auto.startsWith("SAME") ? "auto_pad " + auto + (p == null ? "" : " (pads " + Arrays.toString(p) + ")")
                 : "pads " + Arrays.toString(p);
         if (p == null) {
@@ -348,7 +348,7 @@ final class LayerWriter {
         long[] k = n.intsAttr("kernel_shape", new long[] {ws[2], ws[3]});
         long[] s = n.intsAttr("strides", new long[] {1, 1});
         long[] d = n.intsAttr("dilations", new long[] {1, 1});
-        long group = n.intAttr("group", 1);
+        long group = n.intAttr("group");
         long inC = x.graph().type(n.input(0)).shape().dim(1).value();
         boolean depthwise = group > 1 && group == inC;
         Node pointwise = depthwise && n.inputs().size() == 2 ? OtherLayerWriter.pointwise(x, n) : null;
@@ -437,7 +437,7 @@ final class LayerWriter {
         Node matmul = perPosition == null ? null : next(x, perPosition, Op.MAT_MUL);
         Node back = matmul == null ? null : next(x, matmul, Op.TRANSPOSE);
         Node out = back == null ? null : next(x, back, Op.RESHAPE);
-        if (out == null || conv.inputs().size() != 2 || !conv.input(1).equals(selector.output(0)) || conv.intAttr("group", 1) != 1
+        if (out == null || conv.inputs().size() != 2 || !conv.input(1).equals(selector.output(0)) || conv.intAttr("group") != 1
                 || !Arrays.equals(perPosition.intsAttr("perm", null), new long[] {2, 0, 1})
                 || !Arrays.equals(back.intsAttr("perm", null), new long[] {1, 2, 0})
                 || !Arrays.stream(conv.intsAttr("pads", new long[4])).allMatch(p -> p == 0)
@@ -524,12 +524,12 @@ final class LayerWriter {
     private static void dense(KerasExporter x, Node n) {
         KTensor t = x.tensor(n.input(0));
         Weight w = x.graph().initializer(n.input(1));
-        if (w == null || n.intAttr("transA", 0) != 0 || n.floatAttr("alpha", 1f) != 1f || n.floatAttr("beta", 1f) != 1f
+        if (w == null || n.intAttr("transA") != 0 || n.floatAttr("alpha") != 1f || n.floatAttr("beta") != 1f
                 || (n.inputs().size() > 2 && x.graph().initializer(n.input(2)) == null)) {
             x.refuseNode(n, "only Gemm(x, W, b) with alpha = beta = 1 and a weight W is a Dense layer");
             return;
         }
-        Weight kernel = n.intAttr("transB", 0) == 1 ? w.with(LayoutTransform.transpose(w.shape(), 1, 0)) : w;
+        Weight kernel = n.intAttr("transB") == 1 ? w.with(LayoutTransform.transpose(w.shape(), 1, 0)) : w;
         long[] ks = kernel.shape();
         long[] chw = t.flattenedChw();
         if (chw != null) {
@@ -612,7 +612,7 @@ final class LayerWriter {
             x.refuseNode(n, "pooling with indices");
             return;
         }
-        if (n.intAttr("ceil_mode", 0) == 1) {
+        if (n.intAttr("ceil_mode") == 1) {
             Shape in = x.graph().type(n.input(0)).shape();
             Shape out = x.graph().type(n.output(0)).shape();
             long[] p = n.intsAttr("pads", new long[4]);
@@ -625,11 +625,11 @@ final class LayerWriter {
         }
         String pad = padding(x, n, k, s, new long[] {1, 1});
         String input = n.input(0);
-        if (pad != null && pad.equals("same") && !max && n.intAttr("count_include_pad", 0) == 1) {
+        if (pad != null && pad.equals("same") && !max && n.intAttr("count_include_pad") == 1) {
             pad = null;
         }
         if (pad == null) {
-            if (!max && n.intAttr("count_include_pad", 0) == 0) {
+            if (!max && n.intAttr("count_include_pad") == 0) {
                 x.refuseNode(n, "average pooling over padding that excludes the padded pixels, which Keras 'same' does differently");
                 return;
             }
@@ -661,7 +661,7 @@ final class LayerWriter {
         List<Node> cons = x.graph().consumers(n.output(0));
         ObjectNode c = x.config(x.newName(n), n);
         c.put("data_format", format(t));
-        boolean flat = cons.size() == 1 && cons.get(0).op() == Op.FLATTEN && cons.get(0).intAttr("axis", 1) == 1;
+        boolean flat = cons.size() == 1 && cons.get(0).op() == Op.FLATTEN && cons.get(0).intAttr("axis") == 1;
         String out = n.output(0);
         if (flat) {
             x.markFused(cons.get(0));
@@ -673,11 +673,13 @@ final class LayerWriter {
                 out, !flat && t.nchw(), null);
     }
 
+    /** A Flatten, or a Reshape that flattens all but the batch axis (its caller checked the shape). */
     private static void flatten(KerasExporter x, Node n) {
         KTensor t = x.tensor(n.input(0));
         Shape s = x.graph().type(n.input(0)).shape();
-        if (n.intAttr("axis", 1) != 1) {
-            x.refuseNode(n, "Flatten with axis " + n.intAttr("axis", 1));
+        long axis = n.op() == Op.FLATTEN ? n.intAttr("axis") : 1;
+        if (axis != 1) {
+            x.refuseNode(n, "Flatten with axis " + axis);
             return;
         }
         String input = n.input(0);
@@ -766,7 +768,7 @@ final class LayerWriter {
         int rank = g.type(n.input(0)).shape().rank();
         ObjectNode c = x.config(x.newName(n), n);
         c.put("axis", rank == 4 && !t.nchw() ? 1 : -1);
-        c.put("epsilon", n.floatAttr("epsilon", 1e-5f));
+        c.put("epsilon", n.floatAttr("epsilon"));
         c.put("momentum", n.floatAttr("momentum", 0.99f));
         c.put("center", flag[1]);
         c.put("scale", flag[0]);
@@ -823,7 +825,7 @@ final class LayerWriter {
         Weight pads = x.graph().initializer(n.input(1));
         boolean zero = n.inputs().size() < 3 || n.input(2).isEmpty()
                 || x.graph().initializer(n.input(2)) != null && x.graph().initializer(n.input(2)).toFloats()[0] == 0f;
-        if (pads == null || !n.stringAttr("mode", "constant").equals("constant") || !zero || pads.elementCount() != 8) {
+        if (pads == null || !n.stringAttr("mode").equals("constant") || !zero || pads.elementCount() != 8) {
             x.refuseNode(n, "only constant zero padding of H and W is a ZeroPadding2D");
             return;
         }

@@ -37,7 +37,7 @@ final class OtherLayerWriter {
         if (!x.sourceClass(n.layer()).equals("ReLU")) {
             return false;
         }
-        double slope = n.op() == Op.LEAKY_RELU ? Double.parseDouble(Float.toString(n.floatAttr("alpha", 0.01f))) : 0.0;
+        double slope = n.op() == Op.LEAKY_RELU ? Double.parseDouble(Float.toString(n.floatAttr("alpha"))) : 0.0;
         Node clip = LayerWriter.next(x, n, Op.CLIP);
         Double max = null;
         if (clip != null) {
@@ -91,7 +91,7 @@ final class OtherLayerWriter {
     static void clipOrThreshold(KerasExporter x, Node n) {
         ObjectNode c = x.config(x.newName(n), n);
         if (n.op() == Op.THRESHOLDED_RELU) {
-            double theta = Double.parseDouble(Float.toString(n.floatAttr("alpha", 1f)));
+            double theta = Double.parseDouble(Float.toString(n.floatAttr("alpha")));
             if (x.sourceClass(n.layer()).equals("ReLU")) {
                 // Keras ReLU(threshold=t) is what the importer read as ThresholdedRelu(t); written back as it was.
                 c.putNull("max_value");
@@ -120,7 +120,7 @@ final class OtherLayerWriter {
         boolean selu = n.op() == Op.SELU;
         // Keras 3's hard_sigmoid is relu6(x + 3) / 6 (slope 1/6), Keras 2's clip(0.2 x + 0.5, 0, 1).
         float slope = x.keras3() ? LayerReader.KERAS3_HARD_SIGMOID_ALPHA : 0.2f;
-        boolean keras = selu ? kerasSelu(n) : n.floatAttr("alpha", 0.2f) == slope && n.floatAttr("beta", 0.5f) == 0.5f;
+        boolean keras = selu ? kerasSelu(n) : n.floatAttr("alpha") == slope && n.floatAttr("beta") == 0.5f;
         if (!keras) {
             x.refuseNode(n, "constants other than Keras " + (x.keras3() ? "3" : "2") + "'s '" + (selu ? "selu" : "hard_sigmoid") + "' activation"
                     + (selu ? "" : " (slope " + (x.keras3() ? "1/6" : "0.2") + ", offset 0.5)"));
@@ -133,7 +133,7 @@ final class OtherLayerWriter {
 
     /** Whether a Selu node has Keras's constants. */
     static boolean kerasSelu(Node n) {
-        return n.floatAttr("alpha", 1.67326319217681884765625f) == 1.6732632423543772f && n.floatAttr("gamma", 1.05070102214813232421875f) == 1.0507009873554805f;
+        return n.floatAttr("alpha") == 1.6732632423543772f && n.floatAttr("gamma") == 1.0507009873554805f;
     }
 
     /**
@@ -251,10 +251,10 @@ final class OtherLayerWriter {
         }
         long[] ws = x.graph().initializer(p.input(1)).shape();
         boolean ones = ws.length == 4 && ws[2] == 1 && ws[3] == 1;
-        boolean plain = p.intAttr("group", 1) == 1 && Arrays.stream(p.intsAttr("strides", new long[] {1, 1})).allMatch(v -> v == 1)
+        boolean plain = p.intAttr("group") == 1 && Arrays.stream(p.intsAttr("strides", new long[] {1, 1})).allMatch(v -> v == 1)
                 && Arrays.stream(p.intsAttr("pads", new long[4])).allMatch(v -> v == 0)
                 && Arrays.stream(p.intsAttr("dilations", new long[] {1, 1})).allMatch(v -> v == 1)
-                && p.stringAttr("auto_pad", "NOTSET").matches("NOTSET|VALID");
+                && p.stringAttr("auto_pad").matches("NOTSET|VALID");
         return ones && plain ? p : null;
     }
 
@@ -272,8 +272,8 @@ final class OtherLayerWriter {
             x.refuseNode(n, "kernel or bias is computed, not a weight");
             return;
         }
-        if (x.graph().type(n.input(0)).shape().rank() != 4 || n.intAttr("group", 1) != 1 || n.attrs().containsKey("output_shape")
-                || !n.stringAttr("auto_pad", "NOTSET").equals("NOTSET")) {
+        if (x.graph().type(n.input(0)).shape().rank() != 4 || n.intAttr("group") != 1 || n.attrs().containsKey("output_shape")
+                || !n.stringAttr("auto_pad").equals("NOTSET")) {
             x.refuseNode(n, "a grouped, non-2-D, output_shape or auto_pad transposed convolution (Keras Conv2DTranspose has none)");
             return;
         }
@@ -340,7 +340,7 @@ final class OtherLayerWriter {
         }
         Node merge = LayerWriter.next(x, cat, Op.RESHAPE);
         Weight shape = merge == null ? null : x.graph().initializer(merge.input(1));
-        if (shape == null || !Arrays.equals(shape.toLongs(), new long[] {0, 0, 0, -1}) || merge.intAttr("allowzero", 0) != 0) {
+        if (shape == null || !Arrays.equals(shape.toLongs(), new long[] {0, 0, 0, -1}) || merge.intAttr("allowzero") != 0) {
             return null;
         }
         return new Repeat(cat.inputs().size(), List.of(u, cat, merge));
@@ -454,7 +454,7 @@ final class OtherLayerWriter {
         KTensor t = x.tensor(n.input(0));
         Weight shape = x.graph().initializer(n.input(1));
         Shape in = x.graph().type(n.input(0)).shape();
-        if (shape == null || t == null || (in.rank() == 4 && t.nchw()) || n.intAttr("allowzero", 0) != 0) {
+        if (shape == null || t == null || (in.rank() == 4 && t.nchw()) || n.intAttr("allowzero") != 0) {
             return false;
         }
         long[] v = shape.toLongs();

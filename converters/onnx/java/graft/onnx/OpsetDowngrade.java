@@ -35,17 +35,17 @@ final class OpsetDowngrade {
         Map<String, Attr> a = new LinkedHashMap<>(n.attrs());
         List<String> in = new ArrayList<>(n.inputs());
         List<String> out = new ArrayList<>(n.outputs());
-        if ((op == Op.MAX_POOL || op == Op.AVERAGE_POOL) && target < 10 && n.intAttr("ceil_mode", 0) != 0) {
+        if ((op == Op.MAX_POOL || op == Op.AVERAGE_POOL) && target < 10 && n.intAttr("ceil_mode") != 0) {
             ceilModeAsPadding(n, a, w);
         }
         dropNewerAttributes(n, a, target, problems);
         if (target < 11 && (op == Op.CONCAT || op == Op.GATHER || op == Op.FLATTEN || op == Op.SPLIT)
-                && n.intAttr("axis", 0) < 0) {
+                && n.intAttr("axis") < 0) {
             TensorType t = g.type(n.input(0));
             if (t == null || t.shape() == null) {
                 problems.add(n.opType() + " '" + n.name() + "' with a negative axis over an input of unknown rank needs opset 11");
             } else {
-                a.put("axis", Attr.of(n.intAttr("axis", 0) + t.shape().rank()));
+                a.put("axis", Attr.of(n.intAttr("axis") + t.shape().rank()));
             }
         }
         switch (op) {
@@ -77,7 +77,7 @@ final class OpsetDowngrade {
             case SOFTMAX, LOG_SOFTMAX -> {
                 if (target < 13) {
                     TensorType t = g.type(n.input(0));
-                    long axis = n.intAttr("axis", -1);
+                    long axis = n.intAttr("axis");
                     if (t == null || t.shape() == null) {
                         problems.add(n.opType() + " '" + n.name() + "': input rank unknown, cannot write it below opset 13");
                     } else {
@@ -132,7 +132,7 @@ final class OpsetDowngrade {
                 }
             }
             case PAD -> {
-                if (target < 19 && "wrap".equals(n.stringAttr("mode", "constant"))) {
+                if (target < 19 && "wrap".equals(n.stringAttr("mode"))) {
                     problems.add("Pad '" + n.name() + "' with mode 'wrap' needs opset 19");
                 }
                 boolean axes = in.size() > 3 && !in.get(3).isEmpty();
@@ -225,13 +225,13 @@ final class OpsetDowngrade {
                 }
             }
             case RESHAPE -> {
-                if (target < 14 && n.intAttr("allowzero", 0) != 0) {
+                if (target < 14 && n.intAttr("allowzero") != 0) {
                     problems.add("Reshape '" + n.name() + "' with allowzero needs opset 14");
                 }
             }
             case BATCH_NORMALIZATION -> {
                 if (target < 14) {
-                    if (n.intAttr("training_mode", 0) != 0) {
+                    if (n.intAttr("training_mode") != 0) {
                         problems.add("BatchNormalization '" + n.name() + "' in training mode needs opset 14");
                     }
                     a.remove("training_mode");
@@ -301,7 +301,7 @@ final class OpsetDowngrade {
      */
     private static void ceilModeAsPadding(Node n, Map<String, Attr> a, OpsetWriting w) {
         String what = n.opType() + " '" + n.name() + "' with ceil_mode";
-        String autoPad = n.stringAttr("auto_pad", "NOTSET");
+        String autoPad = n.stringAttr("auto_pad");
         long[] k = n.intsAttr("kernel_shape", new long[0]);
         int sp = k.length;
         TensorType t = w.g.type(n.input(0));
@@ -338,7 +338,7 @@ final class OpsetDowngrade {
             pads[i + sp] += (ceil - 1) * s[i] + ke - (h + pads[i] + pads[i + sp]);
             extra = true;
         }
-        if (extra && n.op() == Op.AVERAGE_POOL && n.intAttr("count_include_pad", 0) != 0) {
+        if (extra && n.op() == Op.AVERAGE_POOL && n.intAttr("count_include_pad") != 0) {
             w.problems.add(what + " and count_include_pad needs opset 10 (explicit padding would enter the divisor)");
             return;
         }

@@ -184,7 +184,7 @@ public final class Quantize {
         }
         return switch (n.op()) {
             case CONV -> !dynamic && w.shape().length >= 3 && biasOk(g, n, w.shape()[0]);
-            case GEMM -> w.shape().length == 2 && n.floatAttr("alpha", 1f) == 1f && n.floatAttr("beta", 1f) == 1f && n.intAttr("transA") == 0
+            case GEMM -> w.shape().length == 2 && n.floatAttr("alpha") == 1f && n.floatAttr("beta") == 1f && n.intAttr("transA") == 0
                     && biasOk(g, n, w.shape()[n.intAttr("transB") == 1 ? 0 : 1]);
             case MAT_MUL -> w.shape().length == 2;
             default -> false;

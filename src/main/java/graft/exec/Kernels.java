@@ -39,27 +39,27 @@ final class Kernels {
             case MEAN -> one(Elementwise.variadic("Mean", in));
             case RELU -> one(Elementwise.map(x, v -> v > 0 ? v : 0));
             case LEAKY_RELU -> {
-                double a = n.floatAttr("alpha", 0.01f);
+                double a = n.floatAttr("alpha");
                 yield one(Elementwise.map(x, v -> v >= 0 ? v : a * v));
             }
             case PRELU -> one(Elementwise.binary(x, in.get(1), t, (v, s) -> v >= 0 ? v : s * v, (v, s) -> v >= 0 ? v : s * v));
             case ELU -> {
-                double a = n.floatAttr("alpha", 1f);
+                double a = n.floatAttr("alpha");
                 yield one(Elementwise.map(x, v -> v >= 0 ? v : a * (Math.exp(v) - 1)));
             }
             case SELU -> {
-                double a = n.floatAttr("alpha", 1.67326319217681884765625f);
-                double g = n.floatAttr("gamma", 1.05070102214813232421875f);
+                double a = n.floatAttr("alpha");
+                double g = n.floatAttr("gamma");
                 yield one(Elementwise.map(x, v -> v > 0 ? g * v : g * a * (Math.exp(v) - 1)));
             }
             case THRESHOLDED_RELU -> {
-                double a = n.floatAttr("alpha", 1f);
+                double a = n.floatAttr("alpha");
                 yield one(Elementwise.map(x, v -> v > a ? v : 0));
             }
             case SIGMOID -> one(Elementwise.map(x, Elementwise::sigmoid));
             case HARD_SIGMOID -> {
-                double a = n.floatAttr("alpha", 0.2f);
-                double b = n.floatAttr("beta", 0.5f);
+                double a = n.floatAttr("alpha");
+                double b = n.floatAttr("beta");
                 yield one(Elementwise.map(x, v -> Math.max(0, Math.min(1, a * v + b))));
             }
             case TANH -> one(Elementwise.map(x, Math::tanh));

@@ -15,8 +15,8 @@ final class Linear {
     static NdArray gemm(Node n, NdArray a, NdArray b, NdArray c) {
         boolean ta = n.intAttr("transA") != 0;
         boolean tb = n.intAttr("transB") != 0;
-        double alpha = n.floatAttr("alpha", 1f);
-        double beta = n.floatAttr("beta", 1f);
+        double alpha = n.floatAttr("alpha");
+        double beta = n.floatAttr("beta");
         int m = ta ? a.shape[1] : a.shape[0];
         int k = ta ? a.shape[0] : a.shape[1];
         int nn = tb ? b.shape[0] : b.shape[1];

@@ -73,9 +73,9 @@ final class Normalization {
 
     /** LRN across channels: x / (bias + alpha / size * sum of squares in the window) ^ beta. */
     static NdArray lrn(Node n, NdArray x) {
-        double alpha = n.floatAttr("alpha", 1e-4f);
-        double beta = n.floatAttr("beta", 0.75f);
-        double bias = n.floatAttr("bias", 1f);
+        double alpha = n.floatAttr("alpha");
+        double beta = n.floatAttr("beta");
+        double bias = n.floatAttr("bias");
         int size = (int) n.intAttr("size", 1);
         int batch = x.shape[0];
         int c = x.shape[1];
@@ -103,7 +103,7 @@ final class Normalization {
 
     /** Softmax or LogSoftmax along one axis (opset 13 semantics). */
     static NdArray softmax(Node n, NdArray x, boolean log) {
-        int axis = (int) n.intAttr("axis", -1);
+        int axis = (int) n.intAttr("axis");
         if (axis < 0) {
             axis += x.rank();
         }

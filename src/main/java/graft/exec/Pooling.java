@@ -61,9 +61,9 @@ final class Pooling {
         int r = x.rank() - 2;
         int[] in = Arrays.copyOfRange(x.shape, 2, x.rank());
         int[] kernel = toInts(n.intsAttr("kernel_shape", null));
-        Geometry g = geometry(n, in, kernel, n.intAttr("ceil_mode", 0) != 0);
-        boolean includePad = n.intAttr("count_include_pad", 0) != 0;
-        boolean columnMajor = n.intAttr("storage_order", 0) != 0;
+        Geometry g = geometry(n, in, kernel, n.intAttr("ceil_mode") != 0);
+        boolean includePad = n.intAttr("count_include_pad") != 0;
+        boolean columnMajor = n.intAttr("storage_order") != 0;
         int planes = x.shape[0] * x.shape[1];
         int inPlane = NdArray.size(in);
         int outPlane = NdArray.size(g.out());

@@ -41,7 +41,7 @@ final class Reshaping {
     }
 
     static NdArray flatten(Node n, NdArray x) {
-        int axis = (int) n.intAttr("axis", 1);
+        int axis = (int) n.intAttr("axis");
         if (axis < 0) {
             axis += x.rank();
         }
@@ -179,7 +179,7 @@ final class Reshaping {
     }
 
     static NdArray[] split(Node n, NdArray x, NdArray splitIn, int outputs) {
-        int axis = axis(n.intAttr("axis", 0), x.rank());
+        int axis = axis(n.intAttr("axis"), x.rank());
         long[] parts;
         if (splitIn != null) {
             parts = splitIn.toLongs();
@@ -260,7 +260,7 @@ final class Reshaping {
     }
 
     static NdArray gather(Node n, NdArray x, NdArray indices) {
-        int axis = axis(n.intAttr("axis", 0), x.rank());
+        int axis = axis(n.intAttr("axis"), x.rank());
         long[] ind = indices.toLongs();
         int outer = 1;
         for (int i = 0; i < axis; i++) {
@@ -336,7 +336,7 @@ final class Reshaping {
 
     static NdArray shape(Node n, NdArray x) {
         int rank = x.rank();
-        int start = (int) n.intAttr("start", 0);
+        int start = (int) n.intAttr("start");
         int end = (int) n.intAttr("end", rank);
         start = Math.max(0, Math.min(rank, start < 0 ? start + rank : start));
         end = Math.max(0, Math.min(rank, end < 0 ? end + rank : end));

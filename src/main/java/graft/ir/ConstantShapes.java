@@ -67,7 +67,7 @@ final class ConstantShapes {
                     return ShapeInference.one(DataType.INT64, null);
                 }
                 int r = xs.rank();
-                int start = (int) clampAxis(n.intAttr("start", 0), r);
+                int start = (int) clampAxis(n.intAttr("start"), r);
                 int end = (int) clampAxis(n.intAttr("end", r), r);
                 int len = Math.max(0, end - start);
                 Shape sub = new Shape(xs.dims().subList(start, start + len));

@@ -82,9 +82,12 @@ public final class Node {
     }
 
     /**
-     * An attribute, or the op's ONNX default when the node does not set it. Throws
-     * {@link IllegalStateException} for an attribute the catalogue gives no default (a caller
-     * bug: pass the default explicitly where it depends on the node).
+     * An attribute, or ONNX's default when the node does not set it: its op's default when the
+     * op declares the attribute, else the default every catalogue op declaring it shares
+     * ({@link Op#sharedDefault}: a Conv read for {@code ceil_mode} by a helper shared with pooling
+     * gets 0). Throws {@link IllegalStateException} when there is none (a caller bug: a mistyped
+     * name, or an attribute whose default depends on the op, such as {@code axis}, read from a
+     * node of an op that lacks it).
      */
     public Attr attrOrDefault(String key) {
         Attr a = attrs.get(key);
@@ -93,10 +96,11 @@ public final class Node {
         }
         Op op = op();
         OpSchema.AttrSpec spec = op == null ? null : op.attribute(key);
-        if (spec == null || spec.dflt() == null) {
+        Attr dflt = spec != null ? spec.dflt() : Op.sharedDefault(key);
+        if (dflt == null) {
             throw new IllegalStateException(opType + " '" + name + "': attribute '" + key + "' is not set and has no default in the catalogue");
         }
-        return spec.dflt();
+        return dflt;
     }
 
     /** An int attribute, or the op's ONNX default (see {@link #attrOrDefault}). */

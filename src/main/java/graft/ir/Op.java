@@ -84,11 +84,37 @@ public enum Op implements OpSchema {
     private final List<WeightSlot> slots;
 
     private static final Map<String, Op> BY_NAME = new HashMap<>();
+    /** Per attribute name, the one default every op declaring it agrees on (absent when they differ or one requires it). */
+    private static final Map<String, Attr> SHARED_DEFAULTS = new HashMap<>();
 
     static {
+        Map<String, Boolean> agreed = new HashMap<>();
         for (Op op : values()) {
             BY_NAME.put(op.opName, op);
+            for (AttrSpec a : op.attrs) {
+                Attr known = SHARED_DEFAULTS.get(a.name());
+                boolean same = a.dflt() != null && (!agreed.containsKey(a.name()) || a.dflt().equals(known));
+                agreed.merge(a.name(), same, Boolean::logicalAnd);
+                SHARED_DEFAULTS.putIfAbsent(a.name(), a.dflt());
+            }
         }
+        agreed.forEach((name, ok) -> {
+            if (!ok) {
+                SHARED_DEFAULTS.remove(name);
+            }
+        });
+        SHARED_DEFAULTS.values().removeIf(java.util.Objects::isNull);
+    }
+
+    /**
+     * ONNX's default for an attribute that every catalogue op declaring it agrees on (for
+     * example {@code ceil_mode} 0, {@code group} 1, {@code auto_pad} NOTSET), or null when the ops
+     * differ ({@code axis}, {@code alpha}), one requires it, or no op has it. It is what a node
+     * whose op lacks the attribute reads (a Conv asked for {@code ceil_mode} by a helper shared
+     * with pooling).
+     */
+    public static Attr sharedDefault(String name) {
+        return SHARED_DEFAULTS.get(name);
     }
 
     Op(String opName, int minIn, int maxIn, int minOut, int maxOut, List<AttrSpec> attrs, String slotSpec) {

@@ -26,7 +26,7 @@ final class ReshapingShapes {
                 if (xs == null) {
                     return ShapeInference.one(xt, null);
                 }
-                long a = n.intAttr("axis", 1);
+                long a = n.intAttr("axis");
                 int axis = a == xs.rank() ? xs.rank() : axis(a, xs.rank(), "axis");
                 return ShapeInference.one(xt, Shape.of(product(xs.dims().subList(0, axis)), product(xs.dims().subList(axis, xs.rank()))));
             }
@@ -149,7 +149,7 @@ final class ReshapingShapes {
                 if (xs == null || is == null) {
                     return ShapeInference.one(xt, null);
                 }
-                int axis = axis(n.intAttr("axis", 0), xs.rank(), "axis");
+                int axis = axis(n.intAttr("axis"), xs.rank(), "axis");
                 List<Dim> d = new ArrayList<>(xs.dims().subList(0, axis));
                 d.addAll(is.dims());
                 d.addAll(xs.dims().subList(axis + 1, xs.rank()));
@@ -267,7 +267,7 @@ final class ReshapingShapes {
             }
             return r;
         }
-        int axis = axis(n.intAttr("axis", 0), xs.rank(), "axis");
+        int axis = axis(n.intAttr("axis"), xs.rank(), "axis");
         long[] sizes = n.inputs().size() > 1 && !n.input(1).isEmpty() ? si.known.get(n.input(1)) : null;
         if (sizes != null) {
             atLeast(sizes, parts, "split");

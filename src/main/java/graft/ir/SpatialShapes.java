@@ -99,7 +99,7 @@ final class SpatialShapes {
             }
         }
         String autoPad = n.stringAttr("auto_pad");
-        boolean ceil = n.intAttr("ceil_mode", 0) == 1;
+        boolean ceil = n.intAttr("ceil_mode") == 1;
         List<Dim> out = new ArrayList<>();
         out.add(xs.dim(0));
         out.add(channels);

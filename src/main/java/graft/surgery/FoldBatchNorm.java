@@ -40,7 +40,7 @@ public record FoldBatchNorm() implements Edit {
             }
             // A grouped (depthwise) Conv folds the same way: output channel o reads only kernel row o.
             boolean conv = p.op() == Op.CONV;
-            boolean dense = p.op() == Op.GEMM && p.intAttr("transB") == 1 && p.floatAttr("alpha", 1f) == 1f && p.floatAttr("beta", 1f) == 1f;
+            boolean dense = p.op() == Op.GEMM && p.intAttr("transB") == 1 && p.floatAttr("alpha") == 1f && p.floatAttr("beta") == 1f;
             if (!(conv || dense) || g.initializer(p.input(1)) == null || p.inputs().size() > 2 && g.initializer(p.input(2)) == null) {
                 continue;
             }

@@ -296,7 +296,7 @@ public record Simplify(boolean full) implements Edit {
                 return false;
             }
             int rank = t.shape().rank();
-            int start = (int) clampAxis(n.intAttr("start", 0), rank);
+            int start = (int) clampAxis(n.intAttr("start"), rank);
             int end = (int) clampAxis(n.intAttr("end", rank), rank);
             Entry[] dims = new Entry[Math.max(0, end - start)];
             for (int i = 0; i < dims.length; i++) {
@@ -387,7 +387,7 @@ public record Simplify(boolean full) implements Edit {
             switch (op) {
                 case GATHER -> {
                     Entry[] src = partial.get(n.input(0));
-                    if (src == null || n.intAttr("axis", 0) != 0 || !isConst(n.input(1))) {
+                    if (src == null || n.intAttr("axis") != 0 || !isConst(n.input(1))) {
                         return NONE;
                     }
                     Weight iw = g.initializer(n.input(1));

@@ -71,14 +71,14 @@ final class BatchNormTrain {
         String var = mean(e, e.mul(xc, xc), ax);
         String inv = inv(n);
         e.add(new Node(e.fresh("bn_inv"), "Reciprocal", "", n.layer(),
-                List.of(e.op("Sqrt", e.add(var, e.scalar(n.floatAttr("epsilon", 1e-5f))))), List.of(inv), Map.of(), Map.of()));
+                List.of(e.op("Sqrt", e.add(var, e.scalar(n.floatAttr("epsilon"))))), List.of(inv), Map.of(), Map.of()));
         String xhat = xhat(n);
         e.add(new Node(e.fresh("bn_xhat"), "Mul", "", n.layer(), List.of(xc, inv), List.of(xhat), Map.of(), Map.of()));
         String pc = perChannel(e, sx);
         String scaled = e.mul(xhat, e.reshape(n.input(1), pc));
         e.add(new Node(e.fresh("bn_y"), "Add", "", n.layer(), List.of(scaled, e.reshape(n.input(2), pc)), List.of(n.output(0)), Map.of(),
                 Map.of()));
-        double mom = n.floatAttr("momentum", 0.9f);
+        double mom = n.floatAttr("momentum");
         String c = e.ints(-1);
         String meanC = e.reshape(mean, c);
         String unbiased = e.reshape(e.mul(var, besselFactor(e, x, sx[1])), c);

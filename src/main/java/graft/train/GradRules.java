@@ -80,13 +80,13 @@ final class GradRules {
             }
             case RELU -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy, e.scalar(0));
             case LEAKY_RELU -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy,
-                    e.mul(dy, e.scalar(n.floatAttr("alpha", 0.01f))));
-            case THRESHOLDED_RELU -> dx[0] = where(e.op("Greater", x, e.scalar(n.floatAttr("alpha", 1f))), dy, e.scalar(0));
+                    e.mul(dy, e.scalar(n.floatAttr("alpha"))));
+            case THRESHOLDED_RELU -> dx[0] = where(e.op("Greater", x, e.scalar(n.floatAttr("alpha"))), dy, e.scalar(0));
             case ELU -> dx[0] = where(e.op("Greater", x, e.scalar(0)), dy,
-                    e.mul(dy, e.add(y, e.scalar(n.floatAttr("alpha", 1f)))));
+                    e.mul(dy, e.add(y, e.scalar(n.floatAttr("alpha")))));
             case SELU -> {
-                float a = n.floatAttr("alpha", 1.67326319217681884765625f);
-                float g = n.floatAttr("gamma", 1.05070102214813232421875f);
+                float a = n.floatAttr("alpha");
+                float g = n.floatAttr("gamma");
                 dx[0] = where(e.op("Greater", x, e.scalar(0)), e.mul(dy, e.scalar(g)),
                         e.mul(dy, e.add(y, e.scalar((double) a * g))));
             }
@@ -97,7 +97,7 @@ final class GradRules {
             }
             case SIGMOID -> dx[0] = e.mul(dy, e.mul(y, e.sub(e.scalar(1), y)));
             case HARD_SIGMOID -> {
-                float a = n.floatAttr("alpha", 0.2f);
+                float a = n.floatAttr("alpha");
                 String lin = e.op("And", e.op("Greater", y, e.scalar(0)), e.op("Less", y, e.scalar(1)));
                 dx[0] = where(lin, e.mul(dy, e.scalar(a)), e.scalar(0));
             }
@@ -150,7 +150,7 @@ final class GradRules {
     }
 
     private long axis(Node n, String x) {
-        long axis = n.intAttr("axis", -1);
+        long axis = n.intAttr("axis");
         return axis < 0 ? axis + ad.shape(x).length : axis;
     }
 
@@ -163,8 +163,8 @@ final class GradRules {
      * one Gemm with the transpose flags chosen so that no explicit Transpose is needed.
      */
     private void gemm(Node n, String dy, boolean[] want, String[] dx) {
-        float alpha = n.floatAttr("alpha", 1f);
-        float beta = n.floatAttr("beta", 1f);
+        float alpha = n.floatAttr("alpha");
+        float beta = n.floatAttr("beta");
         long ta = n.intAttr("transA");
         long tb = n.intAttr("transB");
         String a = n.input(0);

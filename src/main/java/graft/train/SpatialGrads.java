@@ -247,7 +247,7 @@ final class SpatialGrads {
                 return false;
             }
         }
-        return allOnes(n.intsAttr("dilations", ones(kernel.length))) && n.intAttr("ceil_mode", 0) == 0
+        return allOnes(n.intsAttr("dilations", ones(kernel.length))) && n.intAttr("ceil_mode") == 0
                 && n.stringAttr("auto_pad").equals("NOTSET")
                 && Arrays.stream(n.intsAttr("pads", new long[2 * kernel.length])).allMatch(p -> p == 0);
     }
@@ -266,7 +266,7 @@ final class SpatialGrads {
                     + "differentiated. Freeze this layer");
         }
         Window w = window(n, n.intsAttr("kernel_shape", null));
-        boolean includePad = n.intAttr("count_include_pad", 0) != 0;
+        boolean includePad = n.intAttr("count_include_pad") != 0;
         long ho = sy[2];
         long wo = sy[3];
         double[] inv = new double[(int) (ho * wo)];
@@ -319,9 +319,9 @@ final class SpatialGrads {
         String x = n.input(0);
         long[] sx = ad.staticShape(x, n);
         long size = n.intAttr("size", 0);
-        double alpha = n.floatAttr("alpha", 1e-4f);
-        double beta = n.floatAttr("beta", 0.75f);
-        double bias = n.floatAttr("bias", 1f);
+        double alpha = n.floatAttr("alpha");
+        double beta = n.floatAttr("beta");
+        double bias = n.floatAttr("bias");
         long before = (size - 1) / 2;
         long after = size - 1 - before;
         String d = e.add(e.mul(channelWindowSum(e.mul(x, x), sx[1], before, after), e.scalar(alpha / size)), e.scalar(bias));
