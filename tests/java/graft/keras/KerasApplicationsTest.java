@@ -368,13 +368,7 @@ class KerasApplicationsTest {
     /** max |a - ref| / max |ref| (Errors.relativeToMagnitude) in double precision. */
     static double relative(double[] a, double[] ref) {
         assertThat(a.length).isEqualTo(ref.length);
-        double diff = 0;
-        double mag = 1e-30;
-        for (int i = 0; i < a.length; i++) {
-            diff = Math.max(diff, Math.abs(a[i] - ref[i]));
-            mag = Math.max(mag, Math.abs(ref[i]));
-        }
-        return diff / mag;
+        return graft.testing.Errors.relativeToMagnitude(a, ref);
     }
 
     /** inspect --json: rows, total, trainable and non-trainable parameters equal Keras's recorded counts. */

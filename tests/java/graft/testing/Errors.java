@@ -29,6 +29,20 @@ public final class Errors {
         return maxDiff / maxRef;
     }
 
+    /** {@link #relativeToMagnitude(float[], float[])} over doubles (oracles that write float64). */
+    public static double relativeToMagnitude(double[] x, double[] y) {
+        if (x.length != y.length) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double maxDiff = 0;
+        double maxRef = 1e-30;
+        for (int i = 0; i < x.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(x[i] - y[i]));
+            maxRef = Math.max(maxRef, Math.abs(y[i]));
+        }
+        return maxDiff / maxRef;
+    }
+
     /** ||a - ref|| / ||ref|| over all elements (root-mean-square error relative to the reference's RMS). */
     public static double rmsRelative(float[] got, float[] want) {
         double num = 0;
