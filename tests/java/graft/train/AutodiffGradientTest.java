@@ -158,6 +158,18 @@ class AutodiffGradientTest {
         GradCheck.of("Identity").in("x", 2, 3).check();
     }
 
+    /**
+     * Constant Pad (ZeroPadding2D; Keras's asymmetric 'correct_pad' before MobileNetV2's and
+     * EfficientNet's strided depthwise convolutions): dx is dy with the border sliced off; pads on
+     * one side only, on both, and on a 2-D input.
+     */
+    @Test
+    void constantPad() {
+        GradCheck.of("Pad").in("x", 2, 3, 4, 4).ints("pads", 0, 0, 0, 1, 0, 0, 1, 1).check();
+        GradCheck.of("Pad").in("x", 2, 3, 3, 5).ints("pads", 0, 0, 2, 0, 0, 0, 0, 3).check();
+        GradCheck.of("Pad").in("x", 2, 5).ints("pads", 1, 0, 0, 2).check();
+    }
+
     /** --bn train: batch mean and variance depend on x, so dx has two more terms than in inference mode. */
     @Test
     void batchNormalizationTraining() {

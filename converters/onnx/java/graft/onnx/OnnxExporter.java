@@ -5,6 +5,7 @@ import graft.error.UnsupportedModelException;
 import graft.error.UsageException;
 import graft.io.AtomicOutput;
 import graft.ir.Attr;
+import graft.ir.DataType;
 import graft.ir.Dim;
 import graft.ir.Graph;
 import graft.ir.GraphValidator;
@@ -52,6 +53,8 @@ public final class OnnxExporter {
     static final long INLINE_LIMIT = (2L << 30) - (64L << 20);
     /** Tensors smaller than this stay inside the model even with external data. */
     static final long EXTERNAL_THRESHOLD = 1024;
+    /** 1-D int64 tensors up to this size stay inside the model too (see {@link #shapeLike}). */
+    static final long SHAPE_LIKE_LIMIT = 64 * 1024;
     static final String VERSION = "0.1.0";
     private static final Pattern SYMBOL = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
@@ -355,7 +358,7 @@ public final class OnnxExporter {
         long dataOffset = 0;
         for (Weight w : plan.weights) {
             TensorProto h = header(g, w);
-            boolean ext = data != null && w.byteSize() >= EXTERNAL_THRESHOLD;
+            boolean ext = data != null && w.byteSize() >= EXTERNAL_THRESHOLD && !shapeLike(w);
             if (ext) {
                 dataOffset = (dataOffset + 4095) / 4096 * 4096;
                 h = h.toBuilder().setDataLocation(TensorProto.DataLocation.EXTERNAL)
@@ -401,6 +404,16 @@ public final class OnnxExporter {
                 }
             }
         }
+    }
+
+    /**
+     * A 1-D int64 tensor of at most {@link #SHAPE_LIKE_LIMIT} bytes stays in the model even with
+     * external data: such tensors are shapes, split sizes, axes and pads, which ONNX Runtime's
+     * shape inference must read at load time and cannot read from an external file ("Cannot parse
+     * data from external tensors": a training step's Split over 128 or more pieces did that).
+     */
+    static boolean shapeLike(Weight w) {
+        return w.dtype() == DataType.INT64 && w.shape().length <= 1 && w.byteSize() <= SHAPE_LIKE_LIMIT;
     }
 
     private static long tensorLength(TensorProto h, Weight w, boolean external) {

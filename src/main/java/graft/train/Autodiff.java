@@ -200,6 +200,20 @@ public final class Autodiff {
         return s;
     }
 
+    /** The values of a constant integer input (an initializer), or null when it is computed or absent. */
+    long[] constantLongs(String v) {
+        graft.ir.Weight w = v == null || v.isEmpty() ? null : types.initializer(v);
+        if (w == null) {
+            return null;
+        }
+        float[] f = w.toFloats();
+        long[] r = new long[f.length];
+        for (int i = 0; i < f.length; i++) {
+            r[i] = (long) f[i];
+        }
+        return r;
+    }
+
     long[] staticShape(String v, Node n) {
         return staticShape(types, v, n);
     }

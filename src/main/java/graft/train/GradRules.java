@@ -3,6 +3,7 @@ package graft.train;
 import graft.ir.Op;
 import graft.error.UnsupportedModelException;
 import graft.ir.Node;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -139,6 +140,7 @@ final class GradRules {
                 long axis = axis(n, x);
                 dx[0] = e.sub(dy, e.mul(e.op("Exp", y), e.reduceSum(dy, new long[] {axis}, true)));
             }
+            case PAD -> dx[0] = pad(n, dy);
             default -> throw noGradient(n);
         }
         return dx;
@@ -147,6 +149,47 @@ final class GradRules {
     private static UnsupportedModelException noGradient(Node n) {
         return new UnsupportedModelException(n.opType() + " '" + n.name() + "' (training step): graft has no "
                 + "gradient for this op. Freeze the layers up to and including it");
+    }
+
+    /**
+     * Pad in constant mode (Keras's ZeroPadding2D, the pads before MobileNetV2's and EfficientNet's
+     * strided depthwise convolutions) passes its input through: dx is dy with the padding sliced
+     * off. Pads must be constant and not negative (a crop); edge and reflect modes, which fold the
+     * border's gradient back in, have no rule here.
+     */
+    private String pad(Node n, String dy) {
+        long[] pads = ad.constantLongs(n.input(1));
+        String why = !n.stringAttr("mode").equals("constant") ? "mode '" + n.stringAttr("mode") + "'"
+                : pads == null ? "pads computed at run time"
+                : n.inputs().size() > 3 && !n.input(3).isEmpty() ? "an axes input" : null;
+        if (why == null) {
+            for (long p : pads) {
+                why = p < 0 ? "negative pads (a crop)" : why;
+            }
+        }
+        if (why != null) {
+            throw new UnsupportedModelException(n.opType() + " '" + n.name() + "' (training step): graft has no gradient for a Pad with "
+                    + why + ". Freeze the layers up to and including it");
+        }
+        int rank = pads.length / 2;
+        List<Long> starts = new ArrayList<>();
+        List<Long> ends = new ArrayList<>();
+        List<Long> axes = new ArrayList<>();
+        for (int i = 0; i < rank; i++) {
+            if (pads[i] != 0 || pads[i + rank] != 0) {
+                starts.add(pads[i]);
+                ends.add(pads[i + rank] != 0 ? -pads[i + rank] : Long.MAX_VALUE);
+                axes.add((long) i);
+            }
+        }
+        if (axes.isEmpty()) {
+            return dy;
+        }
+        return e.op("Slice", dy, e.ints(longs(starts)), e.ints(longs(ends)), e.ints(longs(axes)));
+    }
+
+    private static long[] longs(List<Long> v) {
+        return v.stream().mapToLong(Long::longValue).toArray();
     }
 
     private long axis(Node n, String x) {
