@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -149,14 +150,26 @@ final class Keras3Hdf {
     private static long group(Group g, Sink ch, long at) throws IOException {
         List<String> names = new ArrayList<>(g.children.keySet());
         long[] addresses = new long[names.size()];
-        int size = groupHeader(g, names, addresses, at).limit();
+        Map<String, Long> heaps = new LinkedHashMap<>();
+        g.attributes.forEach((k, v) -> {
+            if (v instanceof String s && GlobalHeap.needed(k, s)) {
+                heaps.put(k, 0L);
+            }
+        });
+        int size = groupHeader(g, names, addresses, heaps).limit();
         long next = at + size;
+        for (Map.Entry<String, Long> h : heaps.entrySet()) {
+            h.setValue(next);
+            ByteBuffer collection = GlobalHeap.collection(((String) g.attributes.get(h.getKey())).getBytes(StandardCharsets.UTF_8));
+            ch.writeAt(collection, next);
+            next += collection.limit();
+        }
         for (int i = 0; i < names.size(); i++) {
             addresses[i] = next;
             Object c = g.children.get(names.get(i));
             next = c instanceof Group cg ? group(cg, ch, next) : dataset((Weight) c, ch, next);
         }
-        ByteBuffer header = groupHeader(g, names, addresses, at);
+        ByteBuffer header = groupHeader(g, names, addresses, heaps);
         checkChunkSize(header);
         if (header.limit() != size) {
             throw new IllegalStateException("HDF5 group header changed size once its links were addressed");
@@ -200,13 +213,24 @@ final class Keras3Hdf {
         }
     }
 
-    private static ByteBuffer groupHeader(Group g, List<String> names, long[] addresses, long at) {
-        List<Message> m = new ArrayList<>();
-        m.add(GroupInfoMessage.createBasic());
-        m.add(LinkInfoMessage.createBasic());
+    /**
+     * A group's version-2 object header. Encoded here rather than by jhdf's
+     * {@code ObjectHeaderV2} because a variable-length string attribute is a message jhdf cannot
+     * build; every other message is jhdf's own encoding. {@code heaps}: the attributes stored as
+     * variable-length strings, with the address of the global heap collection holding each.
+     */
+    private static ByteBuffer groupHeader(Group g, List<String> names, long[] addresses, Map<String, Long> heaps) {
+        List<Object[]> m = new ArrayList<>();
+        m.add(jhdf(GroupInfoMessage.createBasic()));
+        m.add(jhdf(LinkInfoMessage.createBasic()));
         if (!g.attributes.isEmpty()) {
-            m.add(AttributeInfoMessage.create());
+            m.add(jhdf(AttributeInfoMessage.create()));
             g.attributes.forEach((k, v) -> {
+                if (heaps.containsKey(k)) {
+                    m.add(new Object[] {AttributeMessage.MESSAGE_TYPE, 0,
+                        GlobalHeap.attribute(k, ((String) v).getBytes(StandardCharsets.UTF_8), heaps.get(k))});
+                    return;
+                }
                 AttributeMessage a = AttributeMessage.create(k, new WritableAttributeImpl(k, null, v));
                 // a version-2 header gives each message's size 2 bytes: jhdf writes a longer one
                 // truncated (the file then opens nowhere: h5py "bad flag combination for message")
@@ -214,13 +238,46 @@ final class Keras3Hdf {
                 if (bytes > 0xFFFF) {
                     throw new HeaderTooLarge(k, bytes);
                 }
-                m.add(a);
+                m.add(jhdf(a));
             });
         }
         for (int i = 0; i < names.size(); i++) {
-            m.add(LinkMessage.create(names.get(i), addresses[i]));
+            m.add(jhdf(LinkMessage.create(names.get(i), addresses[i])));
         }
-        return new ObjectHeader.ObjectHeaderV2(at, m).toBuffer();
+        return objectHeaderV2(m);
+    }
+
+    /** A jhdf message as {type, flags, body}. */
+    private static Object[] jhdf(Message message) {
+        return new Object[] {message.getMessageType(), message.flagsToBytes()[0] & 0xff, message.toBuffer()};
+    }
+
+    /**
+     * HDF5 object header version 2 ("OHDR"): no times, no creation order, a 4-byte chunk size
+     * (the choice jhdf makes too), each message as type (1 byte), size (2), flags (1), body;
+     * then the Jenkins lookup3 checksum of everything before it.
+     */
+    static ByteBuffer objectHeaderV2(List<Object[]> messages) {
+        int chunk = 0;
+        for (Object[] msg : messages) {
+            chunk += 4 + ((ByteBuffer) msg[2]).limit();
+        }
+        ByteBuffer b = ByteBuffer.allocate(4 + 1 + 1 + 4 + chunk + 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {'O', 'H', 'D', 'R', 2, 2}).putInt(chunk);
+        for (Object[] msg : messages) {
+            ByteBuffer body = ((ByteBuffer) msg[2]).duplicate();
+            body.position(0);
+            if (body.limit() > 0xFFFF) {
+                throw new HeaderTooLarge(null, body.limit());
+            }
+            b.put((byte) (int) (Integer) msg[0]).putShort((short) body.limit()).put((byte) (int) (Integer) msg[1]).put(body);
+        }
+        byte[] before = new byte[b.position()];
+        b.flip();
+        b.get(before);
+        b.limit(b.capacity());
+        b.putInt(io.jhdf.checksum.ChecksumUtils.checksum(before));
+        return b.flip();
     }
 
     private static long dataset(Weight w, Sink ch, long at) throws IOException {
