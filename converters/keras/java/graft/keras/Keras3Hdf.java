@@ -288,12 +288,21 @@ final class Keras3Hdf {
             dims[i] = Math.toIntExact(shape[i]);
             n *= shape[i];
         }
-        io.jhdf.object.datatype.DataType type = io.jhdf.object.datatype.DataType.fromObject(new float[1]);
-        // jhdf derives a dataspace from an array: a 1x1x...x1 array of the weight's rank, then its dims set.
-        int[] ones = new int[dims.length];
-        java.util.Arrays.fill(ones, 1);
-        DataSpace space = DataSpace.modifyDimensions(DataSpace.fromObject(java.lang.reflect.Array.newInstance(float.class, ones)), dims);
-        long bytes = n * 4;
+        // float32, or an integer weight in its own width (Normalization's count: int64 in Keras 2, int32 in Keras 3)
+        DataType dt = w.dtype() == DataType.INT64 || w.dtype() == DataType.INT32 ? w.dtype() : DataType.FLOAT;
+        Object element = dt == DataType.INT64 ? (Object) new long[1] : dt == DataType.INT32 ? (Object) new int[1] : new float[1];
+        io.jhdf.object.datatype.DataType type = io.jhdf.object.datatype.DataType.fromObject(element);
+        Class<?> component = element.getClass().getComponentType();
+        DataSpace space;
+        if (dims.length == 0) {
+            space = DataSpace.fromObject(dt == DataType.INT64 ? (Object) 0L : dt == DataType.INT32 ? (Object) 0 : (Object) 0f); // a scalar
+        } else {
+            // jhdf derives a dataspace from an array: a 1x1x...x1 array of the weight's rank, then its dims set.
+            int[] ones = new int[dims.length];
+            java.util.Arrays.fill(ones, 1);
+            space = DataSpace.modifyDimensions(DataSpace.fromObject(java.lang.reflect.Array.newInstance(component, ones)), dims);
+        }
+        long bytes = n * dt.size();
         List<Message> m = new ArrayList<>();
         m.add(DataTypeMessage.create(type));
         m.add(DataSpaceMessage.create(space));
@@ -307,7 +316,7 @@ final class Keras3Hdf {
             throw new IllegalStateException("HDF5 dataset header changed size once its data was addressed");
         }
         ch.writeAt(header, at);
-        ByteBuffer b = w.dtype() == DataType.FLOAT ? w.buffer().duplicate() : floats(w.toFloats());
+        ByteBuffer b = w.dtype() == DataType.FLOAT ? w.buffer().duplicate() : dt == DataType.FLOAT ? floats(w.toFloats()) : integers(w.toLongs(), dt);
         graft.io.Timing.detail("keras3 write: weight " + w.name() + " materialised");
         if (b.capacity() < bytes) {
             throw new IllegalStateException("weight '" + w.name() + "' holds " + b.capacity() + " bytes, not " + bytes);
@@ -315,6 +324,19 @@ final class Keras3Hdf {
         b.position(0).limit(Math.toIntExact(bytes));
         ch.writeAt(b.slice(), data);
         return data + bytes;
+    }
+
+    /** An integer weight as little-endian int64 or int32 (copies). */
+    private static ByteBuffer integers(long[] v, DataType dt) {
+        ByteBuffer b = ByteBuffer.allocate(v.length * dt.size()).order(ByteOrder.LITTLE_ENDIAN);
+        for (long x : v) {
+            if (dt == DataType.INT64) {
+                b.putLong(x);
+            } else {
+                b.putInt(Math.toIntExact(x));
+            }
+        }
+        return b.flip();
     }
 
     /** A weight stored in another element type, as float32 (copies). */

@@ -25,6 +25,12 @@ final class KerasH5Writer {
     static final String KERAS_VERSION = "2.2.4";
     /** The version declared when a Conv2D has {@code groups} (tf.keras 2.3 saves keras_version 2.4.0; Keras 2.2.4 has no groups). */
     static final String KERAS_VERSION_GROUPS = "2.4.0";
+    /**
+     * The version declared when a Rescaling or Normalization is written: their config as tf.keras
+     * 2.15 saves it (Normalization's invert, mean and variance keys), the version the
+     * keras.applications fixtures declare.
+     */
+    static final String KERAS_VERSION_PREPROCESSING = "2.15.0";
 
     private KerasH5Writer() {
     }
