@@ -49,7 +49,9 @@ import org.junit.jupiter.api.Test;
  * TensorFlow.js on the source (that half reads it with graft's own reader).
  *
  * <p>torchvision sources (PyTorch's opset 17 export, fixtures/onnx/make_torchvision.py): the
- * same targets against PyTorch's logits; the Keras writers are run with
+ * same targets against PyTorch's logits; the Keras and Caffe writers are run with
+ * {@code --simplify} (PyTorch gives Clip's bounds and Pad's pads as Constant nodes, which the
+ * implicit constant folding of Keras and Caffe targets leaves), the Keras writers with
  * {@code --keras-explicit-padding} (PyTorch's symmetric pads are not Keras's 'same'), and the
  * written {@code .keras} is checked through graft's ONNX of it only (there is no source .h5 to
  * compare weights with). resnet50, densenet121 and inception_v3 are in the slow suite.
@@ -186,19 +188,19 @@ class ExportMatrixTest {
             }
             Tensor nhwc = transpose(x, 0, 2, 3, 1);
             Path h5 = d.resolve("written.h5");
-            if (written(row, ".h5", h5, failures, "convert", "--force", "--keras-explicit-padding", src.toString(), h5.toString())) {
+            if (written(row, ".h5", h5, failures, "convert", "--force", "--simplify", "--keras-explicit-padding", src.toString(), h5.toString())) {
                 tfjsPending.add(new Pending(model, ".h5", null, jobs.size(), false));
                 jobs.add(new TfjsOracle.Job(h5, null, List.of(nhwc)));
             }
             Path keras = d.resolve("written.keras");
-            if (written(row, ".keras", keras, failures, "convert", "--force", "--keras-explicit-padding", src.toString(), keras.toString())) {
+            if (written(row, ".keras", keras, failures, "convert", "--force", "--simplify", "--keras-explicit-padding", src.toString(), keras.toString())) {
                 Path onnx = d.resolve("from_keras.onnx");
                 Cli.Result r = Cli.run("convert", "--force", keras.toString(), onnx.toString());
                 assertThat(r.code()).as(model + " .keras -> ONNX: " + r.err()).isZero();
                 pending.add(new Pending(model, ".keras", KerasApplicationsTest.runOnnx(onnx, nhwc), -1, false));
             }
             Path proto = d.resolve("written.prototxt");
-            if (written(row, "Caffe", proto, failures, "convert", "--force", src.toString(), proto.toString())) {
+            if (written(row, "Caffe", proto, failures, "convert", "--force", "--simplify", src.toString(), proto.toString())) {
                 opencvJob(opencv, proto, TORCHVISION.resolve(model + "_input.npy"), d.resolve("opencv.npy"));
                 cvPending.add(new Pending(model, "Caffe", null, -1, false));
             }
