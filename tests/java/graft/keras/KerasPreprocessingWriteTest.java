@@ -141,6 +141,42 @@ class KerasPreprocessingWriteTest {
         }
     }
 
+    /**
+     * A Sub and a Div by scalar constants over 5 features (an ONNX-like graph, not from Keras): a
+     * Normalization needs one mean and variance per channel, so the scalars are repeated (they
+     * were written with shape [1], which Keras cannot load for 5 features); graft's import of the
+     * written file computes (x - 0.5) / 2 exactly as Java does, and the file holds mean [5] of 0.5
+     * and variance [5] of 4.
+     */
+    @Test
+    void scalarSubAndDivAreWrittenAsAPerChannelNormalization() throws Exception {
+        Graph g = new Graph("scalar_norm");
+        g.inputs().add(new graft.ir.Value("x", new graft.ir.TensorType(graft.ir.DataType.FLOAT, graft.ir.Shape.of(1, 5))));
+        g.addInitializer(graft.ir.Weight.ofFloats("m", new long[] {1}, new float[] {0.5f}));
+        g.addInitializer(graft.ir.Weight.ofFloats("d", new long[] {1}, new float[] {2f}));
+        g.nodes().add(graft.ir.Node.of(graft.ir.Op.SUB, "centered", "norm", List.of("x", "m"), List.of("c"), java.util.Map.of()));
+        g.nodes().add(graft.ir.Node.of(graft.ir.Op.DIV, "norm", "norm", List.of("c", "d"), List.of("y"), java.util.Map.of()));
+        g.outputs().add(new graft.ir.Value("y", null));
+        Path out = TestPaths.scratch("keras-preprocessing-write").resolve("scalar_norm.h5");
+        Files.deleteIfExists(out);
+        KerasExporter.write(g, out, false, List.of(), false);
+        try (HdfFile f = new HdfFile(out)) {
+            Dataset mean = f.getDatasetByPath("model_weights/norm/norm/mean:0");
+            Dataset var = f.getDatasetByPath("model_weights/norm/norm/variance:0");
+            assertThat(mean.getDimensions()).containsExactly(5);
+            assertThat((float[]) mean.getData()).containsOnly(0.5f);
+            assertThat((float[]) var.getData()).containsExactly(4f, 4f, 4f, 4f, 4f);
+        }
+        Path onnx = out.resolveSibling("scalar_norm.onnx");
+        Cli.Result r = Cli.run("convert", "--force", out.toString(), onnx.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        float[] x = {-3f, 0f, 0.5f, 1.25f, 7f};
+        float[] y = KerasApplicationsTest.runOnnx(onnx, Tensor.ofFloats(new long[] {1, 5}, x)).toFloats();
+        for (int i = 0; i < x.length; i++) {
+            assertThat(y[i]).isEqualTo((x[i] - 0.5f) / 2f);
+        }
+    }
+
     /** The source's Normalization mean and variance (a Keras 2 .h5), read with jhdf. */
     static float[][] normalizationH5(Path h5) {
         try (HdfFile f = new HdfFile(h5)) {

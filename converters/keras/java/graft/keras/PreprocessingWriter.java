@@ -74,21 +74,28 @@ final class PreprocessingWriter {
             return false;
         }
         Weight std = g.initializer(div.input(1));
-        int rank = g.type(sub.input(0)).shape().rank();
-        int axis = channelAxis(mean, rank);
-        if (axis < 0 || channelAxis(std, rank) != axis || mean.dtype() != DataType.FLOAT || std.dtype() != DataType.FLOAT
-                || mean.elementCount() != std.elementCount()) {
-            return false;
-        }
+        graft.ir.Shape shape = g.type(sub.input(0)).shape();
+        int rank = shape.rank();
         // the Keras tensor's last axis must be the channel one: IR axis 1 of an NCHW value, else the IR's last
         int kerasLast = t.nchw() && rank == 4 ? 1 : rank - 1;
-        if (axis != kerasLast) {
-            x.refuseNode(sub, "normalizes IR axis " + axis + ", not the Keras tensor's last (channel) axis");
-            x.markFused(div);
-            return true;
+        if (mean.dtype() != DataType.FLOAT || std.dtype() != DataType.FLOAT || !shape.dim(kerasLast).isFixed()) {
+            return false;
         }
-        float[] m = mean.toFloats();
-        float[] d = std.toFloats();
+        long channels = shape.dim(kerasLast).value();
+        for (Weight w : List.of(mean, std)) {
+            // one value per channel of the Keras tensor's last axis, or one value for all (repeated per channel)
+            boolean scalar = w.elementCount() == 1;
+            if (!scalar && (w.elementCount() != channels || channelAxis(w, rank) < 0)) {
+                return false;
+            }
+            if (!scalar && channelAxis(w, rank) != kerasLast) {
+                x.refuseNode(sub, "normalizes IR axis " + channelAxis(w, rank) + ", not the Keras tensor's last (channel) axis");
+                x.markFused(div);
+                return true;
+            }
+        }
+        float[] m = perChannel(mean, channels);
+        float[] d = perChannel(std, channels);
         String name = x.newName(sub);
         float[] v = carriedVariance(g, sub.layer(), d);
         long count = v == null ? 0 : carriedCount(g, sub.layer());
@@ -109,12 +116,23 @@ final class PreprocessingWriter {
         c.put("invert", false);
         c.putNull("mean");
         c.putNull("variance");
-        long[] shape = {m.length};
+        long[] dims = {m.length};
         Weight count0 = x.keras3() ? Weight.ofInts("count:0", new long[0], new int[] {Math.toIntExact(count)}) : Weight.ofLongs("count:0", new long[0], new long[] {count});
         x.needsPreprocessing();
         x.add(new KLayer("Normalization", name, c, List.of(t.layer()),
-                List.of(Weight.ofFloats("mean:0", shape, m), Weight.ofFloats("variance:0", shape, v), count0)), div.output(0), t.nchw(), null);
+                List.of(Weight.ofFloats("mean:0", dims, m), Weight.ofFloats("variance:0", dims, v), count0)), div.output(0), t.nchw(), null);
         return true;
+    }
+
+    /** A constant's values, one per channel (a single value repeated). */
+    private static float[] perChannel(Weight w, long channels) {
+        float[] v = w.toFloats();
+        if (v.length == channels) {
+            return v;
+        }
+        float[] r = new float[Math.toIntExact(channels)];
+        java.util.Arrays.fill(r, v[0]);
+        return r;
     }
 
     /** Keras's divisor for a variance, in float32 (sqrt is correctly rounded in both). */
