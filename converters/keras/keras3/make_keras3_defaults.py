@@ -46,6 +46,8 @@ ONE = {
     "GaussianNoise": lambda: L.GaussianNoise(0.1),
     "GaussianDropout": lambda: L.GaussianDropout(0.1),
     "AlphaDropout": lambda: L.AlphaDropout(0.1),
+    "Rescaling": lambda: L.Rescaling(1.0 / 255),
+    "Normalization": lambda: L.Normalization(axis=-1),
 }
 TWO = {
     "Add": L.Add, "Subtract": L.Subtract, "Multiply": L.Multiply, "Average": L.Average,

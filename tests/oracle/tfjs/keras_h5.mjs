@@ -47,3 +47,25 @@ class SpatialDropout2D extends tf.layers.Layer {
   getConfig() { return { ...super.getConfig(), rate: this.rate }; }
 }
 tf.serialization.registerClass(SpatialDropout2D);
+
+// tf.keras's GlobalAveragePooling2D / GlobalMaxPooling2D take keepdims (TF 2.6+); TensorFlow.js 4.22's
+// do not (they drop the option and give (N, C)). predict.mjs renames such a layer to this class: the
+// same mean or max over the spatial axes, keeping them as size 1.
+class GlobalPooling2DKeepdims extends tf.layers.Layer {
+  static className = 'GlobalPooling2DKeepdims';
+  constructor(config) {
+    super(config);
+    this.max = !!config.max;
+    this.channelsFirst = config.dataFormat === 'channelsFirst' || config.data_format === 'channels_first';
+  }
+  call(inputs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const axes = this.channelsFirst ? [2, 3] : [1, 2];
+    return tf.tidy(() => (this.max ? tf.max(x, axes, true) : tf.mean(x, axes, true)));
+  }
+  computeOutputShape(s) {
+    return this.channelsFirst ? [s[0], s[1], 1, 1] : [s[0], 1, 1, s[3]];
+  }
+  getConfig() { return { ...super.getConfig(), max: this.max, dataFormat: this.channelsFirst ? 'channelsFirst' : 'channelsLast' }; }
+}
+tf.serialization.registerClass(GlobalPooling2DKeepdims);

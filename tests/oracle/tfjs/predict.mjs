@@ -55,6 +55,12 @@ async function predict(modelFile, config, outDir, inputs, layerName) {
     if (l.class_name === 'SeparableConv2D') {
       for (const k of ['kernel_initializer', 'kernel_regularizer', 'kernel_constraint']) delete l.config[k];
     }
+    // keepdims, which TensorFlow.js's global poolings lack: keras_h5.mjs's GlobalPooling2DKeepdims
+    if ((l.class_name === 'GlobalAveragePooling2D' || l.class_name === 'GlobalMaxPooling2D') && l.config.keepdims) {
+      l.config.max = l.class_name === 'GlobalMaxPooling2D';
+      delete l.config.keepdims;
+      l.class_name = 'GlobalPooling2DKeepdims';
+    }
   }
   const model = await tf.models.modelFromJSON({ modelTopology: config });
   const conv = new Set(['Conv2D', 'Conv2DTranspose', 'Conv1D', 'Conv3D']);

@@ -25,8 +25,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  *       twice as far from it as Keras is);
  *   <li>equals graft's ONNX of the .h5 with the same weights within 1e-6;
  *   <li>graft's .keras writer round trip (.keras to .keras, then ONNX) gives the same numbers
- *       within 1e-6 and the same counts; EfficientNet's is refused by name (exit 3): the writers
- *       have no Rescaling or Normalization layer.
+ *       within 1e-6 and the same counts; EfficientNet's too (its Rescaling and Normalization are
+ *       written back since #16's export work), with the same parameters, but more layers: graft's
+ *       writers write each swish as Activation('sigmoid') + Multiply.
  * </ol>
  */
 class KerasThreeApplicationsTest {
@@ -55,14 +56,15 @@ class KerasThreeApplicationsTest {
         Cli.Result w = Cli.run("convert", "--force", keras.toString(), written.toString());
         double trip;
         if (model.startsWith("efficientnet")) {
-            // graft's Keras writers have no Rescaling/Normalization (the divisor max(sqrt(variance), 1e-7) and the
-            // dropped count do not give Keras's weights back exactly): a refusal by name, no file
-            System.out.println(model + ".keras -> .keras: " + w.err().strip());
-            assertThat(w.code()).as(w.err()).isEqualTo(3);
-            assertThat(w.err().strip().lines().count()).isEqualTo(1);
-            assertThat(w.err()).contains("rescaling").contains("normalization");
-            assertThat(written).doesNotExist();
-            trip = 0;
+            // Rescaling and Normalization are written back (KerasPreprocessingWriteTest); each swish becomes two layers
+            assertThat(w.code()).as(w.err()).isZero();
+            JsonNode got = KerasApplicationsTest.inspect(written);
+            System.out.printf(Locale.ROOT, "%s .keras round trip: %d layers (Keras %d), %d params%n", model, got.path("layers").size(),
+                    spec.path("layers").asInt(), got.path("total_params").asLong());
+            assertThat(got.path("total_params").asLong()).isEqualTo(spec.path("total_params").asLong());
+            assertThat(got.path("trainable_params").asLong()).isEqualTo(spec.path("trainable_params").asLong());
+            assertThat(got.path("non_trainable_params").asLong()).isEqualTo(spec.path("non_trainable_params").asLong());
+            trip = TfjsOracle.relError(run(convert(written, scratch.resolve("round_trip.onnx")), x), a);
         } else {
             assertThat(w.code()).as(w.err()).isZero();
             counts(written, spec);

@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -149,14 +150,26 @@ final class Keras3Hdf {
     private static long group(Group g, Sink ch, long at) throws IOException {
         List<String> names = new ArrayList<>(g.children.keySet());
         long[] addresses = new long[names.size()];
-        int size = groupHeader(g, names, addresses, at).limit();
+        Map<String, Long> heaps = new LinkedHashMap<>();
+        g.attributes.forEach((k, v) -> {
+            if (v instanceof String s && GlobalHeap.needed(k, s)) {
+                heaps.put(k, 0L);
+            }
+        });
+        int size = groupHeader(g, names, addresses, heaps).limit();
         long next = at + size;
+        for (Map.Entry<String, Long> h : heaps.entrySet()) {
+            h.setValue(next);
+            ByteBuffer collection = GlobalHeap.collection(((String) g.attributes.get(h.getKey())).getBytes(StandardCharsets.UTF_8));
+            ch.writeAt(collection, next);
+            next += collection.limit();
+        }
         for (int i = 0; i < names.size(); i++) {
             addresses[i] = next;
             Object c = g.children.get(names.get(i));
             next = c instanceof Group cg ? group(cg, ch, next) : dataset((Weight) c, ch, next);
         }
-        ByteBuffer header = groupHeader(g, names, addresses, at);
+        ByteBuffer header = groupHeader(g, names, addresses, heaps);
         checkChunkSize(header);
         if (header.limit() != size) {
             throw new IllegalStateException("HDF5 group header changed size once its links were addressed");
@@ -200,13 +213,24 @@ final class Keras3Hdf {
         }
     }
 
-    private static ByteBuffer groupHeader(Group g, List<String> names, long[] addresses, long at) {
-        List<Message> m = new ArrayList<>();
-        m.add(GroupInfoMessage.createBasic());
-        m.add(LinkInfoMessage.createBasic());
+    /**
+     * A group's version-2 object header. Encoded here rather than by jhdf's
+     * {@code ObjectHeaderV2} because a variable-length string attribute is a message jhdf cannot
+     * build; every other message is jhdf's own encoding. {@code heaps}: the attributes stored as
+     * variable-length strings, with the address of the global heap collection holding each.
+     */
+    private static ByteBuffer groupHeader(Group g, List<String> names, long[] addresses, Map<String, Long> heaps) {
+        List<Object[]> m = new ArrayList<>();
+        m.add(jhdf(GroupInfoMessage.createBasic()));
+        m.add(jhdf(LinkInfoMessage.createBasic()));
         if (!g.attributes.isEmpty()) {
-            m.add(AttributeInfoMessage.create());
+            m.add(jhdf(AttributeInfoMessage.create()));
             g.attributes.forEach((k, v) -> {
+                if (heaps.containsKey(k)) {
+                    m.add(new Object[] {AttributeMessage.MESSAGE_TYPE, 0,
+                        GlobalHeap.attribute(k, ((String) v).getBytes(StandardCharsets.UTF_8), heaps.get(k))});
+                    return;
+                }
                 AttributeMessage a = AttributeMessage.create(k, new WritableAttributeImpl(k, null, v));
                 // a version-2 header gives each message's size 2 bytes: jhdf writes a longer one
                 // truncated (the file then opens nowhere: h5py "bad flag combination for message")
@@ -214,13 +238,46 @@ final class Keras3Hdf {
                 if (bytes > 0xFFFF) {
                     throw new HeaderTooLarge(k, bytes);
                 }
-                m.add(a);
+                m.add(jhdf(a));
             });
         }
         for (int i = 0; i < names.size(); i++) {
-            m.add(LinkMessage.create(names.get(i), addresses[i]));
+            m.add(jhdf(LinkMessage.create(names.get(i), addresses[i])));
         }
-        return new ObjectHeader.ObjectHeaderV2(at, m).toBuffer();
+        return objectHeaderV2(m);
+    }
+
+    /** A jhdf message as {type, flags, body}. */
+    private static Object[] jhdf(Message message) {
+        return new Object[] {message.getMessageType(), message.flagsToBytes()[0] & 0xff, message.toBuffer()};
+    }
+
+    /**
+     * HDF5 object header version 2 ("OHDR"): no times, no creation order, a 4-byte chunk size
+     * (the choice jhdf makes too), each message as type (1 byte), size (2), flags (1), body;
+     * then the Jenkins lookup3 checksum of everything before it.
+     */
+    static ByteBuffer objectHeaderV2(List<Object[]> messages) {
+        int chunk = 0;
+        for (Object[] msg : messages) {
+            chunk += 4 + ((ByteBuffer) msg[2]).limit();
+        }
+        ByteBuffer b = ByteBuffer.allocate(4 + 1 + 1 + 4 + chunk + 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {'O', 'H', 'D', 'R', 2, 2}).putInt(chunk);
+        for (Object[] msg : messages) {
+            ByteBuffer body = ((ByteBuffer) msg[2]).duplicate();
+            body.position(0);
+            if (body.limit() > 0xFFFF) {
+                throw new HeaderTooLarge(null, body.limit());
+            }
+            b.put((byte) (int) (Integer) msg[0]).putShort((short) body.limit()).put((byte) (int) (Integer) msg[1]).put(body);
+        }
+        byte[] before = new byte[b.position()];
+        b.flip();
+        b.get(before);
+        b.limit(b.capacity());
+        b.putInt(io.jhdf.checksum.ChecksumUtils.checksum(before));
+        return b.flip();
     }
 
     private static long dataset(Weight w, Sink ch, long at) throws IOException {
@@ -231,12 +288,21 @@ final class Keras3Hdf {
             dims[i] = Math.toIntExact(shape[i]);
             n *= shape[i];
         }
-        io.jhdf.object.datatype.DataType type = io.jhdf.object.datatype.DataType.fromObject(new float[1]);
-        // jhdf derives a dataspace from an array: a 1x1x...x1 array of the weight's rank, then its dims set.
-        int[] ones = new int[dims.length];
-        java.util.Arrays.fill(ones, 1);
-        DataSpace space = DataSpace.modifyDimensions(DataSpace.fromObject(java.lang.reflect.Array.newInstance(float.class, ones)), dims);
-        long bytes = n * 4;
+        // float32, or an integer weight in its own width (Normalization's count: int64 in Keras 2, int32 in Keras 3)
+        DataType dt = w.dtype() == DataType.INT64 || w.dtype() == DataType.INT32 ? w.dtype() : DataType.FLOAT;
+        Object element = dt == DataType.INT64 ? (Object) new long[1] : dt == DataType.INT32 ? (Object) new int[1] : new float[1];
+        io.jhdf.object.datatype.DataType type = io.jhdf.object.datatype.DataType.fromObject(element);
+        Class<?> component = element.getClass().getComponentType();
+        DataSpace space;
+        if (dims.length == 0) {
+            space = DataSpace.fromObject(dt == DataType.INT64 ? (Object) 0L : dt == DataType.INT32 ? (Object) 0 : (Object) 0f); // a scalar
+        } else {
+            // jhdf derives a dataspace from an array: a 1x1x...x1 array of the weight's rank, then its dims set.
+            int[] ones = new int[dims.length];
+            java.util.Arrays.fill(ones, 1);
+            space = DataSpace.modifyDimensions(DataSpace.fromObject(java.lang.reflect.Array.newInstance(component, ones)), dims);
+        }
+        long bytes = n * dt.size();
         List<Message> m = new ArrayList<>();
         m.add(DataTypeMessage.create(type));
         m.add(DataSpaceMessage.create(space));
@@ -250,7 +316,7 @@ final class Keras3Hdf {
             throw new IllegalStateException("HDF5 dataset header changed size once its data was addressed");
         }
         ch.writeAt(header, at);
-        ByteBuffer b = w.dtype() == DataType.FLOAT ? w.buffer().duplicate() : floats(w.toFloats());
+        ByteBuffer b = w.dtype() == DataType.FLOAT ? w.buffer().duplicate() : dt == DataType.FLOAT ? floats(w.toFloats()) : integers(w.toLongs(), dt);
         graft.io.Timing.detail("keras3 write: weight " + w.name() + " materialised");
         if (b.capacity() < bytes) {
             throw new IllegalStateException("weight '" + w.name() + "' holds " + b.capacity() + " bytes, not " + bytes);
@@ -258,6 +324,19 @@ final class Keras3Hdf {
         b.position(0).limit(Math.toIntExact(bytes));
         ch.writeAt(b.slice(), data);
         return data + bytes;
+    }
+
+    /** An integer weight as little-endian int64 or int32 (copies). */
+    private static ByteBuffer integers(long[] v, DataType dt) {
+        ByteBuffer b = ByteBuffer.allocate(v.length * dt.size()).order(ByteOrder.LITTLE_ENDIAN);
+        for (long x : v) {
+            if (dt == DataType.INT64) {
+                b.putLong(x);
+            } else {
+                b.putInt(Math.toIntExact(x));
+            }
+        }
+        return b.flip();
     }
 
     /** A weight stored in another element type, as float32 (copies). */

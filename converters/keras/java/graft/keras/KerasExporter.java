@@ -57,6 +57,8 @@ final class KerasExporter {
      */
     private final boolean theano;
     private boolean groups;
+    /** A Rescaling or Normalization is written: Keras 2.2.4 has neither (tf.keras 2.15's config form is written). */
+    private boolean preprocessing;
     /**
      * The target is a Keras 3 {@code .keras} file: no Theano kernels (Keras 3 has no Theano
      * backend), Keras 3's {@code hard_sigmoid} constants, and the layer's output shape recorded
@@ -354,11 +356,15 @@ final class KerasExporter {
 
     /** The Keras version the written file declares: 2.2.4, or 2.4.0 (tf.keras 2.3) when a Conv2D has groups. */
     String kerasVersion() {
-        return groups ? KerasH5Writer.KERAS_VERSION_GROUPS : KerasH5Writer.KERAS_VERSION;
+        return preprocessing ? KerasH5Writer.KERAS_VERSION_PREPROCESSING : groups ? KerasH5Writer.KERAS_VERSION_GROUPS : KerasH5Writer.KERAS_VERSION;
     }
 
     void needsGroups() {
         groups = true;
+    }
+
+    void needsPreprocessing() {
+        preprocessing = true;
     }
 
     String backend() {

@@ -5,14 +5,15 @@ import graft.error.UnsupportedModelException;
 import graft.io.AtomicOutput;
 import graft.ir.Weight;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The HDF5 side of the Keras 2 writer: string and string-array attributes, nested groups,
- * contiguous float32 datasets, written by {@link Keras3Hdf} straight into the
+ * contiguous float32 datasets (a {@code model_config} longer than an object header message
+ * holds goes to a global heap as a variable-length string, as h5py 3 writes Keras's own:
+ * {@link GlobalHeap}), written by {@link Keras3Hdf} straight into the
  * {@link AtomicOutput} temporary file (a failure leaves nothing behind), each weight streamed
  * from its buffer: a weight whose importer transpose the writer undoes is copied as it is
  * ({@link Weight#with} cancels the two). No empty array attribute: {@code layer_names} lists
@@ -24,8 +25,12 @@ final class KerasH5Writer {
     static final String KERAS_VERSION = "2.2.4";
     /** The version declared when a Conv2D has {@code groups} (tf.keras 2.3 saves keras_version 2.4.0; Keras 2.2.4 has no groups). */
     static final String KERAS_VERSION_GROUPS = "2.4.0";
-    /** HDF5 keeps attributes in the object header, which holds at most 64 KiB. */
-    private static final int MAX_ATTRIBUTE_BYTES = 60_000;
+    /**
+     * The version declared when a Rescaling or Normalization is written: their config as tf.keras
+     * 2.15 saves it (Normalization's invert, mean and variance keys), the version the
+     * keras.applications fixtures declare.
+     */
+    static final String KERAS_VERSION_PREPROCESSING = "2.15.0";
 
     private KerasH5Writer() {
     }
@@ -33,10 +38,6 @@ final class KerasH5Writer {
     static void write(Path target, ObjectNode config, List<KerasExporter.KLayer> layers, boolean force, List<Path> inputs,
             String multipliers, String backend, String kerasVersion) {
         String json = config.toString();
-        if (json.getBytes(StandardCharsets.UTF_8).length > MAX_ATTRIBUTE_BYTES) {
-            throw new UnsupportedModelException("output '" + target + "': the Keras model_config is " + json.length()
-                    + " bytes, more than an HDF5 attribute written by jhdf can hold. Write ONNX instead");
-        }
         Keras3Hdf.Group f = new Keras3Hdf.Group();
         f.attribute("keras_version", kerasVersion);
         f.attribute("backend", backend);
@@ -76,8 +77,7 @@ final class KerasH5Writer {
                 Keras3Hdf.write(f, out.channel(), 0, false);
             } catch (Keras3Hdf.HeaderTooLarge e) {
                 throw new UnsupportedModelException("output '" + target + "': " + (e.attribute == null ? "an HDF5 group header" : "the HDF5 attribute "
-                        + e.attribute) + " would take " + e.bytes + " bytes, more than the 65,535 an HDF5 object header message holds"
-                        + " (Keras's own h5py stores a larger one in dense attribute storage, which graft does not write). Write ONNX or .keras instead");
+                        + e.attribute) + " would take " + e.bytes + " bytes, more than the 65,535 an HDF5 object header message holds. Write ONNX or .keras instead");
             }
             out.commit();
         } catch (IOException e) {

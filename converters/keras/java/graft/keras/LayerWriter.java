@@ -74,8 +74,16 @@ final class LayerWriter {
             case TRANSPOSE -> transpose(x, n);
             case BATCH_NORMALIZATION -> batchNorm(x, n);
             case ADD, SUM -> merge(x, n, "Add");
-            case SUB -> merge(x, n, "Subtract");
-            case MUL -> merge(x, n, "Multiply");
+            case SUB -> {
+                if (!PreprocessingWriter.normalization(x, n)) {
+                    merge(x, n, "Subtract");
+                }
+            }
+            case MUL -> {
+                if (!PreprocessingWriter.rescaling(x, n)) {
+                    merge(x, n, "Multiply");
+                }
+            }
             case MEAN -> merge(x, n, "Average");
             case MAX -> merge(x, n, "Maximum");
             case MIN -> merge(x, n, "Minimum");

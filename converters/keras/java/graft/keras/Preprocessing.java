@@ -20,6 +20,15 @@ import java.util.Map;
  * where Keras counts it ({@link LayerTable#UNCARRIED}).
  */
 final class Preprocessing {
+    /**
+     * Metadata key: per Normalization layer with Keras weights, {@code layer:count:variance}
+     * (the count's value; the variance as float32 bit patterns in hex, '/'-separated). The graph
+     * holds the divisor, from which the variance cannot always be had back bit for bit (two
+     * variances can share a rounded square root); the Keras writers write these back when the
+     * divisor is still the one they give.
+     */
+    static final String CARRIED = "graft.keras.normalization";
+
     /** Keras's backend.epsilon(), the floor of Normalization's divisor. */
     static final float EPSILON = 1e-7f;
 
@@ -92,6 +101,13 @@ final class Preprocessing {
             m.checkShape(l, w.get(1), ch);
             if (w.get(2).elementCount() > 0) {
                 LayerTable.note(b.g, LayerTable.UNCARRIED, n + "=" + w.get(2).elementCount());
+            }
+            if (w.get(2).elementCount() == 1) {
+                StringBuilder v = new StringBuilder();
+                for (float f : var) {
+                    v.append(v.length() == 0 ? "" : "/").append(Integer.toHexString(Float.floatToRawIntBits(f)));
+                }
+                LayerTable.note(b.g, CARRIED, n + ":" + w.get(2).toLongs()[0] + ":" + v);
             }
         }
         long len = mean.elementCount();

@@ -56,6 +56,13 @@ public final class Weight {
         return new Weight(name, DataType.INT64, shape, WeightData.of(b));
     }
 
+    /** An int32 weight from an array (Keras 3's Normalization count). Copies the array. */
+    public static Weight ofInts(String name, long[] shape, int[] values) {
+        ByteBuffer b = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(values);
+        return new Weight(name, DataType.INT32, shape, WeightData.of(b));
+    }
+
     public String name() {
         return name;
     }
