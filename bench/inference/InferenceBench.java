@@ -21,7 +21,9 @@ import java.util.Map;
  * input are compared too (max |a - b| / max |b|), so that a fast wrong file cannot pass.
  *
  * <p>Arguments: {@code RUNS NAME=GRAFT.onnx[,PEER.onnx] ...}; without a peer only graft's file is
- * timed. Prints one line per model: {@code NAME graft_ms peer_ms rel_diff} (peer fields "-").
+ * timed. Prints one line per model: {@code NAME graft_ms peer_ms rel_diff} (peer fields "-"). With
+ * {@code -Dbench.optimized=DIR}, also writes ONNX Runtime's optimized graph of graft's file as
+ * {@code DIR/NAME_graft_ort_optimized.onnx} (after the timings).
  */
 public final class InferenceBench {
     private static final int WARMUP = 3;
@@ -72,6 +74,17 @@ public final class InferenceBench {
                     diff = String.format(Locale.ROOT, "%.2e", rel(outs[0], outs[1]));
                 }
                 System.out.printf(Locale.ROOT, "%s %.2f %s %s%n", name, median(t[0]), peer, diff);
+                String optimized = System.getProperty("bench.optimized");
+                if (optimized != null) {
+                    // ONNX Runtime's own optimized graph of graft's file (the same session options), for the script's Transpose count
+                    try (ai.onnxruntime.OrtSession.SessionOptions o = new ai.onnxruntime.OrtSession.SessionOptions()) {
+                        o.addConfigEntry("session.disable_prepacking", "1");
+                        o.setOptimizedModelFilePath(Path.of(optimized).resolve(name + "_graft_ort_optimized.onnx").toString());
+                        OrtRunner.environment().createSession(files[0], o).close();
+                    } catch (ai.onnxruntime.OrtException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
             } finally {
                 rs.forEach(OrtRunner::close);
             }
