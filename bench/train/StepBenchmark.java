@@ -16,7 +16,9 @@ import java.util.SplittableRandom;
 /**
  * Times graft's training step (SGD with momentum 0.9, dropout on, every parameter trained) of
  * an ONNX model on one random batch, for {@code bench/train_step_vs_torch.sh}. Usage:
- * {@code StepBenchmark MODEL.onnx N C H W STEPS}; prints {@code ms_per_step}.
+ * {@code StepBenchmark MODEL.onnx N C H W STEPS [median]}; prints {@code ms_per_step}: the mean
+ * over STEPS, or with {@code median} the median step (bench/modern_train_step_vs_torch.sh). BatchNormalization
+ * stays frozen (inference statistics, {@link TrainingStep.BatchNormMode#FROZEN}).
  */
 public final class StepBenchmark {
     private StepBenchmark() {
@@ -27,6 +29,7 @@ public final class StepBenchmark {
         int n = Integer.parseInt(args[1]);
         long[] s = {n, Long.parseLong(args[2]), Long.parseLong(args[3]), Long.parseLong(args[4])};
         int steps = Integer.parseInt(args[5]);
+        boolean median = args.length > 6 && args[6].equals("median");
         Value in = g.inputs().get(0);
         g.inputs().set(0, new Value(in.name(), new TensorType(DataType.FLOAT,
                 Shape.of(Dim.sym("N"), Dim.of(s[1]), Dim.of(s[2]), Dim.of(s[3])))));
@@ -46,6 +49,17 @@ public final class StepBenchmark {
         try (StepSession session = new StepSession(step, null, Device.CPU)) {
             for (int i = 0; i < 2; i++) {
                 session.step(xb, s, labels, 0.01f);
+            }
+            if (median) {
+                double[] t = new double[steps];
+                for (int i = 0; i < steps; i++) {
+                    long t0 = System.nanoTime();
+                    session.step(xb, s, labels, 0.01f);
+                    t[i] = (System.nanoTime() - t0) / 1e6;
+                }
+                java.util.Arrays.sort(t);
+                System.out.printf(Locale.ROOT, "%.3f%n", steps % 2 == 1 ? t[steps / 2] : (t[steps / 2 - 1] + t[steps / 2]) / 2);
+                return;
             }
             long t0 = System.nanoTime();
             for (int i = 0; i < steps; i++) {

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -36,8 +37,25 @@ class KerasNotopTest {
     @ParameterizedTest
     @ValueSource(strings = {"resnet50", "mobilenetv2", "inceptionv3", "densenet121", "xception", "efficientnetb0"})
     void notopTwinAt160x160MatchesTensorFlowJs(String name) {
+        check(name, name + "_notop_small", 160, 2);
+    }
+
+    /**
+     * Slow suite: the full-size include_top=False models (NAME_notop.json, specs real Keras 3.15.1
+     * wrote with {@code spec --notop --full}; the .h5 written once into target/, seed 0), fixed at
+     * 224x224 (299x299 for InceptionV3 and Xception), batch 1, with the same checks.
+     */
+    @Tag("slow")
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet50", "mobilenetv2", "inceptionv3", "densenet121", "xception", "efficientnetb0"})
+    void fullSizeNotopMatchesTensorFlowJs(String name) {
+        long t0 = System.nanoTime();
+        check(name, name + "_notop", name.equals("inceptionv3") || name.equals("xception") ? 299 : 224, 1);
+        System.out.printf(Locale.ROOT, "%s_notop: full-size checks took %.1f s%n", name, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void check(String name, String model, int size, int batch) {
         TfjsOracle.assumeInstalled();
-        String model = name + "_notop_small";
         Path h5 = KerasApplicationsTest.h5(model);
         JsonNode keras = KerasApplicationsTest.spec(model).path("keras");
         KerasApplicationsTest.countsAreKeras(model);
@@ -45,16 +63,17 @@ class KerasNotopTest {
         assertThat(free.path("shape").asText()).isEqualTo("(N, H, W, 3)");
 
         Path scratch = TestPaths.scratch("keras-notop-" + model);
-        Path onnx = scratch.resolve("fixed160.onnx");
-        Cli.Result r = Cli.run("surgery", h5.toString(), "--edit", "set-input-shape 160x160x3", "-o", onnx.toString(), "--force");
+        Path onnx = scratch.resolve("fixed" + size + ".onnx");
+        String fix = "set-input-shape " + size + "x" + size + "x3";
+        Cli.Result r = Cli.run("surgery", h5.toString(), "--edit", fix, "-o", onnx.toString(), "--force");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode fixed = KerasApplicationsTest.inspect(onnx);
-        assertThat(fixed.path("inputs").get(0).path("shape").asText()).isEqualTo("(N, 160, 160, 3)");
+        assertThat(fixed.path("inputs").get(0).path("shape").asText()).isEqualTo("(N, " + size + ", " + size + ", 3)");
         assertThat(fixed.path("layers").size()).isEqualTo(keras.path("layers").asInt());
         assertThat(fixed.path("total_params").asLong()).isEqualTo(keras.path("total_params").asLong());
         assertThat(fixed.path("non_trainable_params").asLong()).isEqualTo(keras.path("non_trainable_params").asLong());
 
-        Tensor x = input160(name);
+        Tensor x = input(name, size, batch);
         TfjsOracle.Job job;
         if (name.startsWith("efficientnet")) {
             Path xs = scratch.resolve("x.npy");
@@ -74,8 +93,8 @@ class KerasNotopTest {
         String outShape = fixed.path("outputs").get(0).path("shape").asText();
         assertThat(outShape).isEqualTo("(N, " + want.shape()[1] + ", " + want.shape()[2] + ", " + want.shape()[3] + ")");
         double e = TfjsOracle.relError(got, want);
-        System.out.printf(Locale.ROOT, "%s: set-input-shape 160x160x3, output %s vs TensorFlow.js%s: %.2e relative; inspect %d rows, %d params (%d non-trainable) = Keras's%n",
-                model, Arrays.toString(want.shape()), name.startsWith("efficientnet") ? " (numpy stem)" : "", e,
+        System.out.printf(Locale.ROOT, "%s: %s, output %s vs TensorFlow.js%s: %.2e relative; inspect %d rows, %d params (%d non-trainable) = Keras's%n",
+                model, fix, Arrays.toString(want.shape()), name.startsWith("efficientnet") ? " (numpy stem)" : "", e,
                 fixed.path("layers").size(), fixed.path("total_params").asLong(), fixed.path("non_trainable_params").asLong());
         if (!KerasApplicationsTest.float64Cut(name)) {
             assertThat(e).isLessThanOrEqualTo(TOLERANCE);
@@ -95,9 +114,9 @@ class KerasNotopTest {
         new KerasApplicationsTest.Cut(e, graft, tfjs).check();
     }
 
-    /** Seeded NHWC (2, 160, 160, 3): uniform [-1, 1), or [0, 255) for EfficientNet, whose stem rescales pixels itself. */
-    static Tensor input160(String name) {
-        long[] shape = {2, 160, 160, 3};
+    /** Seeded NHWC (batch, size, size, 3): uniform [-1, 1), or [0, 255) for EfficientNet, whose stem rescales pixels itself. */
+    static Tensor input(String name, int size, int batch) {
+        long[] shape = {batch, size, size, 3};
         Tensor x = Tensor.random(DataType.FLOAT, shape, 11);
         if (!name.startsWith("efficientnet")) {
             return x;

@@ -44,6 +44,18 @@ class AutodiffGradientTest {
     }
 
     @Test
+    void depthwiseConv() {
+        // MobileNetV2's DepthwiseConv2D form (group = channels, one filter each), strided and padded,
+        // with 160 channels: the per-channel Split it used to build had a 1,280-byte sizes constant
+        // that went to external data, and ONNX Runtime refused the graph.
+        GradCheck.of("Conv", "group", 160L, "pads", new long[] {1, 1, 1, 1}, "strides", new long[] {2, 2})
+                .in("x", 1, 160, 3, 3).in("w", 160, 1, 3, 3).in("b", 160).check();
+        // dilated, asymmetric pads, a batch of two
+        GradCheck.of("Conv", "group", 4L, "dilations", new long[] {2, 2}, "pads", new long[] {1, 0, 2, 1})
+                .in("x", 2, 4, 7, 7).in("w", 4, 1, 3, 3).check();
+    }
+
+    @Test
     void maxPool() {
         GradCheck.of("MaxPool", "kernel_shape", new long[] {2, 2}, "strides", new long[] {2, 2})
                 .in("x", 2, 3, 4, 4).check();

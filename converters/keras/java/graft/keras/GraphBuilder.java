@@ -31,8 +31,14 @@ final class GraphBuilder {
     private final Map<String, String> converted = new HashMap<>();
     private final Set<String> names = new HashSet<>();
 
+    /** Infers the nodes added since the last query only (the import was quadratic in the layers). */
+    private final ShapeInference.Incremental shapes;
+    /** Tests only: every query runs the whole graph, as before ShapeInference.Incremental. */
+    static boolean fullShapeInference;
+
     GraphBuilder(Graph g) {
         this.g = g;
+        this.shapes = new ShapeInference.Incremental(g);
     }
 
     Layout layout(String value) {
@@ -103,9 +109,18 @@ final class GraphBuilder {
     /** The IR shape of a value, inferring the graph built so far when needed (null when unknown). */
     Shape shape(String value) {
         TensorType t = g.type(value);
-        if (t == null) {
+        if (t == null && fullShapeInference) {
             ShapeInference.run(g);
             t = g.type(value);
+        } else if (t == null) {
+            shapes.update();
+            t = g.type(value);
+            if (t == null) {
+                // a value renamed or typed away since: what a whole run gives, as before
+                ShapeInference.run(g);
+                shapes.reset();
+                t = g.type(value);
+            }
         }
         return t == null ? null : t.shape();
     }

@@ -45,6 +45,83 @@ public final class ShapeInference {
         }
     }
 
+    /**
+     * Shape inference kept up to date while a builder appends nodes at the end of a graph (the
+     * Keras importer asks for the type of the value it has just made, layer after layer: a whole
+     * {@link #run} each time made the import quadratic in the layers, 101 runs and 0.25-0.8 s of a
+     * cold ResNet50 import). {@link #update} infers only the nodes added since the last update,
+     * with the types and evaluated constants of the nodes before them, which is what {@link #run}
+     * computes for those nodes; graph inputs and weights added since are typed first. When the
+     * node list no longer starts with the nodes already inferred (the last of them replaced, or
+     * fewer nodes), it runs the whole graph again. Not thread-safe.
+     */
+    public static final class Incremental {
+        private final Graph g;
+        private ShapeInference si;
+        private int done;
+        private Node last;
+        private final Map<String, Weight> typed = new HashMap<>();
+
+        public Incremental(Graph g) {
+            this.g = g;
+        }
+
+        /** The next {@link #update} runs the whole graph. */
+        public void reset() {
+            si = null;
+        }
+
+        public void update() {
+            List<Node> nodes = g.nodes();
+            boolean extend = si != null && done <= nodes.size() && (done == 0 ? last == null : nodes.get(done - 1) == last);
+            if (!extend) {
+                si = new ShapeInference(g);
+                typed.clear();
+                typed.putAll(g.initializers());
+                done = 0;
+                last = null;
+                si.infer();
+            } else {
+                for (Value v : g.inputs()) {
+                    if (v.type() != null && !g.types().containsKey(v.name())) {
+                        g.types().put(v.name(), v.type());
+                    }
+                }
+                for (Weight w : g.initializers().values()) {
+                    if (typed.put(w.name(), w) != w) {
+                        si.typeWeight(w);
+                    }
+                }
+                Map<String, TensorType> declared = new HashMap<>();
+                for (int i = done; i < nodes.size(); i++) {
+                    for (String o : nodes.get(i).outputs()) {
+                        TensorType t = g.types().get(o);
+                        if (t != null) {
+                            declared.put(o, t);
+                        }
+                    }
+                }
+                si.inferNodes(nodes.subList(done, nodes.size()), declared);
+            }
+            done = nodes.size();
+            last = done == 0 ? null : nodes.get(done - 1);
+            if (!si.problems.isEmpty()) {
+                List<InvalidGraphException.Problem> p = new ArrayList<>(si.problems);
+                si = null;
+                throw InvalidGraphException.of(g.name(), p);
+            }
+        }
+    }
+
+    private void typeWeight(Weight w) {
+        g.types().put(w.name(), new TensorType(w.dtype(), Shape.of(w.shape())));
+        if ((w.dtype() == DataType.INT64 || w.dtype() == DataType.INT32) && w.elementCount() <= 64) {
+            known.put(w.name(), w.toLongs());
+        } else {
+            known.remove(w.name());
+        }
+    }
+
     private void infer() {
         Map<String, TensorType> declared = new HashMap<>(g.types());
         g.types().clear();
@@ -54,12 +131,13 @@ public final class ShapeInference {
             }
         }
         for (Weight w : g.initializers().values()) {
-            g.types().put(w.name(), new TensorType(w.dtype(), Shape.of(w.shape())));
-            if ((w.dtype() == DataType.INT64 || w.dtype() == DataType.INT32) && w.elementCount() <= 64) {
-                known.put(w.name(), w.toLongs());
-            }
+            typeWeight(w);
         }
-        for (Node n : g.nodes()) {
+        inferNodes(g.nodes(), declared);
+    }
+
+    private void inferNodes(List<Node> nodes, Map<String, TensorType> declared) {
+        for (Node n : nodes) {
             Op op = n.op();
             List<TensorType> out;
             try {

@@ -77,7 +77,13 @@ final class SpatialGrads {
         if (want[1] && winograd && wino.hasTiles(n)) {
             dx[1] = wino.weightGrad(n, dy, sx, sw);
         } else if (want[1]) {
-            dx[1] = group == 1 ? weightGrad(x, dy, sx, sy, sw, kernel, w) : groupedWeightGrad(x, dy, sx, sy, sw, kernel, w, group);
+            if (group == 1) {
+                dx[1] = weightGrad(x, dy, sx, sy, sw, kernel, w);
+            } else if (sx.length == 4 && group == sx[1] && sw[0] == group && sw[1] == 1) {
+                dx[1] = depthwiseWeightGrad(x, dy, sy, sw, w);
+            } else {
+                dx[1] = groupedWeightGrad(x, dy, sx, sy, sw, kernel, w, group);
+            }
         }
         if (dx.length > 2 && want[2]) {
             long[] axes = new long[sy.length - 1];
@@ -91,6 +97,43 @@ final class SpatialGrads {
 
     private String weightGrad(String x, String dy, long[] sx, long[] sy, long[] sw, long[] kernel, Window w) {
         return sx.length == 4 ? weightGradIm2col(x, dy, sx, sy, sw, w) : weightGradByConv(x, dy, sx, kernel, w);
+    }
+
+    /**
+     * Depthwise convolution (group = input channels = filters, one filter per channel:
+     * MobileNetV2's and EfficientNet's DepthwiseConv2D): dW[c, 0, i, j] = sum over n, p, q of
+     * dY[n, c, p, q] * Xpad[n, c, p*s + i*d, q*s + j*d], one strided Slice of the padded input per
+     * kernel position, multiplied by dY and summed over batch and space. The grouped form below
+     * builds a separate weight gradient per channel (960 of them for one MobileNetV2 layer), and
+     * its Split sizes, a constant over 1 KB, went to external data where ONNX Runtime's shape
+     * inference cannot read them.
+     */
+    private String depthwiseWeightGrad(String x, String dy, long[] sy, long[] sw, Window w) {
+        long c = sw[0];
+        long kh = w.kernel[0];
+        long kw = w.kernel[1];
+        long oh = sy[2];
+        long ow = sy[3];
+        String xp = x;
+        if (w.pads[0] + w.pads[1] + w.pads[2] + w.pads[3] != 0) {
+            xp = e.op("Pad", x, e.ints(0, 0, w.pads[0], w.pads[1], 0, 0, w.pads[2], w.pads[3]));
+        }
+        String axes = e.ints(2, 3);
+        String steps = e.ints(w.strides[0], w.strides[1]);
+        List<String> parts = new ArrayList<>();
+        for (long i = 0; i < kh; i++) {
+            for (long j = 0; j < kw; j++) {
+                long h0 = i * w.dilations[0];
+                long w0 = j * w.dilations[1];
+                String s = e.op("Slice", xp, e.ints(h0, w0),
+                        e.ints(h0 + (oh - 1) * w.strides[0] + 1, w0 + (ow - 1) * w.strides[1] + 1), axes, steps);
+                parts.add(e.reduceSum(e.mul(s, dy), new long[] {0, 2, 3}, true));
+            }
+        }
+        // (kh*kw, C, 1, 1) -> (C, kh*kw) -> (C, 1, kh, kw)
+        String g = parts.size() == 1 ? parts.get(0) : e.op("Concat", parts, Emitter.attrs("axis", 0L));
+        g = e.transpose(e.reshape(g, e.ints(kh * kw, c)), 1, 0);
+        return e.reshape(g, e.ints(sw));
     }
 
     /**
