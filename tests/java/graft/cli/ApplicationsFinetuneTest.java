@@ -34,7 +34,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code --bn train} for ResNet50, MobileNetV2, InceptionV3 and DenseNet121; Adam 1e-5 and
  * {@code --bn frozen} for Xception and EfficientNetB0, as their keras.io guides train them with
  * BatchNormalization in inference mode; SGD 1e-3 over all of Xception's random-weight layers
- * diverges to NaN at the second step, which graft reports and refuses, exit 3): exit 0, a
+ * diverges to NaN at the second step, which graft reports with exit 1 and no model): exit 0, a
  * finite loss, the frozen layers bit for bit, every unfrozen layer with weights moved, and the
  * running statistics moved exactly where a BatchNormalization trains in batch mode.</li>
  * </ul>
