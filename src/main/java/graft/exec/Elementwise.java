@@ -1,6 +1,7 @@
 package graft.exec;
 
 import graft.ir.DataType;
+import graft.ir.Op;
 import java.util.List;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
@@ -115,21 +116,21 @@ final class Elementwise {
     }
 
     /** Max, Min, Sum, Mean over any number of broadcast inputs. */
-    static NdArray variadic(String op, List<NdArray> ins) {
+    static NdArray variadic(Op op, List<NdArray> ins) {
         DataType t = ins.get(0).dtype;
         NdArray acc = ins.get(0);
         for (int i = 1; i < ins.size(); i++) {
             NdArray b = ins.get(i);
             acc = switch (op) {
-                case "Max" -> binary(acc, b, t, Math::max, Math::max);
-                case "Min" -> binary(acc, b, t, Math::min, Math::min);
+                case MAX -> binary(acc, b, t, Math::max, Math::max);
+                case MIN -> binary(acc, b, t, Math::min, Math::min);
                 default -> binary(acc, b, t, Double::sum, Long::sum);
             };
         }
         if (ins.size() == 1) {
             acc = map(acc, v -> v);
         }
-        if (op.equals("Mean")) {
+        if (op == Op.MEAN) {
             double k = ins.size();
             acc = map(acc, v -> v / k);
         }

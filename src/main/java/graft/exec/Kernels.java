@@ -33,10 +33,10 @@ final class Kernels {
             case MUL -> one(Elementwise.binary(x, in.get(1), t, (a, b) -> a * b, (a, b) -> a * b));
             case DIV -> one(Elementwise.binary(x, in.get(1), t, (a, b) -> a / b, Elementwise::divInt));
             case POW -> one(Elementwise.binary(x, in.get(1), t, Math::pow, Elementwise::powInt));
-            case MAX -> one(Elementwise.variadic("Max", in));
-            case MIN -> one(Elementwise.variadic("Min", in));
-            case SUM -> one(Elementwise.variadic("Sum", in));
-            case MEAN -> one(Elementwise.variadic("Mean", in));
+            case MAX -> one(Elementwise.variadic(Op.MAX, in));
+            case MIN -> one(Elementwise.variadic(Op.MIN, in));
+            case SUM -> one(Elementwise.variadic(Op.SUM, in));
+            case MEAN -> one(Elementwise.variadic(Op.MEAN, in));
             case RELU -> one(Elementwise.map(x, v -> v > 0 ? v : 0));
             case LEAKY_RELU -> {
                 double a = n.floatAttr("alpha");

@@ -222,7 +222,7 @@ public record ReplaceConvPair(String first, String second, int kernel, String mo
             double[] x = batches.get(i);
             double[] mid = ConvMath.conv(x, d[0], d[2], d[3], ka, pa);
             for (Node n : p.aRest) {
-                activate(n.opType(), mid);
+                activate(n.op(), mid);
             }
             int mh = d[2] + 2 * pa - ka.k() + 1;
             int mw = d[3] + 2 * pa - ka.k() + 1;
@@ -251,11 +251,11 @@ public record ReplaceConvPair(String first, String second, int kernel, String mo
         return r;
     }
 
-    private static void activate(String op, double[] v) {
+    private static void activate(Op op, double[] v) {
         for (int i = 0; i < v.length; i++) {
             v[i] = switch (op) {
-                case "Relu" -> Math.max(0, v[i]);
-                case "Sigmoid" -> 1 / (1 + Math.exp(-v[i]));
+                case RELU -> Math.max(0, v[i]);
+                case SIGMOID -> 1 / (1 + Math.exp(-v[i]));
                 default -> Math.tanh(v[i]);
             };
         }

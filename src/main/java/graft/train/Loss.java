@@ -21,8 +21,8 @@ public enum Loss {
     }
 
     /** The activation a model ends with that this loss absorbs (stripped from the step graph). */
-    public String activation() {
-        return this == SOFTMAX_CROSS_ENTROPY ? "Softmax" : "Sigmoid";
+    public graft.ir.Op activation() {
+        return this == SOFTMAX_CROSS_ENTROPY ? graft.ir.Op.SOFTMAX : graft.ir.Op.SIGMOID;
     }
 
     public Emitted emit(Emitter e, String logits, String labels, long classes) {

@@ -228,7 +228,7 @@ public final class TrainingStep {
         List<Node> fwd = new ArrayList<>(model.nodes());
         String logits = model.outputs().get(0).name();
         Node last = fwd.get(fwd.size() - 1);
-        if (last.output(0).equals(logits) && last.opType().equals(spec.loss().activation())) {
+        if (last.output(0).equals(logits) && last.op() == spec.loss().activation()) {
             fwd.remove(fwd.size() - 1);
             logits = last.input(0);
         }
