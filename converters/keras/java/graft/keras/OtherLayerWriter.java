@@ -263,7 +263,7 @@ final class OtherLayerWriter {
      * "valid" or "same" give (Keras: valid makes in*s + max(k_eff - s, 0), same makes in*s).
      */
     static void convTranspose(KerasExporter x, Node n) {
-        if (!LayerWriter.twoD(x, n)) {
+        if (!ConvLayerWriter.twoD(x, n)) {
             return;
         }
         KTensor t = x.tensor(n.input(0));
