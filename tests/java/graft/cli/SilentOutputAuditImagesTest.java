@@ -71,7 +71,7 @@ class SilentOutputAuditImagesTest {
             } else {
                 row.put("validate --images", "WRONG (exit " + v.code() + ")");
                 violations.add(f + " | validate --images | exit " + v.code() + " against OpenCV's decode: "
-                        + SilentOutputAuditTest.firstLine(v.err().isBlank() ? v.out() : v.err()));
+                        + AuditTools.firstLine(v.err().isBlank() ? v.out() : v.err()));
             }
         }
         StringBuilder b = new StringBuilder("| image | run --images | features | validate --images |\n|---|---|---|---|\n");
@@ -88,7 +88,7 @@ class SilentOutputAuditImagesTest {
 
     static String judge(String f, String column, Cli.Result r, Path out, float[] cv, float[] pil, int tol, List<String> violations) {
         if (r.code() != 0) {
-            violations.add(f + " | " + column + " | exit " + r.code() + ": " + SilentOutputAuditTest.firstLine(r.err()));
+            violations.add(f + " | " + column + " | exit " + r.code() + ": " + AuditTools.firstLine(r.err()));
             return "refused (" + r.code() + ")";
         }
         if (!Files.isRegularFile(out)) {

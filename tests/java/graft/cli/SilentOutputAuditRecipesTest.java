@@ -113,7 +113,7 @@ class SilentOutputAuditRecipesTest {
                 continue;
             }
             List<Tensor> other = ort(b.onnx(), a.feeds());
-            double e = SilentOutputAuditTest.error(other.get(0), a.ortOut().get(0));
+            double e = AuditTools.error(other.get(0), a.ortOut().get(0));
             if (!(e <= TOLERANCE)) {
                 violation(kerasRow, r.name(), String.format(Locale.ROOT,
                         "the recipe on the .h5 and on its ONNX gives different models: ONNX Runtime differs by %.3g", e));
@@ -138,11 +138,11 @@ class SilentOutputAuditRecipesTest {
             List<String> args = new ArrayList<>(List.of("surgery", source.toString()));
             args.addAll(recipe.args());
             args.addAll(List.of("-o", out.toString()));
-            Set<String> before = SilentOutputAuditTest.listing(dir);
+            Set<String> before = AuditTools.listing(dir);
             Cli.Result r = Cli.run(args.toArray(String[]::new));
-            Set<String> after = SilentOutputAuditTest.listing(dir);
+            Set<String> after = AuditTools.listing(dir);
             after.removeAll(before);
-            String line = SilentOutputAuditTest.firstLine(r.err());
+            String line = AuditTools.firstLine(r.err());
             if (r.code() != 0) {
                 refused.add(ext + " refused (" + r.code() + ": " + line.replace('|', '/') + ")");
                 if (r.code() == 4) {
@@ -209,7 +209,7 @@ class SilentOutputAuditRecipesTest {
         }
         String verdict;
         if (ortOut != null && tfjsOut != null) {
-            double e = SilentOutputAuditTest.error(tfjsOut.get(0), ortOut.get(0));
+            double e = AuditTools.error(tfjsOut.get(0), ortOut.get(0));
             if (!(e <= TOLERANCE)) {
                 violation(row, recipe.name(), String.format(Locale.ROOT, "TensorFlow.js on out.h5 and ONNX Runtime on out.onnx differ by %.3g", e));
                 verdict = String.format(Locale.ROOT, "WRONG %.1e", e);
@@ -217,7 +217,7 @@ class SilentOutputAuditRecipesTest {
                 verdict = String.format(Locale.ROOT, "ok %.0e (ORT .onnx = TF.js .h5)", Math.max(e, 1e-9));
             }
         } else if (ortOut != null) {
-            verdict = "ok (ORT .onnx" + (tfjsError != null ? "; TF.js: " + SilentOutputAuditTest.firstLine(tfjsError).replace('|', '/') : "") + ")";
+            verdict = "ok (ORT .onnx" + (tfjsError != null ? "; TF.js: " + AuditTools.firstLine(tfjsError).replace('|', '/') : "") + ")";
         } else {
             verdict = tfjsOut != null ? "ok (TF.js .h5 runs)" : "WRONG (TF.js: " + tfjsError + ")";
             if (tfjsOut == null) {
