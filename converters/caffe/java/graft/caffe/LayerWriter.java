@@ -3,6 +3,7 @@ package graft.caffe;
 import graft.caffe.proto.Caffe.EltwiseParameter;
 import graft.caffe.proto.Caffe.LayerParameter;
 import graft.caffe.proto.Caffe.PoolingParameter;
+import graft.ir.ConvGeometry;
 import graft.ir.LayoutTransform;
 import graft.ir.Node;
 import graft.ir.Op;
@@ -197,10 +198,11 @@ final class LayerWriter {
             return;
         }
         long[] ws = w.shape();
-        long[] k = n.intsAttr("kernel_shape", new long[] {ws[2], ws[3]});
-        long[] s = n.intsAttr("strides", new long[] {1, 1});
-        long[] d = n.intsAttr("dilations", new long[] {1, 1});
-        long group = n.intAttr("group");
+        ConvGeometry geometry = ConvGeometry.of(n, ws);
+        long[] k = geometry.kernel();
+        long[] s = geometry.strides();
+        long[] d = geometry.dilations();
+        long group = geometry.group();
         long[] pad = Geometry.symmetricPads(n, xs, k, s, d, p);
         if (pad == null) {
             return;

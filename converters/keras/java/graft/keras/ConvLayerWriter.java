@@ -2,6 +2,7 @@ package graft.keras;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import graft.ir.ConvGeometry;
 import graft.ir.LayoutTransform;
 import graft.ir.Node;
 import graft.ir.Op;
@@ -112,10 +113,11 @@ final class ConvLayerWriter {
             return;
         }
         long[] ws = w.shape();
-        long[] k = n.intsAttr("kernel_shape", new long[] {ws[2], ws[3]});
-        long[] s = n.intsAttr("strides", new long[] {1, 1});
-        long[] d = n.intsAttr("dilations", new long[] {1, 1});
-        long group = n.intAttr("group");
+        ConvGeometry geometry = ConvGeometry.of(n, ws);
+        long[] k = geometry.kernel();
+        long[] s = geometry.strides();
+        long[] d = geometry.dilations();
+        long group = geometry.group();
         long inC = x.graph().type(n.input(0)).shape().dim(1).value();
         boolean depthwise = group > 1 && group == inC;
         Node pointwise = depthwise && n.inputs().size() == 2 ? OtherLayerWriter.pointwise(x, n) : null;

@@ -2,6 +2,7 @@ package graft.keras;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import graft.ir.ConvGeometry;
 import graft.ir.Dim;
 import graft.ir.LayoutTransform;
 import graft.ir.Node;
@@ -278,9 +279,10 @@ final class OtherLayerWriter {
             return;
         }
         long[] ws = w.shape();
-        long[] k = n.intsAttr("kernel_shape", new long[] {ws[2], ws[3]});
-        long[] s = n.intsAttr("strides", new long[] {1, 1});
-        long[] d = n.intsAttr("dilations", new long[] {1, 1});
+        ConvGeometry geometry = ConvGeometry.of(n, ws);
+        long[] k = geometry.kernel();
+        long[] s = geometry.strides();
+        long[] d = geometry.dilations();
         long[] p = n.intsAttr("pads", new long[4]);
         long[] op = n.intsAttr("output_padding", new long[2]);
         boolean valid = true;
