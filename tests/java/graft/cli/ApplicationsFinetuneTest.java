@@ -98,6 +98,55 @@ class ApplicationsFinetuneTest {
                 bnPhase2, loss2[0], s2.frozenLayers, s2.trainedLayers, s2.statsMoved);
     }
 
+    /**
+     * torchvision's mobilenet_v2 and efficientnet_b0 (torch.onnx.export at opset 17, 64x64, seeded
+     * random weights): the 10-class classifier popped, a 5-class head attached, the whole network
+     * trained one epoch: exit 0, a finite loss, the head and the deepest layers moved. torch's
+     * export (eval mode) folds every BatchNormalization into its convolution, so the file has none
+     * and {@code --bn train} has no statistics to move; without normalization the random network's
+     * gradients vanish towards the input (fixtures/train/tv_vanishing_grads.py: PyTorch in eval mode on the same weights and images:
+     * efficientnet_b0's first convolution gets max |dW| 5e-14 against 1.9 in train mode), so the
+     * first layers' updates are below float32's resolution and those weights stay bit-equal, in
+     * PyTorch as in graft. The layers that moved are counted, not required to be all.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("torchvisionModels")
+    void torchvisionExportsFineTuneWhole(String model) throws IOException {
+        Path tv = TestPaths.root().resolve("target/torchvision");
+        graft.testing.Python.run(TestPaths.fixtures().resolve("onnx/make_torchvision.py"), tv.toString(), model + ":64:17");
+        Path onnx = tv.resolve(model + "_opset17.onnx");
+        Path dir = TestPaths.scratch("applications-finetune-tv-" + model);
+        Path data = images(dir.resolve("data"), 64);
+        Path recipe = dir.resolve("head.yaml");
+        Files.writeString(recipe, "description: new 5-class head, everything trains\nedits:\n  - pop 1\n  - attach-head dense 5 softmax --seed 2\n");
+        Graph marked = surgery(onnx, recipe, dir.resolve("marked.onnx"));
+        Path run = dir.resolve("run");
+        finetune(onnx, data, run, recipe, List.of("--scale", "1/255"), "--epochs", "1", "--optimizer", "sgd", "--lr", "0.001",
+                "--momentum", "0.9", "--bn", "train");
+        double[] loss = losses(run);
+        assertThat(Double.isFinite(loss[0])).as(model + " loss " + loss[0]).isTrue();
+        assertThat(marked.nodes()).noneMatch(n -> n.op() == Op.BATCH_NORMALIZATION);
+        Graph trained = OnnxImporter.read(run.resolve("model.onnx"));
+        List<Node> weighted = marked.nodes().stream().filter(n -> (n.op() == Op.CONV || n.op() == Op.GEMM)
+                && marked.initializer(n.input(1)) != null).toList();
+        int moved = 0;
+        for (Node n : weighted) {
+            assertThat(marked.trainingOf(n.layer()).trainable()).as(n.layer() + " trainable").isTrue();
+            moved += Arrays.equals(marked.initializer(n.input(1)).toFloats(), trained.initializer(n.input(1)).toFloats()) ? 0 : 1;
+        }
+        Node head = weighted.get(weighted.size() - 1);
+        Node lastConv = weighted.stream().filter(n -> n.op() == Op.CONV).reduce((a, b) -> b).orElseThrow();
+        for (Node n : List.of(head, lastConv)) {
+            assertThat(trained.initializer(n.input(1)).toFloats()).as(n.layer() + " moved").isNotEqualTo(marked.initializer(n.input(1)).toFloats());
+        }
+        assertThat(moved).as("layers that moved").isGreaterThan(weighted.size() / 3);
+        System.out.printf("torchvision %s: loss %.4f, %d of %d Conv/Gemm weights moved%n", model, loss[0], moved, weighted.size());
+    }
+
+    static Stream<String> torchvisionModels() {
+        return Stream.of("mobilenet_v2", "efficientnet_b0");
+    }
+
     record Summary(int frozenLayers, int trainedLayers, int statsMoved) {
     }
 
@@ -145,8 +194,8 @@ class ApplicationsFinetuneTest {
         return new Summary(frozen, moved, stats);
     }
 
-    static Graph surgery(Path h5, Path recipe, Path out) {
-        Cli.Result r = Cli.run("surgery", h5.toString(), "--recipe", recipe.toString(), "-o", out.toString());
+    static Graph surgery(Path model, Path recipe, Path out) {
+        Cli.Result r = Cli.run("surgery", model.toString(), "--recipe", recipe.toString(), "-o", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         return OnnxImporter.read(out);
     }
