@@ -53,20 +53,14 @@ public final class FiniteWeights {
             long nan = 0;
             long inf = 0;
             // layout transforms move values, they do not change them: scan the source bytes
-            boolean sameType = w.pending().stream().noneMatch(x -> x instanceof graft.ir.LayoutTransform.ToFloat);
+            boolean sameType = true;
+            for (graft.ir.LayoutTransform x : w.pending()) {
+                sameType &= !(x instanceof graft.ir.LayoutTransform.ToFloat);
+            }
             if (t == DataType.FLOAT && sameType) {
-                ByteBuffer b = w.source().buffer().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-                int n = Math.toIntExact(w.elementCount());
-                for (int i = 0; i < n; i++) {
-                    float v = b.getFloat(b.position() + i * 4);
-                    if (!Float.isFinite(v)) {
-                        if (Float.isNaN(v)) {
-                            nan++;
-                        } else {
-                            inf++;
-                        }
-                    }
-                }
+                long[] counts = countFloat32(w.source().buffer(), Math.toIntExact(w.elementCount()));
+                nan = counts[0];
+                inf = counts[1];
             } else {
                 for (float v : w.toFloats()) {
                     if (Float.isNaN(v)) {
@@ -81,6 +75,51 @@ public final class FiniteWeights {
             }
         }
         return r;
+    }
+
+    /** Elements per bulk read of {@link #countFloat32}: 64 KB, stays in the first-level cache. */
+    static final int CHUNK = 1 << 14;
+
+    /**
+     * NaN and Inf counts of {@code n} little-endian float32 values from {@code b}'s position. The
+     * values are read in bulk as int bits (a memory copy on a little-endian machine) and each chunk
+     * is first tested with one max over the exponent bits, a loop the JIT vectorizes: a float is
+     * NaN or Inf exactly when its exponent bits are all ones, the largest value the mask leaves.
+     * Only a chunk that has one is counted value by value. ResNet50's 98 MB: the check before
+     * every write took about 110 ms of a fresh JVM with a value-by-value loop.
+     */
+    static long[] countFloat32(ByteBuffer b, int n) {
+        java.nio.IntBuffer bits = b.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+        int[] chunk = new int[Math.min(n, CHUNK)];
+        long nan = 0;
+        long inf = 0;
+        for (int at = 0; at < n; at += chunk.length) {
+            int m = Math.min(chunk.length, n - at);
+            bits.get(at, chunk, 0, m);
+            if (maxExponent(chunk, m) != EXPONENT) {
+                continue;
+            }
+            for (int i = 0; i < m; i++) {
+                if ((chunk[i] & EXPONENT) == EXPONENT) {
+                    if ((chunk[i] & 0x007FFFFF) != 0) {
+                        nan++;
+                    } else {
+                        inf++;
+                    }
+                }
+            }
+        }
+        return new long[] {nan, inf};
+    }
+
+    private static final int EXPONENT = 0x7F800000;
+
+    private static int maxExponent(int[] a, int m) {
+        int max = 0;
+        for (int i = 0; i < m; i++) {
+            max = Math.max(max, a[i] & EXPONENT);
+        }
+        return max;
     }
 
     /** One line for {@code inspect}, or null when every weight is finite. */
