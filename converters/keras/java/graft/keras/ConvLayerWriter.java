@@ -344,6 +344,7 @@ final class ConvLayerWriter {
             out = cons.get(0).output(0);
         } else {
             c.put("keepdims", true);
+            x.needsKeepdims();
         }
         x.add(new KLayer(max ? "GlobalMaxPooling2D" : "GlobalAveragePooling2D", c.get("name").asText(), c, List.of(t.layer()), List.of()),
                 out, !flat && t.nchw(), null);

@@ -59,6 +59,8 @@ final class KerasExporter {
     private boolean groups;
     /** A Rescaling or Normalization is written: Keras 2.2.4 has neither (tf.keras 2.15's config form is written). */
     private boolean preprocessing;
+    /** A global pooling is written with {@code keepdims} (tf.keras 2.6). */
+    private boolean keepdims;
     /**
      * The target is a Keras 3 {@code .keras} file: no Theano kernels (Keras 3 has no Theano
      * backend), Keras 3's {@code hard_sigmoid} constants, and the layer's output shape recorded
@@ -354,9 +356,18 @@ final class KerasExporter {
 
     // ---- accessors for LayerWriter ---------------------------------------------------------
 
-    /** The Keras version the written file declares: 2.2.4, or 2.4.0 (tf.keras 2.3) when a Conv2D has groups. */
+    /**
+     * The Keras version the written file declares: the oldest whose layers take every config key
+     * written. 2.2.4; 2.4.0 (tf.keras 2.3) when a Conv2D has groups; 2.6.0 when a global pooling
+     * keeps its dimensions; 2.15.0 when a Rescaling or Normalization is written.
+     */
     String kerasVersion() {
-        return preprocessing ? KerasH5Writer.KERAS_VERSION_PREPROCESSING : groups ? KerasH5Writer.KERAS_VERSION_GROUPS : KerasH5Writer.KERAS_VERSION;
+        return preprocessing ? KerasH5Writer.KERAS_VERSION_PREPROCESSING : keepdims ? KerasH5Writer.KERAS_VERSION_KEEPDIMS
+                : groups ? KerasH5Writer.KERAS_VERSION_GROUPS : KerasH5Writer.KERAS_VERSION;
+    }
+
+    void needsKeepdims() {
+        keepdims = true;
     }
 
     void needsGroups() {

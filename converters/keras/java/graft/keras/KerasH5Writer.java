@@ -26,6 +26,11 @@ final class KerasH5Writer {
     /** The version declared when a Conv2D has {@code groups} (tf.keras 2.3 saves keras_version 2.4.0; Keras 2.2.4 has no groups). */
     static final String KERAS_VERSION_GROUPS = "2.4.0";
     /**
+     * The version declared when a global pooling keeps its dimensions ({@code keepdims}, added to
+     * tf.keras's global pooling layers in 2.6; an earlier Keras rejects the unknown argument).
+     */
+    static final String KERAS_VERSION_KEEPDIMS = "2.6.0";
+    /**
      * The version declared when a Rescaling or Normalization is written: their config as tf.keras
      * 2.15 saves it (Normalization's invert, mean and variance keys), the version the
      * keras.applications fixtures declare.
