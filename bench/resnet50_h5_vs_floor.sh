@@ -5,6 +5,9 @@
 # against bench/jvm_floor.sh's floor: `java CopyFile` of the same `.h5` (a JVM with ./graft's
 # flags and a class-data archive of its own that only copies the file by transferTo). Runs are
 # interleaved (graft, CopyFile, cp), median of RUNS each, then GRAFT_TIMING=1 phases (median of 3).
+# Also, in the same run: `./graft --version` (what any graft command costs before it reads a
+# model) and the same conversion repeated in one warm JVM (bench/floor/WarmConvert.java: the
+# conversion's own work), each against the floor: the two lower bounds of a fresh graft process.
 # Target: graft <= 2.5x the floor. Correctness of the same conversion is checked by the slow test
 # KerasApplicationsTest#fullModelMatchesTensorFlowJsOnLogits[resnet50] (ONNX Runtime vs TensorFlow.js).
 #
@@ -34,13 +37,14 @@ rm -f "$work/warm.bin"
 rm -f "$work/warm.onnx"
 cat "$model" >/dev/null
 sec() { local s=$EPOCHREALTIME; "$@" >/dev/null; echo "$EPOCHREALTIME - $s" | bc; }
-t_g=(); t_f=(); t_cp=(); loads=()
+t_g=(); t_f=(); t_cp=(); t_v=(); loads=()
 for i in $(seq "$runs"); do
   rm -f "$work/out.onnx" "$work/copy.bin" "$work/cp.bin"
   loads+=("$(cut -d' ' -f1 /proc/loadavg)")
   t_g+=("$(sec ./graft convert "$model" "$work/out.onnx")")
   t_f+=("$(sec java "${jvm[@]}" -cp "$cls/floor.jar" CopyFile "$model" "$work/copy.bin")")
   t_cp+=("$(sec cp "$model" "$work/cp.bin")")
+  t_v+=("$(sec ./graft --version)")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mg=$(median "${t_g[@]}"); mf=$(median "${t_f[@]}"); mc=$(median "${t_cp[@]}")
@@ -50,6 +54,13 @@ printf 'graft convert    %.3f s   (runs: %s)\n' "$mg" "$(printf '%.2f ' "${t_g[@
 printf 'java CopyFile    %.3f s   (runs: %s)\n' "$mf" "$(printf '%.2f ' "${t_f[@]}")"
 printf 'cp               %.3f s\n' "$mc"
 printf 'ratio            %.2fx the floor (target <= 2.5x); %.2fx cp\n' "$(echo "$mg / $mf" | bc -l)" "$(echo "$mg / $mc" | bc -l)"
+mv=$(median "${t_v[@]}")
+printf 'graft --version  %.3f s   %.2fx the floor (the launcher, a JVM with graft'"'"'s archive, Picocli; no model)\n' "$mv" "$(echo "$mv / $mf" | bc -l)"
+# the conversion alone, in one warm JVM (bench/floor/WarmConvert.java): no start, no interpretation
+javac --release 17 -cp target/graft-0.1.0.jar -d "$cls" bench/floor/WarmConvert.java
+warm=$(java -XX:+UseSerialGC -cp "$cls:target/graft-0.1.0.jar:target/lib/*" WarmConvert 16 "$model" "$work/warm.onnx")
+wm=$(echo "$warm" | sed -n 's/.*median of the last [0-9]*: \([0-9]*\) ms/\1/p')
+printf 'warm conversion  %.3f s   %.2fx the floor (%s)\n' "$(echo "$wm / 1000" | bc -l)" "$(echo "$wm / 1000 / $mf" | bc -l)" "$warm"
 echo "phases (ms after launch, median of 3; GRAFT_TIMING=1):"
 for i in 1 2 3; do
   rm -f "$work/out.onnx"
