@@ -267,15 +267,32 @@ class KerasApplicationsTest {
      * instead of {@code graft convert} when {@code edit} is not null.
      */
     static double logitsError(String model, int batch, String edit) {
+        return logits(model, batch, edit, null).error();
+    }
+
+    /**
+     * One logits comparison: graft's model in ONNX Runtime and TensorFlow.js on the logits .h5
+     * (both fed {@code input}), and their relative error.
+     */
+    record Logits(Tensor input, Tensor graft, Tensor tfjs, Path logitsH5, double error) {}
+
+    /**
+     * As {@link #logitsError(String, int, String)}, with graft reading {@code graftInput} (a file
+     * with the logits .h5's weights and a linear output Dense, such as a Keras 3 .keras) instead
+     * of the logits .h5 when it is not null.
+     */
+    static Logits logits(String model, int batch, String edit, Path graftInput) {
         TfjsOracle.assumeInstalled();
         Path h5 = h5(model);
-        Path scratch = TestPaths.scratch("keras-apps-" + model + (edit == null ? "" : "-" + edit.replace(' ', '-')));
+        Path scratch = TestPaths.scratch("keras-apps-" + model + (edit == null ? "" : "-" + edit.replace(' ', '-'))
+                + (graftInput == null ? "" : "-" + graftInput.getFileName().toString().replace('.', '-')));
         Path logits = scratch.resolve(model + "_logits.h5");
         Python.run(ORACLE, "logits", h5.toString(), logits.toString());
+        Path source = graftInput == null ? logits : graftInput;
         Path onnx = scratch.resolve(model + ".onnx");
         long t0 = System.nanoTime();
-        Cli.Result r = edit == null ? Cli.run("convert", logits.toString(), onnx.toString())
-                : Cli.run("surgery", logits.toString(), "--edit", edit, "-o", onnx.toString());
+        Cli.Result r = edit == null ? Cli.run("convert", source.toString(), onnx.toString())
+                : Cli.run("surgery", source.toString(), "--edit", edit, "-o", onnx.toString());
         double convertS = (System.nanoTime() - t0) / 1e9;
         assertThat(r.code()).as(r.err()).isZero();
         Tensor x = input(model, h5, batch);
@@ -296,7 +313,8 @@ class KerasApplicationsTest {
         Tensor got = runOnnx(onnx, x);
         assertThat(got.shape()).isEqualTo(want.shape());
         double e = TfjsOracle.relError(got, want);
-        System.out.printf(Locale.ROOT, "%s%s: logits %s vs TensorFlow.js%s: %.2e relative (%s %.1f s)%n", model, edit == null ? "" : " after " + edit,
+        System.out.printf(Locale.ROOT, "%s%s%s: logits %s vs TensorFlow.js%s: %.2e relative (%s %.1f s)%n", model,
+                graftInput == null ? "" : " (" + graftInput.getFileName() + ")", edit == null ? "" : " after " + edit,
                 java.util.Arrays.toString(want.shape()), model.startsWith("efficientnet") ? " (numpy stem)" : "", e, edit == null ? "convert" : "surgery", convertS);
         if (edit != null && edit.equals("fold-batchnorm")) {
             List<String> left = new ArrayList<>();
@@ -310,7 +328,7 @@ class KerasApplicationsTest {
                     model, left.size(), unfoldable.size());
             assertThat(left).as("BatchNormalization layers left after fold-batchnorm").containsExactlyInAnyOrderElementsOf(unfoldable);
         }
-        return e;
+        return new Logits(x, got, want, logits, e);
     }
 
     /** graft surgery cut-after LAYER in ONNX Runtime against TensorFlow.js's output of that layer. */
@@ -373,9 +391,14 @@ class KerasApplicationsTest {
 
     /** inspect --json: rows, total, trainable and non-trainable parameters equal Keras's recorded counts. */
     static void countsAreKeras(String model) {
+        countsAreKeras(model, h5(model));
+    }
+
+    /** As {@link #countsAreKeras(String)}, on {@code file}: the model's .h5 or another file of it (a .keras). */
+    static void countsAreKeras(String model, Path file) {
         JsonNode keras = spec(model).path("keras");
-        JsonNode got = inspect(h5(model));
-        System.out.printf(Locale.ROOT, "%s: inspect %d rows, %d params (%d non-trainable); Keras %d layers, %d (%d)%n", model,
+        JsonNode got = inspect(file);
+        System.out.printf(Locale.ROOT, "%s: inspect %s: %d rows, %d params (%d non-trainable); Keras %d layers, %d (%d)%n", model, file.getFileName(),
                 got.path("layers").size(), got.path("total_params").asLong(), got.path("non_trainable_params").asLong(),
                 keras.path("layers").asInt(), keras.path("total_params").asLong(), keras.path("non_trainable_params").asLong());
         assertThat(got.path("layers").size()).isEqualTo(keras.path("layers").asInt());
@@ -441,15 +464,20 @@ class KerasApplicationsTest {
         if (model.endsWith("_small")) {
             return committed;
         }
-        Path out = TestPaths.root().resolve("target/models/keras-applications/" + model + ".h5");
+        return generated(model + ".h5", out -> Python.run(TestPaths.fixtures().resolve("keras/make_applications.py"), "h5",
+                APPS.resolve(model + ".json").toString(), out.toString(), "--seed", "0"));
+    }
+
+    /** target/models/keras-applications/FILE, written once by {@code write} (given the path to write) when it is not there. */
+    static synchronized Path generated(String file, java.util.function.Consumer<Path> write) {
+        Path out = TestPaths.root().resolve("target/models/keras-applications/" + file);
         if (!Files.exists(out)) {
             try {
                 Files.createDirectories(out.getParent());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            Python.run(TestPaths.fixtures().resolve("keras/make_applications.py"), "h5", APPS.resolve(model + ".json").toString(),
-                    out.toString(), "--seed", "0");
+            write.accept(out);
         }
         return out;
     }

@@ -55,23 +55,24 @@ class KerasNotopTest {
     }
 
     private static void check(String name, String model, int size, int batch) {
+        check(name, model, size, batch, KerasApplicationsTest.h5(model));
+    }
+
+    /**
+     * The checks on {@code file} (the model's .h5, or another file with its weights: a .keras),
+     * TensorFlow.js running the .h5; returns graft's output and its error against TensorFlow.js.
+     */
+    static Checked check(String name, String model, int size, int batch, Path file) {
         TfjsOracle.assumeInstalled();
         Path h5 = KerasApplicationsTest.h5(model);
-        JsonNode keras = KerasApplicationsTest.spec(model).path("keras");
-        KerasApplicationsTest.countsAreKeras(model);
-        JsonNode free = KerasApplicationsTest.inspect(h5).path("inputs").get(0);
+        KerasApplicationsTest.countsAreKeras(model, file);
+        JsonNode free = KerasApplicationsTest.inspect(file).path("inputs").get(0);
         assertThat(free.path("shape").asText()).isEqualTo("(N, H, W, 3)");
 
-        Path scratch = TestPaths.scratch("keras-notop-" + model);
+        Path scratch = TestPaths.scratch("keras-notop-" + file.getFileName().toString().replace('.', '-'));
         Path onnx = scratch.resolve("fixed" + size + ".onnx");
         String fix = "set-input-shape " + size + "x" + size + "x3";
-        Cli.Result r = Cli.run("surgery", h5.toString(), "--edit", fix, "-o", onnx.toString(), "--force");
-        assertThat(r.code()).as(r.err()).isZero();
-        JsonNode fixed = KerasApplicationsTest.inspect(onnx);
-        assertThat(fixed.path("inputs").get(0).path("shape").asText()).isEqualTo("(N, " + size + ", " + size + ", 3)");
-        assertThat(fixed.path("layers").size()).isEqualTo(keras.path("layers").asInt());
-        assertThat(fixed.path("total_params").asLong()).isEqualTo(keras.path("total_params").asLong());
-        assertThat(fixed.path("non_trainable_params").asLong()).isEqualTo(keras.path("non_trainable_params").asLong());
+        JsonNode fixed = fixed(model, file, size, onnx);
 
         Tensor x = input(name, size, batch);
         TfjsOracle.Job job;
@@ -94,11 +95,11 @@ class KerasNotopTest {
         assertThat(outShape).isEqualTo("(N, " + want.shape()[1] + ", " + want.shape()[2] + ", " + want.shape()[3] + ")");
         double e = TfjsOracle.relError(got, want);
         System.out.printf(Locale.ROOT, "%s: %s, output %s vs TensorFlow.js%s: %.2e relative; inspect %d rows, %d params (%d non-trainable) = Keras's%n",
-                model, fix, Arrays.toString(want.shape()), name.startsWith("efficientnet") ? " (numpy stem)" : "", e,
+                file.getFileName(), fix, Arrays.toString(want.shape()), name.startsWith("efficientnet") ? " (numpy stem)" : "", e,
                 fixed.path("layers").size(), fixed.path("total_params").asLong(), fixed.path("non_trainable_params").asLong());
         if (!KerasApplicationsTest.float64Cut(name)) {
             assertThat(e).isLessThanOrEqualTo(TOLERANCE);
-            return;
+            return new Checked(got, e);
         }
         // MobileNetV2's output is a ReLU6 after 52 convolutions of random weights: float32 noise, as
         // KerasApplicationsTest.float64Cut explains; both float32 implementations against float64
@@ -110,8 +111,28 @@ class KerasNotopTest {
         double[] exact = KerasApplicationsTest.toDouble(new Tensor(a.dtype(), a.shape(), a.data()));
         double graft = KerasApplicationsTest.relative(KerasApplicationsTest.toDouble(got), exact);
         double tfjs = KerasApplicationsTest.relative(KerasApplicationsTest.toDouble(want), exact);
-        System.out.printf(Locale.ROOT, "%s: vs float64: graft %.2e, TensorFlow.js %.2e relative%n", model, graft, tfjs);
+        System.out.printf(Locale.ROOT, "%s: vs float64: graft %.2e, TensorFlow.js %.2e relative%n", file.getFileName(), graft, tfjs);
         new KerasApplicationsTest.Cut(e, graft, tfjs).check();
+        return new Checked(got, e);
+    }
+
+    /** graft's output (ONNX Runtime) and its relative error against TensorFlow.js's. */
+    record Checked(Tensor graft, double vsTfjs) {}
+
+    /**
+     * graft surgery {@code set-input-shape SIZExSIZEx3} of {@code file} into {@code onnx}; checks
+     * that inspect shows the fixed input and Keras's layer and parameter counts, and returns inspect's JSON.
+     */
+    static JsonNode fixed(String model, Path file, int size, Path onnx) {
+        JsonNode keras = KerasApplicationsTest.spec(model).path("keras");
+        Cli.Result r = Cli.run("surgery", file.toString(), "--edit", "set-input-shape " + size + "x" + size + "x3", "-o", onnx.toString(), "--force");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode fixed = KerasApplicationsTest.inspect(onnx);
+        assertThat(fixed.path("inputs").get(0).path("shape").asText()).isEqualTo("(N, " + size + ", " + size + ", 3)");
+        assertThat(fixed.path("layers").size()).isEqualTo(keras.path("layers").asInt());
+        assertThat(fixed.path("total_params").asLong()).isEqualTo(keras.path("total_params").asLong());
+        assertThat(fixed.path("non_trainable_params").asLong()).isEqualTo(keras.path("non_trainable_params").asLong());
+        return fixed;
     }
 
     /** Seeded NHWC (batch, size, size, 3): uniform [-1, 1), or [0, 255) for EfficientNet, whose stem rescales pixels itself. */
