@@ -35,6 +35,13 @@ final class WarmupCommand implements Callable<Integer> {
                 Options read = name.endsWith(".prototxt") ? Options.none().set("weights", dir.resolve("w.caffemodel")) : Options.none();
                 ModelLoader.load(out, null, read);
             }
+            // the convert command itself (its options, progress and summary classes), and a Keras
+            // source written to ONNX: the kernel layout transposes every Keras conversion runs
+            java.io.PrintWriter quiet = new java.io.PrintWriter(java.io.Writer.nullWriter());
+            int code = Main.execute(quiet, quiet, "convert", dir.resolve("w.h5").toString(), dir.resolve("k.onnx").toString());
+            if (code != 0) {
+                throw new IllegalStateException("warmup: graft convert of the Keras copy exited " + code);
+            }
         } finally {
             try (var s = Files.walk(dir)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
