@@ -11,7 +11,7 @@ import java.util.Locale;
 import org.junit.jupiter.api.Test;
 
 /**
- * The line convert and surgery print after writing ("wrote OUT (onnx, N layers, P parameters)")
+ * The line convert, surgery and quantize print after writing ("wrote OUT (onnx, N layers, P parameters)")
  * counts the layers inspect shows, the rows users number layers by. PyTorch's export of a
  * flatten computes the target shape with Shape, Gather, Unsqueeze and Concat nodes
  * (fixtures/onnx/shape_flatten.onnx: 7 layers, 22 such nodes); the line said "29 layers" while
@@ -41,5 +41,11 @@ class WroteSummaryTest {
         JsonNode after = new ObjectMapper().readTree(Cli.run("inspect", "--json", cut.toString()).out());
         assertThat(s.out()).contains(String.format(Locale.ROOT, "wrote %s (onnx, 1 edits, %d layers, %,d parameters)", cut,
                 after.path("layers").size(), after.path("total_params").asLong()));
+
+        Path q = dir.resolve("quantized.onnx");
+        Cli.Result z = Cli.run("quantize", SHAPE_FLATTEN.toString(), q.toString(), "--dynamic", "--force");
+        assertThat(z.code()).as(z.err()).isZero();
+        JsonNode quantized = new ObjectMapper().readTree(Cli.run("inspect", "--json", q.toString()).out());
+        assertThat(z.out() + z.err()).contains(String.format(Locale.ROOT, "wrote %s (onnx opset 17, %d layers,", q, quantized.path("layers").size()));
     }
 }
