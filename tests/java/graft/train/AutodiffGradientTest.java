@@ -180,6 +180,9 @@ class AutodiffGradientTest {
         GradCheck.of("Pad").in("x", 2, 3, 4, 4).ints("pads", 0, 0, 0, 1, 0, 0, 1, 1).check();
         GradCheck.of("Pad").in("x", 2, 3, 3, 5).ints("pads", 0, 0, 2, 0, 0, 0, 0, 3).check();
         GradCheck.of("Pad").in("x", 2, 5).ints("pads", 1, 0, 0, 2).check();
+        // pads from a Constant node, as torch.onnx.export writes them (densenet121's transitions: all zero)
+        GradCheck.of("Pad").in("x", 2, 3, 4, 4).intsNode("pads", 0, 0, 1, 0, 0, 0, 0, 2).check();
+        GradCheck.of("Pad").in("x", 2, 3, 4, 4).intsNode("pads", 0, 0, 0, 0, 0, 0, 0, 0).check();
     }
 
     /** --bn train: batch mean and variance depend on x, so dx has two more terms than in inference mode. */

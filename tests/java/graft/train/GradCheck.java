@@ -37,6 +37,7 @@ final class GradCheck {
     private final LinkedHashMap<String, long[]> inputs = new LinkedHashMap<>();
     private final LinkedHashMap<String, DoubleUnaryOperator> maps = new LinkedHashMap<>();
     private final List<Weight> constants = new ArrayList<>();
+    private final List<Node> constantNodes = new ArrayList<>();
     private final List<String> order = new ArrayList<>();
     private final List<String> wrt = new ArrayList<>();
     private final java.util.Set<String> distinct = new java.util.HashSet<>();
@@ -89,6 +90,17 @@ final class GradCheck {
     /** An int64 constant input (a shape, axes). */
     GradCheck ints(String name, long... v) {
         constants.add(Weight.ofLongs(name, new long[] {v.length}, v));
+        order.add(name);
+        return this;
+    }
+
+    /**
+     * An int64 input made by a Constant node in the forward graph instead of an initializer, as
+     * PyTorch's export gives Pad its pads.
+     */
+    GradCheck intsNode(String name, long... v) {
+        constantNodes.add(new Node("const_" + name, "Constant", "", "layer", List.of(), List.of(name),
+                Map.of("value", Attr.tensor(Weight.ofLongs(name, new long[] {v.length}, v))), Map.of()));
         order.add(name);
         return this;
     }
@@ -240,6 +252,7 @@ final class GradCheck {
             g.inputs().add(new Value(en.getKey(), new TensorType(dtype, Shape.of(en.getValue()))));
         }
         constants.forEach(g::addInitializer);
+        g.nodes().addAll(constantNodes);
         g.nodes().add(new Node("n", op, "", "layer", order, List.of("y"), attrs, Map.of()));
         g.outputs().add(new Value("y", null));
         return g;

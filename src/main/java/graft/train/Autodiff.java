@@ -200,9 +200,24 @@ public final class Autodiff {
         return s;
     }
 
-    /** The values of a constant integer input (an initializer), or null when it is computed or absent. */
+    /**
+     * The values of a constant integer input, or null when it is computed or absent: an
+     * initializer, or the output of a Constant node (PyTorch's export gives Pad its pads that way,
+     * e.g. densenet121's all-zero pads before each transition's AveragePool).
+     */
     long[] constantLongs(String v) {
         graft.ir.Weight w = v == null || v.isEmpty() ? null : types.initializer(v);
+        if (w == null && v != null && !v.isEmpty()) {
+            Node c = types.producer(v);
+            if (c != null && c.op() == graft.ir.Op.CONSTANT) {
+                graft.ir.Attr value = c.attr("value");
+                if (value != null && (value.asTensor().dtype() == graft.ir.DataType.INT64 || value.asTensor().dtype() == graft.ir.DataType.INT32)) {
+                    return value.asTensor().toLongs();
+                }
+                graft.ir.Attr ints = c.attr("value_ints");
+                return ints != null ? ints.asInts() : null;
+            }
+        }
         if (w == null) {
             return null;
         }
