@@ -4,9 +4,9 @@ class_name, config with every default in Keras's key order, registered_name, whe
 build_config follows, the call's kwargs in inbound_nodes), and the model entry around them.
 
 Dev time only (CI never runs it; the Java file is committed):
-  python3 -m venv /work/venvs/keras3w
-  /work/venvs/keras3w/bin/pip install --no-index --find-links /opt/pypi/files keras==3.15.1 jax jaxlib
-  KERAS_BACKEND=jax /work/venvs/keras3w/bin/python make_keras3_defaults.py
+  python3 -m venv VENV
+  VENV/bin/pip install --no-index --find-links /opt/pypi/files keras==3.15.1 jax jaxlib
+  KERAS_BACKEND=jax VENV/bin/python make_keras3_defaults.py
 """
 import json
 import os

@@ -158,13 +158,13 @@ class ApplicationsFinetuneTest {
      * replaces classifier[1] the same way). resnet50 without BatchNormalization diverges at SGD 1e-3
      * on random weights (graft stops, exit 1), so it runs at 1e-4.
      */
-    static Stream<org.junit.jupiter.params.provider.Arguments> torchvisionModels() {
+    static Stream<Arguments> torchvisionModels() {
         String head = "  - pop 1\n  - attach-head dense 5 softmax --seed 2\n";
-        return Stream.of(org.junit.jupiter.params.provider.Arguments.of("mobilenet_v2", head, "0.001"),
-                org.junit.jupiter.params.provider.Arguments.of("efficientnet_b0", head, "0.001"),
-                org.junit.jupiter.params.provider.Arguments.of("densenet121", head, "0.001"),
-                org.junit.jupiter.params.provider.Arguments.of("resnet50", head, "0.0001"),
-                org.junit.jupiter.params.provider.Arguments.of("squeezenet1_1", "  - set-classes 5\n", "0.001"));
+        return Stream.of(Arguments.of("mobilenet_v2", head, "0.001"),
+                Arguments.of("efficientnet_b0", head, "0.001"),
+                Arguments.of("densenet121", head, "0.001"),
+                Arguments.of("resnet50", head, "0.0001"),
+                Arguments.of("squeezenet1_1", "  - set-classes 5\n", "0.001"));
     }
 
     record Summary(int frozenLayers, int trainedLayers, int statsMoved) {

@@ -6,6 +6,8 @@ import graft.ir.Tensor;
 import graft.testing.Python;
 import graft.testing.TestPaths;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -69,11 +71,11 @@ class KerasThreeFullSizeTest {
     static Path keras(String model, boolean logits) {
         Path h5 = KerasApplicationsTest.h5(model);
         return KerasApplicationsTest.generated(model + (logits ? "_logits" : "") + ".keras", out -> {
+            List<String> args = new ArrayList<>(List.of(model, h5.toString(), out.toString()));
             if (logits) {
-                Python.run(TestPaths.fixtures().resolve("keras/assemble_keras3.py"), model, h5.toString(), out.toString(), "--logits");
-            } else {
-                Python.run(TestPaths.fixtures().resolve("keras/assemble_keras3.py"), model, h5.toString(), out.toString());
+                args.add("--logits");
             }
+            Python.run(TestPaths.fixtures().resolve("keras/assemble_keras3.py"), args.toArray(String[]::new));
         });
     }
 }

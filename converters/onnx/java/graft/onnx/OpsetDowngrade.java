@@ -203,7 +203,7 @@ final class OpsetDowngrade {
                 }
             }
             case CONSTANT -> {
-                Weight v = OpsetWriting.constantValue(n, n.output(0));
+                Weight v = Weight.ofConstant(n);
                 OpSchemas.Schema cs = OpSchemas.at("Constant", target);
                 Set<String> allowed = cs == null ? null : cs.allowedOut(0);
                 if (v != null && allowed != null && !allowed.contains(OpSchemas.typeName(v.dtype()))) {

@@ -59,7 +59,7 @@ final class OpsetWriting {
             }
         }
         Node c = constantNodes.get(value);
-        return c == null ? null : constantValue(c, value);
+        return c == null ? null : Weight.ofConstant(c);
     }
 
     String addLongs(Node n, String what, long[] values) {
@@ -87,27 +87,6 @@ final class OpsetWriting {
         }
         names.add(name);
         return name;
-    }
-
-    /** The tensor a Constant node holds, whichever attribute holds it; null for sparse or string values. */
-    static Weight constantValue(Node c, String name) {
-        Attr v = c.attr("value");
-        if (v != null && v.kind() == Attr.Kind.TENSOR) {
-            return v.asTensor();
-        }
-        if ((v = c.attr("value_int")) != null) {
-            return Weight.ofLongs(name, new long[0], new long[]{v.asInt()});
-        }
-        if ((v = c.attr("value_ints")) != null) {
-            return Weight.ofLongs(name, new long[]{v.asInts().length}, v.asInts());
-        }
-        if ((v = c.attr("value_float")) != null) {
-            return Weight.ofFloats(name, new long[0], new float[]{v.asFloat()});
-        }
-        if ((v = c.attr("value_floats")) != null) {
-            return Weight.ofFloats(name, new long[]{v.asFloats().length}, v.asFloats());
-        }
-        return null;
     }
 
     /**

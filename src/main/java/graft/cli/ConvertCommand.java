@@ -131,10 +131,8 @@ final class ConvertCommand implements Callable<Integer> {
         graft.deploy.Fp16.Report half = fp16 ? graft.deploy.Fp16.convert(g, keepIoFloat32) : null;
         writeWithProgress(target, g, out, o);
         graft.io.Timing.mark("convert: model written");
-        // the rows inspect shows (shape plumbing is not a layer): the count users number layers by
-        List<graft.ir.LayerTable.Row> rows = graft.ir.LayerTable.of(g);
-        spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(),
-                rows.size(), rows.stream().mapToLong(graft.ir.LayerTable.Row::params).sum());
+        graft.ir.LayerTable.Totals t = graft.ir.LayerTable.totals(g);
+        spec.commandLine().getOut().printf("wrote %s (%s, %d layers, %,d parameters)%n", out, target.name(), t.layers(), t.params());
         if (half != null) {
             spec.commandLine().getOut().println(half.describe());
         }

@@ -143,7 +143,7 @@ final class FinetuneCommand implements Callable<Integer> {
         if (recipe != null) {
             // checked whole before any edit runs; a mistake is exit 2 before any data is read
             g = graft.surgery.Recipe.read(recipe).apply(g);
-            spec.commandLine().getOut().println("applied recipe " + recipe.getFileName() + ": " + graft.ir.LayerTable.of(g).size() + " layers");
+            spec.commandLine().getOut().println("applied recipe " + recipe.getFileName() + ": " + graft.ir.LayerTable.totals(g).layers() + " layers");
         }
         if (val != null && val.toString().endsWith(".npy") && valLabels == null) {
             throw new UsageException("--val '" + val + "': a validation array needs its own labels. Pass --val-labels labels.npy");

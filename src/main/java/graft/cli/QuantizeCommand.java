@@ -182,7 +182,7 @@ final class QuantizeCommand implements Callable<Integer> {
         if (json) {
             log.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r, settings, count, format)));
         } else {
-            log.printf("wrote %s (onnx opset %d, %d layers, %,d bytes)%n", out, opset, graft.ir.LayerTable.of(g).size(), Files.size(out));
+            log.printf("wrote %s (onnx opset %d, %d layers, %,d bytes)%n", out, opset, graft.ir.LayerTable.totals(g).layers(), Files.size(out));
             log.println(r.describe() + (format.equals("qoperator") ? "; qoperator: " + integerNodes + " integer nodes" : ""));
             for (Quantize.Range a : r.activations()) {
                 log.printf(Locale.ROOT, "  %-24s %-28s [%.6g, %.6g] scale %.6g zero point %d%n", a.layer(), a.tensor(), a.min(), a.max(), a.scale(),

@@ -138,10 +138,8 @@ final class SurgeryCommand implements Callable<Integer> {
         String ext = externalData != null ? externalData : r == null ? "auto" : r.convert().getOrDefault("external-data", "auto");
         format.write(after, target, Options.none().set("opset", op).set("external-data", ext).set("force", force).set("inputs", inputs));
         int steps = (r == null ? 0 : r.steps().size()) + (extra == null ? 0 : extra.steps().size());
-        // the rows inspect shows (shape plumbing is not a layer), as convert counts them
-        List<graft.ir.LayerTable.Row> rows = graft.ir.LayerTable.of(after);
-        o.printf("wrote %s (%s, %d edits, %d layers, %,d parameters)%n", target, format.name(), steps, rows.size(),
-                rows.stream().mapToLong(graft.ir.LayerTable.Row::params).sum());
+        graft.ir.LayerTable.Totals t = graft.ir.LayerTable.totals(after);
+        o.printf("wrote %s (%s, %d edits, %d layers, %,d parameters)%n", target, format.name(), steps, t.layers(), t.params());
         o.flush();
         return 0;
     }

@@ -106,7 +106,16 @@ public final class LayerTable {
 
     /** The total parameter count as inspect and Keras give it (the rows' sum). */
     public static long totalParams(Graph g) {
-        return of(g).stream().mapToLong(Row::params).sum();
+        return totals(g).params();
+    }
+
+    /** How many rows inspect shows (shape plumbing is not a layer) and their parameters: what commands report. */
+    public record Totals(int layers, long params) {
+    }
+
+    public static Totals totals(Graph g) {
+        List<Row> rows = of(g);
+        return new Totals(rows.size(), rows.stream().mapToLong(Row::params).sum());
     }
 
     public static List<Row> of(Graph g) {

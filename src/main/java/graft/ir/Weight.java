@@ -188,6 +188,31 @@ public final class Weight {
     }
 
     /** The values as int64 (for shape-like constants). Copies. */
+    /**
+     * The tensor a Constant node holds, named after its output, whichever attribute holds it
+     * ({@code value}, {@code value_int(s)}, {@code value_float(s)}); null for sparse or string values.
+     */
+    public static Weight ofConstant(Node c) {
+        String name = c.output(0);
+        Attr v = c.attr("value");
+        if (v != null && v.kind() == Attr.Kind.TENSOR) {
+            return v.asTensor();
+        }
+        if ((v = c.attr("value_int")) != null) {
+            return ofLongs(name, new long[0], new long[]{v.asInt()});
+        }
+        if ((v = c.attr("value_ints")) != null) {
+            return ofLongs(name, new long[]{v.asInts().length}, v.asInts());
+        }
+        if ((v = c.attr("value_float")) != null) {
+            return ofFloats(name, new long[0], new float[]{v.asFloat()});
+        }
+        if ((v = c.attr("value_floats")) != null) {
+            return ofFloats(name, new long[]{v.asFloats().length}, v.asFloats());
+        }
+        return null;
+    }
+
     public long[] toLongs() {
         return Elements.toLongs(dtype(), buffer(), Math.toIntExact(elementCount()));
     }

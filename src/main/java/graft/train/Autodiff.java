@@ -207,16 +207,9 @@ public final class Autodiff {
      */
     long[] constantLongs(String v) {
         graft.ir.Weight w = v == null || v.isEmpty() ? null : types.initializer(v);
-        if (w == null && v != null && !v.isEmpty()) {
-            Node c = types.producer(v);
-            if (c != null && c.op() == graft.ir.Op.CONSTANT) {
-                graft.ir.Attr value = c.attr("value");
-                if (value != null && (value.asTensor().dtype() == graft.ir.DataType.INT64 || value.asTensor().dtype() == graft.ir.DataType.INT32)) {
-                    return value.asTensor().toLongs();
-                }
-                graft.ir.Attr ints = c.attr("value_ints");
-                return ints != null ? ints.asInts() : null;
-            }
+        Node c = w == null && v != null && !v.isEmpty() ? types.producer(v) : null;
+        if (c != null && c.op() == graft.ir.Op.CONSTANT) {
+            w = graft.ir.Weight.ofConstant(c);
         }
         if (w == null) {
             return null;
